@@ -1,0 +1,70 @@
+"""Grade: rebuild a submission on the source's skeleton, with every locked cell as the source has it."""
+
+import copy
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Any
+
+from ..exercise import grade_id, is_locked, nbgrader
+
+
+class RestoreTests(Preprocessor):
+    """Locked and test cells (hidden tests included) come from the source, in the source's order.
+
+    A student's solution cell keeps its code under the source's metadata; cells the
+    student added stay after the cell they followed.  Anything that differs from the
+    source (a changed, deleted, duplicated or moved locked cell, forged metadata) is
+    put right and reported in ``resources["grader"]["flags"]``.
+    """
+
+    source = Any(help="The instructor's source notebook (nbformat.NotebookNode).")
+    released = Any(help="The student version of the source, to tell what the student changed.")
+
+    def preprocess(self, nb, resources):
+        flags = resources.setdefault("grader", {}).setdefault("flags", [])
+        by_id = {grade_id(c): c for c in self.source.cells if grade_id(c)}
+        given = {grade_id(c): c for c in self.released.cells if grade_id(c)}
+        order = [grade_id(c) for c in self.source.cells if grade_id(c)]
+        kept: dict = {}  # grade_id -> the student's cell
+        extras: dict = {None: []}  # grade_id of the anchor before them -> cells the student added
+        anchor = None
+        for cell in nb.cells:
+            gid = grade_id(cell)
+            if gid in by_id and gid not in kept:
+                kept[gid] = cell
+                anchor = gid
+                continue
+            if gid in by_id:
+                flags.append(f"cell {gid!r} appears twice; the copy was " + ("removed" if is_locked(by_id[gid]) else "kept as an ordinary cell"))
+                if is_locked(by_id[gid]):
+                    continue
+            elif nbgrader(cell).get("grade") or nbgrader(cell).get("locked"):
+                flags.append(f"a cell claims to be graded or locked as {gid!r}, which the exercise does not have; it counts for nothing")
+            cell = copy.deepcopy(cell)
+            cell.metadata.pop("nbgrader", None)
+            extras.setdefault(anchor, []).append(cell)
+        if [g for g in kept] != [g for g in order if g in kept]:
+            flags.append("cells were moved; the exercise's order was restored")
+
+        cells = list(extras[None])
+        for gid in order:
+            cells.append(self._restore(gid, by_id[gid], given[gid], kept.get(gid), flags))
+            cells.extend(extras.get(gid, []))
+        nb.cells = cells
+        return nb, resources
+
+    @staticmethod
+    def _restore(gid, source_cell, given_cell, cell, flags):
+        """The cell to grade for ``gid``: source_cell as the source has it, given_cell as released."""
+        if cell is None:
+            flags.append(f"cell {gid!r} was deleted and has been restored")
+            return copy.deepcopy(source_cell)
+        if nbgrader(cell) != nbgrader(given_cell):
+            flags.append(f"the metadata of cell {gid!r} was changed and has been restored")
+        if is_locked(source_cell):
+            if cell.source != given_cell.source or cell.cell_type != given_cell.cell_type:
+                flags.append(f"locked cell {gid!r} was changed and has been restored")
+            return copy.deepcopy(source_cell)
+        restored = copy.deepcopy(source_cell)
+        restored.source = cell.source
+        return restored

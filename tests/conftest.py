@@ -1,0 +1,81 @@
+"""Shared fixtures: one 4-engine cluster and one n-gram mirror for the session, and a leak check at the end.
+
+Every process the suite starts inherits ``COURSE_TEST_RUN``; after the run, any
+process still carrying it is reported (and stopped by PID), failing the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "COURSE_TEST_RUN"
+os.environ.setdefault(MARKER, uuid.uuid4().hex)
+
+
+def pytest_configure(config):
+    # Grader and kernels must not pick up the developer's own IPython profile.
+    os.environ.pop("JPY_SESSION_NAME", None)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """The session's 4-engine cluster, in its own IPYTHONDIR."""
+    from course.cluster import LocalCluster
+
+    with LocalCluster(ipython_dir=tmp_path_factory.mktemp("ipython")) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def mirror():
+    from course.data import start_mirror
+
+    with start_mirror() as m:
+        yield m
+
+
+@pytest.fixture
+def rc(cluster):
+    client = cluster.client()
+    yield client
+    client.close()
+
+
+def leftover_processes() -> list[psutil.Process]:
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            if proc.environ().get(MARKER) == os.environ[MARKER] and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    left = leftover_processes()
+    if not left:
+        return
+    lines = []
+    for proc in left:
+        try:
+            lines.append(f"  pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+            proc.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+    sys.stderr.write("\nLEAK: these processes started by the tests were still running (now killed):\n"
+                     + "\n".join(lines) + "\n")
+    session.exitstatus = 1

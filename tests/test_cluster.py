@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from course import cluster as cl
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def course(*args, env):
+    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def gone(pids, within=10.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_session_cluster_has_four_engines_with_distinct_pids(cluster, rc):
+    assert rc.ids == [0, 1, 2, 3]
+    pids = rc[:].apply_sync(os.getpid)
+    assert len(set(pids)) == 4 and os.getpid() not in pids
+    assert sorted(pids) == sorted(p.pid for p in cluster.state.engines)
+    cluster.verify()
+
+
+def test_bare_client_finds_the_cluster_through_ipythondir(cluster):
+    code = "import ipyparallel as ipp; rc = ipp.Client(); rc.wait_for_engines(4, timeout=30); print(rc.ids)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "IPYTHONDIR": str(cluster.ipython_dir)})
+    assert out.stdout.strip() == "[0, 1, 2, 3]", out.stderr
+
+
+def test_restart_replaces_every_process_and_keeps_ids(tmp_path):
+    with cl.LocalCluster(ipython_dir=tmp_path) as c:
+        before = set(c.pids())
+        c.restart()
+        c.verify()
+        assert not before & set(c.pids())
+        assert gone(before)
+        with c.client() as rc:
+            assert rc.ids == [0, 1, 2, 3]
+
+
+def test_verify_notices_a_killed_engine(tmp_path):
+    with cl.LocalCluster(ipython_dir=tmp_path) as c:
+        os.kill(c.state.engines[2].pid, signal.SIGKILL)
+        with pytest.raises(cl.ClusterError, match="exited"):
+            c.verify()
+        pids = c.pids()
+    assert gone(pids)
+
+
+def test_stop_takes_child_processes_of_engines_too(tmp_path):
+    with cl.LocalCluster(ipython_dir=tmp_path, n=2) as c:
+        with c.client() as rc:
+            rc[0].execute("import subprocess; child = subprocess.Popen(['sleep', '300']).pid", block=True)
+            child = rc[0]["child"]
+        assert psutil.pid_exists(child)
+    assert gone([child])
+
+
+def test_owned_cluster_dies_with_its_owner(tmp_path):
+    code = ("from course.cluster import LocalCluster; import os; "
+            f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2).start(); print(c.pids(), flush=True); os._exit(0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    pids = json.loads(out.stdout)
+    assert len(pids) == 3
+    assert gone(pids), "an owned cluster must not outlive its owner"
+    cl.reap(tmp_path)  # remove the state file it left
+
+
+def test_reap_stops_a_cluster_left_by_a_crashed_run(tmp_path):
+    code = ("from course.cluster import LocalCluster; import os; "
+            f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2, owned=False).start(); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    st = cl.status(tmp_path)
+    assert st["running"] and len(st["engines"]) == 2
+    pids = [st["controller_pid"]] + [e["pid"] for e in st["engines"]]
+    assert sorted(cl.reap(tmp_path)) == sorted(pids)
+    assert gone(pids)
+    assert cl.status(tmp_path) is None
+
+
+def test_cli_start_status_stop(tmp_path):
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    start = course("cluster", "start", env=env)
+    assert start.returncode == 0, start.stderr
+    try:
+        status = course("cluster", "status", env=env)
+        assert status.returncode == 0 and status.stdout.count("running") == 5, status.stdout
+        again = course("cluster", "start", env=env)
+        assert again.returncode == 1
+        assert "already running" in again.stderr and "course cluster stop" in again.stderr
+        pids = [e["pid"] for e in cl.status(tmp_path)["engines"]] + [cl.status(tmp_path)["controller_pid"]]
+    finally:
+        stop = course("cluster", "stop", env=env)
+    assert stop.returncode == 0 and "Stopped 5" in stop.stdout
+    assert gone(pids)
+    status = course("cluster", "status", env=env)
+    assert status.returncode == 1 and "No course cluster" in status.stdout
+    again = course("cluster", "stop", env=env)
+    assert again.returncode == 0 and "No course cluster was running" in again.stdout
+
+
+def test_cli_start_with_another_profile_and_engine_count(tmp_path):
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    try:
+        start = course("cluster", "start", "-n", "2", "--profile", "small", env=env)
+        assert start.returncode == 0, start.stderr
+        st = cl.status(tmp_path, "small")
+        assert [e["id"] for e in st["engines"]] == [0, 1]
+        assert cl.status(tmp_path) is None
+    finally:
+        course("cluster", "stop", "--profile", "small", env=env)

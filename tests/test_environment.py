@@ -1,0 +1,48 @@
+"""pyproject.toml and environment.yml describe the same environment."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI's
+CONDA_NAMES = {"python-wget": "wget"}
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    name, spec = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement).groups()
+    return name.lower(), spec.replace(" ", "")
+
+
+def pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + project["optional-dependencies"]["test"]
+    return dict(_split(r) for r in reqs)
+
+
+def conda_requirements(path: Path = ROOT / "environment.yml") -> dict[str, str]:
+    deps, inside = {}, False
+    for line in path.read_text().splitlines():
+        if line.startswith("dependencies:"):
+            inside = True
+        elif inside and line.startswith("  - "):
+            name, spec = _split(line[4:])
+            deps[CONDA_NAMES.get(name, name)] = spec
+    return deps
+
+
+def test_environment_yml_matches_pyproject():
+    conda = conda_requirements()
+    assert conda.pop("python") == ">=" + tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "requires-python"].lstrip(">=")
+    conda.pop("pip")
+    assert conda == pyproject_requirements()
+
+
+def test_a_drifted_pin_is_noticed(tmp_path):
+    drifted = tmp_path / "environment.yml"
+    drifted.write_text((ROOT / "environment.yml").read_text().replace("ipyparallel>=9.0,<10", "ipyparallel>=8"))
+    conda = conda_requirements(drifted)
+    assert conda["ipyparallel"] == ">=8"
+    conda.pop("python"), conda.pop("pip")
+    assert conda != pyproject_requirements()
