@@ -25,7 +25,7 @@ CHECKS = {
         "import ipyparallel as ipp\nassert isinstance(lview, ipp.LoadBalancedView)\n"
         "assert list(serial_results) == list(parallel_results) and len(serial_results) > 4"),
     "04-write-parallel-functions": "assert split == [26, 26, 25, 25], split",
-    "05-push-and-pull-variables": "assert pulled == payload == rc[1][\"payload\"]",
+    "05-push-and-pull-variables": "assert pulled == payload and pulled is not payload",
     "06-scatter-and-gather-arrays": (
         "import numpy as np\nassert len(a) > 1000 and np.array_equal(a, b)\nassert np.allclose(squared, a * a)"),
     "07-download-ngrams-in-parallel": (
@@ -60,7 +60,6 @@ def test_lesson_structure(path):
     assert any("Summary" in c.source for c in nb.cells[-3:] if c.cell_type == "markdown")
     exercise = f"../exercises/{path.name}"
     assert any(exercise in c.source for c in nb.cells if c.cell_type == "markdown"), "no pointer to the exercise"
-    assert not any("ipcluster nbextension" in c.source and "no longer" not in c.source for c in nb.cells)
 
 
 def test_navigation_script_is_idempotent(tmp_path):
