@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,6 +178,8 @@ class LocalCluster:
         heartbeat_ms: int = HEARTBEAT_MS,
         env: dict[str, str] | None = None,
         engine_cwd: str | os.PathLike | None = None,
+        engine_prefix: list[str] | None = None,
+        engine_profile_dir: str | os.PathLike | None = None,
         log_level: str = "WARN",
     ):
         self.n = n
@@ -186,6 +189,8 @@ class LocalCluster:
         self.heartbeat_ms = heartbeat_ms
         self.env = env
         self.engine_cwd = engine_cwd
+        self.engine_prefix = engine_prefix or []  # e.g. a command that confines the engine, then execs it
+        self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.state: ClusterState | None = None
         self._popens: list[subprocess.Popen] = []
@@ -237,13 +242,18 @@ class LocalCluster:
 
     def _spawn(self, role: str, args: list[str], engine_id: int | None = None) -> Proc:
         name = role if engine_id is None else f"engine-{engine_id}"
+        profile_dir = self.profile_dir
+        prefix = []
+        if role == "engine":
+            profile_dir = Path(self.engine_profile_dir or self.profile_dir)
+            prefix = self.engine_prefix
         env = dict(os.environ if self.env is None else self.env)
-        env["IPYTHONDIR"] = str(self.ipython_dir)
+        env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
         env[TOKEN_VAR] = self.state.token
         env.setdefault("PYTHONUNBUFFERED", "1")
         with open(self.log_dir / f"{name}.log", "ab") as log, open(os.devnull, "rb") as devnull:
             popen = subprocess.Popen(
-                [sys.executable, "-m", f"ipyparallel.{role}", f"--profile-dir={self.profile_dir}",
+                [*prefix, sys.executable, "-m", f"ipyparallel.{role}", f"--profile-dir={profile_dir}",
                  "--cluster-id=", f"--log-level={self.log_level}", *args],
                 stdin=devnull, stdout=log, stderr=subprocess.STDOUT, env=env,
                 cwd=self.engine_cwd if role == "engine" else self.profile_dir,
@@ -272,6 +282,10 @@ class LocalCluster:
             time.sleep(0.02)
 
     def _start_engines(self, ids) -> None:
+        if self.engine_profile_dir:
+            security = Path(self.engine_profile_dir) / "security"
+            security.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.engine_file, security / self.engine_file.name)
         for i in ids:
             self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False"], engine_id=i)
 

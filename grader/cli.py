@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     p.add_argument("--student", default=None, help="grade only this student")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                   help="run student code unconfined (the sandbox needs root; see the threat model in README.md)")
+    p.add_argument("--memory", type=int, default=d["memory"], help="bytes of memory per kernel and per engine "
+                   "(default: %(default)s)")
+    p.add_argument("--max-bytes", type=int, default=d["max_bytes"], help="largest notebook file accepted "
+                   "(default: %(default)s)")
     p.set_defaults(func=grade.main)
 
     d = _defaults(export.main)

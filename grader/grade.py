@@ -31,9 +31,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor
 from tqdm import tqdm
+from traitlets.config import Config
 
-from course.cluster import DEFAULT_ENGINES, LocalCluster
+from course.cluster import DEFAULT_ENGINES, TOKEN_VAR, ClusterError, LocalCluster
 from course.data import ENV_VAR, start_mirror
 
 from .exercise import Exercise, ExerciseError, load_exercises
@@ -42,9 +44,10 @@ from .preprocessors.execute_submission import ExecuteSubmission
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
 from .release import student_version
+from .sandbox import DEFAULT_MEMORY, JailedKernelManager, Sandbox, own_tree
 from .results import SubmissionResult, TestResult
 
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
 class SubmissionError(ValueError):
@@ -92,82 +95,130 @@ def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Su
     return found, errors
 
 
-def read_submission(path: Path):
+def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES):
+    """The notebook as nbformat 4 with outputs cleared, and what was unusual about it (flags)."""
     size = path.stat().st_size
     if size == 0:
-        raise SubmissionError(f"{path}: the file is empty; the student should submit their saved notebook again")
-    if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"{path}: {size} bytes is larger than {MAX_NOTEBOOK_BYTES} (clear the outputs and resubmit)")
+        raise SubmissionError(f"{path}: the file is empty; the student should save the notebook and submit it again")
+    if size > max_bytes:
+        raise SubmissionError(f"{path}: {size} bytes is larger than the {max_bytes}-byte limit; the student should "
+                              "clear the outputs (Edit > Clear Outputs of All Cells), save and submit again")
+    raw = path.read_bytes()
     try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
+        text = raw.decode("utf-8")
+        data = json.loads(text)
     except UnicodeDecodeError:
-        raise SubmissionError(f"{path}: not a text file (not UTF-8); the student should submit the .ipynb file") from None
+        raise SubmissionError(f"{path}: not a notebook (not UTF-8 text); the student should re-download the .ipynb "
+                              "from Jupyter (File > Download) and submit it again") from None
     except json.JSONDecodeError as e:
-        raise SubmissionError(f"{path}: not a notebook: invalid JSON at line {e.lineno} ({e.msg}); "
-                              "the student should re-download it from Jupyter (File > Download)") from None
+        raise SubmissionError(f"{path}: not a notebook: invalid JSON at line {e.lineno} ({e.msg}); the student "
+                              "should re-download the .ipynb from Jupyter (File > Download) and submit it again") from None
+    flags = []
+    version = data.get("nbformat") if isinstance(data, dict) else None
+    if version not in (3, 4):
+        raise SubmissionError(f"{path}: not a Jupyter notebook (nbformat {version!r}); the student should "
+                              "re-download the .ipynb from Jupyter and submit it again")
+    if version == 3:
+        flags.append("the notebook was in nbformat 3 and was converted to nbformat 4")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
     except Exception as e:
-        raise SubmissionError(f"{path}: not a valid notebook ({type(e).__name__}: {str(e)[:200]}); "
-                              "the student should re-download it from Jupyter") from None
-    return nb
+        raise SubmissionError(f"{path}: not a valid notebook ({type(e).__name__}: {str(e)[:200]}); the student "
+                              "should re-download it from Jupyter and submit it again") from None
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    if kernel != "python3":
+        flags.append(f"the notebook asked for kernel {kernel!r}; it was graded with python3")
+    nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
+    return nb, flags
 
 
 class Workspace:
-    """One worker's place to run submissions: a mirror URL, an owned cluster, a fresh directory each time."""
+    """One worker's place to run submissions: an owned cluster and, for each submission, a fresh run directory.
 
-    def __init__(self, root: Path, mirror_url: str, n_engines: int = DEFAULT_ENGINES):
+    ``run-N/work`` is the kernel's and the engines' working directory; ``run-N/ipython``
+    holds the client connection file a bare ``ipp.Client()`` finds; ``run-N/engines``
+    the engines' connection file.  With the sandbox on, the run directory belongs to
+    the sandbox user and every other path of the grader is hidden from its processes.
+    """
+
+    def __init__(self, root: Path, mirror_url: str, sandbox: Sandbox, n_engines: int = DEFAULT_ENGINES,
+                 max_bytes: int = MAX_NOTEBOOK_BYTES):
         self.root = root
-        self.ipython_dir = root / "ipython"
         self.mirror_url = mirror_url
-        self.cluster = LocalCluster(n=n_engines, ipython_dir=self.ipython_dir, owned=True)
+        self.sandbox = sandbox
+        self.max_bytes = max_bytes
+        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True)
         self._count = 0
+        self.run: Path | None = None
 
     def fresh(self) -> Path:
-        """A new working directory and a new verified cluster working in it."""
+        """A new run directory and a new verified cluster whose engines work in it."""
+        self.close_run()
         self._count += 1
-        workdir = self.root / f"run-{self._count}"
-        workdir.mkdir()
-        self.cluster.engine_cwd = workdir
-        self.cluster.restart() if self.cluster.state else self.cluster.start()
-        self.cluster.verify()
-        return workdir
+        self.run = run = self.root / f"run-{self._count}"
+        for sub in ("work", "ipython/profile_default/security", "engines"):
+            (run / sub).mkdir(parents=True)
+        self.cluster.engine_cwd = run / "work"
+        self.cluster.engine_profile_dir = run / "engines"
+        self.cluster.engine_prefix = [*self.sandbox.prefix(run, run / "work", share=[run / "engines"]), "--"]
+        for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
+            try:
+                self.cluster.restart() if self.cluster.state else self.cluster.start()
+                self.cluster.verify()
+                break
+            except ClusterError:
+                self.cluster.stop()
+                if attempt == 2:
+                    raise
+        shutil.copy(self.cluster.client_file, run / "ipython/profile_default/security")
+        own_tree(self.sandbox, run)
+        return run
 
-    def kernel_env(self) -> dict[str, str]:
+    def executor(self, timeout: float) -> ExecuteSubmission:
+        run = self.run
         env = dict(os.environ)
-        env.update({"IPYTHONDIR": str(self.ipython_dir), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1"})
-        return env
+        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1",
+                    TOKEN_VAR: self.cluster.state.token})
+        config = Config()
+        config.JailedKernelManager.jail = self.sandbox.prefix(run, run / "work", share=[])
+        config.JailedKernelManager.connection_file = str(run / "kernel.json")
+        config.JailedKernelManager.transport = "ipc"
+        config.JailedKernelManager.ip = str(run / "kernel")
+        return ExecuteSubmission(timeout=int(timeout), kernel_env=env, guard=True, config=config,
+                                 kernel_manager_class=JailedKernelManager, kernel_log=str(self.root / "kernel.log"))
 
     def grade(self, sub: Submission, exercise: Exercise, released, timeout: float) -> tuple[SubmissionResult, str | None]:
         result = SubmissionResult(sub.student, sub.exercise, str(sub.path), sub.checksum,
                                   max_points=exercise.max_points, started=now())
         try:
-            nb = read_submission(sub.path)
-            workdir = self.fresh()
-            resources = {"grader": {}}
-            nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
-            resources["metadata"] = {"path": str(workdir)}
-            executor = ExecuteSubmission(timeout=int(timeout), kernel_env=self.kernel_env())
-            nb, resources = executor.preprocess(nb, resources)
-            nb, resources = ScoreTests().preprocess(nb, resources)
+            nb, flags = read_submission(sub.path, self.max_bytes)
         except SubmissionError as e:
-            result.status, result.message = "error", str(e)
+            result.status, result.message, result.finished = "error", str(e), now()
             result.tests = [TestResult(t, 0.0, p, "not-run", "the submission could not be read")
                             for t, p in exercise.tests.items()]
-            result.finished = now()
             return result, None
-        finally:
-            with contextlib.suppress(Exception):
-                shutil.rmtree(self.root / f"run-{self._count}")
+        run = self.fresh()
+        resources = {"grader": {"flags": flags}}
+        nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
+        resources["metadata"] = {"path": str(run / "work")}
+        nb, resources = self.executor(timeout).preprocess(nb, resources)
+        nb, resources = ScoreTests().preprocess(nb, resources)
         result.tests = resources["grader"]["tests"]
-        result.flags = resources["grader"].get("flags", [])
+        result.flags = resources["grader"]["flags"]
         if resources["grader"].get("crash"):
-            result.flags.append(resources["grader"]["crash"])
             result.message = resources["grader"]["crash"]
         result.finished = now()
         return result, nbformat.writes(nb)
 
+    def close_run(self) -> None:
+        if self.run is not None:
+            shutil.rmtree(self.run, ignore_errors=True)
+            self.run = None
+
     def close(self) -> None:
         self.cluster.stop()
+        self.close_run()
 
 
 def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercise]) -> None:
@@ -205,6 +256,9 @@ def main(
     student: str | None = None,
     engines: int = DEFAULT_ENGINES,
     quiet: bool = False,
+    sandbox: bool = True,
+    memory: int = DEFAULT_MEMORY,
+    max_bytes: int = MAX_NOTEBOOK_BYTES,
 ) -> int:
     """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade."""
     try:
@@ -229,9 +283,23 @@ def main(
     skipped = len(found) - len(todo)
     if skipped and not quiet:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)")
+    book_path = Path(gradebook).resolve()
+    hidden = [Path(source).resolve(), Path(submissions).resolve()] + [
+        p for p in (book_path, Path(f"{book_path}-wal"), Path(f"{book_path}-shm")) if p.exists()]
     try:
         with tempfile.TemporaryDirectory(prefix="grader-") as root, start_mirror() as mirror:
-            results += _run(todo, exercises, released, Path(root), mirror.url, book, timeout, workers, engines, quiet)
+            jail = Sandbox(hide=[*hidden, Path(root)], memory=memory, requested=sandbox)
+            if not (quiet and jail.active):
+                print(jail.describe(), file=sys.stdout if jail.active else sys.stderr)
+            os.chmod(root, 0o711)
+            space = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines, max_bytes=max_bytes)
+            results += _run(todo, exercises, released, Path(root), space, book, timeout, workers, quiet)
+    except ClusterError as e:
+        print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
+              "was recorded for the submission being graded; run the same command again to grade the rest.",
+              file=sys.stderr)
+        book.close()
+        return 1
     except KeyboardInterrupt:
         print("\ngrader grade: interrupted. Every submission graded so far is in the gradebook; "
               "run the same command again to grade the rest.", file=sys.stderr)
@@ -243,7 +311,7 @@ def main(
     return 1 if any(r.status == "error" for r in results) else 0
 
 
-def _run(todo, exercises, released, root, mirror_url, book, timeout, workers, engines, quiet):
+def _run(todo, exercises, released, root, space, book, timeout, workers, quiet):
     results = []
     workers = max(1, min(workers, len(todo) or 1))
     local = threading.local()
@@ -252,8 +320,8 @@ def _run(todo, exercises, released, root, mirror_url, book, timeout, workers, en
 
     def grade_one(sub: Submission):
         if not hasattr(local, "space"):
-            local.space = Workspace(root / f"worker-{threading.get_ident()}", mirror_url, engines)
-            local.space.root.mkdir()
+            local.space = Workspace(root / f"worker-{threading.get_ident()}", **space)
+            local.space.root.mkdir(mode=0o711)
             with lock:
                 spaces.append(local.space)
         return local.space.grade(sub, exercises[sub.exercise], released[sub.exercise], timeout)

@@ -1,0 +1,141 @@
+"""Start a student-facing process (kernel or engine) confined, then exec it.
+
+    python -m grader.jail [--user nobody] [--hide PATH]... [--keep PATH]... [--share PATH]...
+                          [--private-tmp] [--memory BYTES] [--workdir DIR] -- COMMAND...
+
+As root: a private mount namespace in which each ``--hide`` directory is an empty
+read-only tmpfs (a hidden file reads as /dev/null) and ``/tmp``, ``/var/tmp`` and
+``/dev/shm`` are fresh; each ``--keep`` path is bound back in; ``--share`` paths are
+handed to the user; then the process drops to ``--user``.  As anyone: resource
+limits (memory, processes, file size, no core dumps), death with its parent, and
+the working directory.  Kept small: it runs before every kernel and engine.
+"""
+
+import ctypes
+import os
+import pwd
+import resource
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG = 1
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags,
+                       data and data.encode()), f"mount {target}")
+
+
+def parse(argv):
+    opts = {"hide": [], "keep": [], "share": [], "user": None, "memory": None, "workdir": None, "private_tmp": False}
+    i = 0
+    while i < len(argv) and argv[i] != "--":
+        key = argv[i][2:].replace("-", "_")
+        if key == "private_tmp":
+            opts[key] = True
+            i += 1
+            continue
+        value = argv[i + 1]
+        if isinstance(opts.get(key), list):
+            opts[key].append(value)
+        elif key in opts:
+            opts[key] = value
+        else:
+            raise SystemExit(f"grader.jail: unknown option {argv[i]}")
+        i += 2
+    return opts, argv[i + 1:]
+
+
+def _blocking_ancestor(path):
+    """The highest directory above ``path`` that other users cannot pass through (e.g. /root), or None."""
+    parts = os.path.realpath(path).split(os.sep)[1:]
+    for i in range(1, len(parts)):
+        ancestor = os.sep + os.path.join(*parts[:i])
+        if not os.stat(ancestor).st_mode & 0o001:
+            return ancestor
+    return None
+
+
+def _under(path, top):
+    path, top = os.path.realpath(path), os.path.realpath(top)
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _needed_paths():
+    """What the confined Python needs to read: its installation, its environment, this project."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), here)}
+
+
+def confine(opts):
+    """The mount namespace (root only)."""
+    keep = list(opts["keep"])
+    hide = list(opts["hide"])
+    for path in _needed_paths():  # e.g. Python installed under /root: cover /root, bring the installation back
+        ancestor = _blocking_ancestor(path)
+        if ancestor:
+            hide.append(ancestor)
+            keep.append(path)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    keeps = [(path, os.open(path, os.O_PATH)) for path in keep]  # in the new namespace, before covering
+    tmps = [p for p in TMP_DIRS if opts["private_tmp"] and os.path.isdir(p)]
+    hide = [p for p in hide if not any(_under(p, t) for t in tmps)]  # a fresh /tmp hides those already
+    covers = [(p, "mode=1777") for p in tmps] + [(p, "mode=0755,size=64k") for p in hide]
+    for path, data in covers:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, data)
+        elif os.path.exists(path):
+            _mount("/dev/null", path, None, MS_BIND)
+    for path, fd in keeps:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    for path, data in covers:
+        if os.path.isdir(path) and "1777" not in data:
+            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def main(argv):
+    opts, cmd = parse(argv)
+    parent = os.getppid()
+    if opts["user"] and os.geteuid() == 0:
+        user = pwd.getpwnam(opts["user"])
+        for top in opts["share"]:
+            for folder, dirs, files in os.walk(top):
+                for name in [folder] + [os.path.join(folder, f) for f in files]:
+                    os.chown(name, user.pw_uid, user.pw_gid)
+            if os.path.isfile(top):
+                os.chown(top, user.pw_uid, user.pw_gid)
+        confine(opts)
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    if opts["memory"]:
+        limit = int(opts["memory"])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))
+    if os.geteuid() != 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (2048, 2048))
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    if os.getppid() != parent:
+        os._exit(1)
+    if opts["workdir"]:
+        os.chdir(opts["workdir"])
+        os.environ["HOME"] = opts["workdir"]
+    os.execvp(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,96 @@
+"""How student code is confined while it is graded (see :mod:`grader.jail` and the threat model in README.md)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import List, Unicode
+
+DEFAULT_MEMORY = 2 * 1024**3  # bytes of data segment per kernel and per engine
+
+
+@dataclass
+class Sandbox:
+    """Paths student code must not see, and limits for every kernel and engine."""
+
+    hide: list[Path] = field(default_factory=list)
+    memory: int = DEFAULT_MEMORY
+    user: str = "nobody"
+    requested: bool = True
+    active: bool = False
+    reason: str = ""
+
+    def __post_init__(self):
+        if not self.requested:
+            self.reason = "switched off"
+        elif os.name != "posix" or not sys.platform.startswith("linux"):
+            self.reason = "needs Linux"
+        elif os.geteuid() != 0:
+            self.reason = "needs the grader to run as root (to switch user and hide files)"
+        else:
+            try:
+                pwd.getpwnam(self.user)
+                self.active, self.reason = self._probe()
+            except KeyError:
+                self.reason = f"there is no user {self.user!r}"
+
+    def _probe(self) -> tuple[bool, str]:
+        with tempfile.TemporaryDirectory() as secret:
+            Path(secret, "secret").write_text("x")
+            check = [sys.executable, "-m", "grader.jail", "--user", self.user, "--hide", secret, "--private-tmp",
+                     "--", sys.executable, "-c", f"import os; print(os.path.exists({secret + '/secret'!r}), os.getuid())"]
+            out = subprocess.run(check, capture_output=True, text=True, timeout=30)
+        if out.returncode == 0 and out.stdout.split()[:1] == ["False"]:
+            return True, ""
+        return False, f"the mount namespace did not work here ({(out.stderr or out.stdout).strip()[-200:]})"
+
+    def describe(self) -> str:
+        if self.active:
+            return (f"sandbox: on: student code runs as {self.user!r}, cannot see {len(self.hide)} instructor "
+                    f"path(s), has a private /tmp and {self.memory // 2**20} MiB of memory per process")
+        return (f"sandbox: off ({self.reason}): student code runs as this user and can read what it can read, "
+                f"including the exercise sources and the gradebook; memory is still limited to "
+                f"{self.memory // 2**20} MiB per process")
+
+    def prefix(self, run_dir: Path, workdir: Path, share: list[Path]) -> list[str]:
+        """The command prefix that confines one kernel or engine of the run in ``run_dir``."""
+        cmd = [sys.executable, "-m", "grader.jail", "--memory", str(self.memory), "--workdir", str(workdir)]
+        if self.active:
+            cmd += ["--user", self.user, "--private-tmp", "--keep", str(run_dir)]
+            for path in self.hide:
+                cmd += ["--hide", str(path)]
+            for path in share:
+                cmd += ["--share", str(path)]
+        return cmd
+
+    def own(self, path: Path) -> None:
+        """Give a run's directory to the sandbox user (so its processes can use it)."""
+        if self.active:
+            user = pwd.getpwnam(self.user)
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def own_tree(sandbox: Sandbox, top: Path) -> None:
+    for folder, dirs, files in os.walk(top):
+        sandbox.own(Path(folder))
+        for name in files:
+            sandbox.own(Path(folder) / name)
+
+
+class JailedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start through :mod:`grader.jail`."""
+
+    jail = List(Unicode(), help="Command prefix that confines the kernel (empty: none).").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if not self.jail:
+            return cmd
+        return [*self.jail, "--share", self.connection_file, "--", *cmd]
