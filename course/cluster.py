@@ -35,6 +35,8 @@ from pathlib import Path
 
 import psutil
 
+from .forkserver import ForkServer
+
 DEFAULT_ENGINES = 4
 HEARTBEAT_MS = 250
 STATE_FILE = "course-cluster.json"
@@ -178,7 +180,8 @@ class LocalCluster:
         heartbeat_ms: int = HEARTBEAT_MS,
         env: dict[str, str] | None = None,
         engine_cwd: str | os.PathLike | None = None,
-        engine_prefix: list[str] | None = None,
+        engine_jail: list[str] | None = None,
+        fork: bool = False,
         engine_profile_dir: str | os.PathLike | None = None,
         log_level: str = "WARN",
     ):
@@ -189,7 +192,11 @@ class LocalCluster:
         self.heartbeat_ms = heartbeat_ms
         self.env = env
         self.engine_cwd = engine_cwd
-        self.engine_prefix = engine_prefix or []  # e.g. a command that confines the engine, then execs it
+        self.engine_jail = engine_jail or []  # course.jail options that confine each engine
+        if fork and not owned:
+            raise ValueError("fork=True needs an owned cluster: forked processes die with their owner")
+        self.fork = fork  # start processes from a fork server (see course.forkserver)
+        self._forkserver = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.state: ClusterState | None = None
@@ -231,6 +238,8 @@ class LocalCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None,
                                   token=uuid.uuid4().hex)
+        if self.fork and self._forkserver is None:
+            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()))
         try:
             self._start_controller(timeout)
             self._start_engines(range(self.n))
@@ -242,26 +251,30 @@ class LocalCluster:
 
     def _spawn(self, role: str, args: list[str], engine_id: int | None = None) -> Proc:
         name = role if engine_id is None else f"engine-{engine_id}"
-        profile_dir = self.profile_dir
-        prefix = []
+        profile_dir, jail = self.profile_dir, []
         if role == "engine":
-            profile_dir = Path(self.engine_profile_dir or self.profile_dir)
-            prefix = self.engine_prefix
+            profile_dir, jail = Path(self.engine_profile_dir or self.profile_dir), self.engine_jail
         env = dict(os.environ if self.env is None else self.env)
         env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
         env[TOKEN_VAR] = self.state.token
         env.setdefault("PYTHONUNBUFFERED", "1")
-        with open(self.log_dir / f"{name}.log", "ab") as log, open(os.devnull, "rb") as devnull:
-            popen = subprocess.Popen(
-                [*prefix, sys.executable, "-m", f"ipyparallel.{role}", f"--profile-dir={profile_dir}",
-                 "--cluster-id=", f"--log-level={self.log_level}", *args],
-                stdin=devnull, stdout=log, stderr=subprocess.STDOUT, env=env,
-                cwd=self.engine_cwd if role == "engine" else self.profile_dir,
-                start_new_session=True,
-                preexec_fn=_die_with(os.getpid()) if self.owned else None,
-            )
-        self._popens.append(popen)
-        proc = Proc(role, popen.pid, psutil.Process(popen.pid).create_time(), engine_id)
+        cwd = self.engine_cwd if role == "engine" and self.engine_cwd else self.profile_dir
+        argv = [f"--profile-dir={profile_dir}", "--cluster-id=", f"--log-level={self.log_level}",
+                f"--work-dir={cwd}", *args]
+        log = self.log_dir / f"{name}.log"
+        if self._forkserver is not None:
+            pid = self._forkserver.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), jail=jail)
+        else:
+            cmd = [sys.executable, "-m", f"ipyparallel.{role}", *argv]
+            if jail:
+                cmd = [sys.executable, "-m", "course.jail", *jail, "--", *cmd]
+            with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
+                popen = subprocess.Popen(cmd, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                         start_new_session=True,
+                                         preexec_fn=_die_with(os.getpid()) if self.owned else None)
+            self._popens.append(popen)
+            pid = popen.pid
+        proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id)
         if role == "controller":
             self.state.controller = proc
         else:
@@ -301,10 +314,11 @@ class LocalCluster:
             while sorted(rc.ids) != list(range(self.n)):
                 dead = [p for p in self.state.procs() if not p.alive()]
                 if dead:
-                    raise ClusterError(
-                        f"{dead[0].role} {dead[0].engine_id if dead[0].engine_id is not None else ''} "
-                        f"(pid {dead[0].pid}) exited during start; see the logs in {self.log_dir}"
-                    )
+                    name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
+                    log = self.log_dir / f"{name}.log"
+                    tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+                    raise ClusterError(f"{name} (pid {dead[0].pid}) exited during start; its log {log} ends: "
+                                       + " | ".join(tail))
                 if time.monotonic() > deadline:
                     raise ClusterError(
                         f"only engines {sorted(rc.ids)} of {self.n} registered in {timeout:.0f} s; "
@@ -338,13 +352,16 @@ class LocalCluster:
 
     def restart(self, timeout: float = 60) -> None:
         """Replace every process by a fresh one: nothing survives from before."""
-        self.stop(grace=0)
+        self.stop(grace=0, keep_forkserver=True)
         self.start(timeout)
 
-    def stop(self, grace: float = 3) -> None:
+    def stop(self, grace: float = 3, keep_forkserver: bool = False) -> None:
         """Stop every process this cluster started (process groups, by PID); remove its files."""
         if self.state is not None:
             _kill_groups(self.state.procs(), grace, self.state.token)
+        if self._forkserver is not None and not keep_forkserver:
+            self._forkserver.close()  # after the kills, so it reaps its children before it exits
+            self._forkserver = None
         for popen in self._popens:  # reap our children so no zombie is left
             with contextlib.suppress(Exception):
                 popen.wait(timeout=1)

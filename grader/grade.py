@@ -148,7 +148,7 @@ class Workspace:
         self.mirror_url = mirror_url
         self.sandbox = sandbox
         self.max_bytes = max_bytes
-        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True)
+        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True, fork=True)
         self._count = 0
         self.run: Path | None = None
 
@@ -161,7 +161,7 @@ class Workspace:
             (run / sub).mkdir(parents=True)
         self.cluster.engine_cwd = run / "work"
         self.cluster.engine_profile_dir = run / "engines"
-        self.cluster.engine_prefix = [*self.sandbox.prefix(run, run / "work", share=[run / "engines"]), "--"]
+        self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
         for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
             try:
                 self.cluster.restart() if self.cluster.state else self.cluster.start()
@@ -181,7 +181,7 @@ class Workspace:
         env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1",
                     TOKEN_VAR: self.cluster.state.token})
         config = Config()
-        config.JailedKernelManager.jail = self.sandbox.prefix(run, run / "work", share=[])
+        config.JailedKernelManager.jail = self.sandbox.jail_options(run, run / "work", share=[])
         config.JailedKernelManager.connection_file = str(run / "kernel.json")
         config.JailedKernelManager.transport = "ipc"
         config.JailedKernelManager.ip = str(run / "kernel")

@@ -1,4 +1,4 @@
-"""How student code is confined while it is graded (see :mod:`grader.jail` and the threat model in README.md)."""
+"""How student code is confined while it is graded (see :mod:`course.jail` and the threat model in README.md)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class Sandbox:
     def _probe(self) -> tuple[bool, str]:
         with tempfile.TemporaryDirectory() as secret:
             Path(secret, "secret").write_text("x")
-            check = [sys.executable, "-m", "grader.jail", "--user", self.user, "--hide", secret, "--private-tmp",
+            check = [sys.executable, "-m", "course.jail", "--user", self.user, "--hide", secret, "--private-tmp",
                      "--", sys.executable, "-c", f"import os; print(os.path.exists({secret + '/secret'!r}), os.getuid())"]
             out = subprocess.run(check, capture_output=True, text=True, timeout=30)
         if out.returncode == 0 and out.stdout.split()[:1] == ["False"]:
@@ -59,16 +59,16 @@ class Sandbox:
                 f"including the exercise sources and the gradebook; memory is still limited to "
                 f"{self.memory // 2**20} MiB per process")
 
-    def prefix(self, run_dir: Path, workdir: Path, share: list[Path]) -> list[str]:
-        """The command prefix that confines one kernel or engine of the run in ``run_dir``."""
-        cmd = [sys.executable, "-m", "grader.jail", "--memory", str(self.memory), "--workdir", str(workdir)]
+    def jail_options(self, run_dir: Path, workdir: Path, share: list[Path]) -> list[str]:
+        """:mod:`course.jail` options that confine one kernel or engine of the run in ``run_dir``."""
+        opts = ["--memory", str(self.memory), "--workdir", str(workdir)]
         if self.active:
-            cmd += ["--user", self.user, "--private-tmp", "--keep", str(run_dir)]
+            opts += ["--user", self.user, "--private-tmp", "--keep", str(run_dir)]
             for path in self.hide:
-                cmd += ["--hide", str(path)]
+                opts += ["--hide", str(path)]
             for path in share:
-                cmd += ["--share", str(path)]
-        return cmd
+                opts += ["--share", str(path)]
+        return opts
 
     def own(self, path: Path) -> None:
         """Give a run's directory to the sandbox user (so its processes can use it)."""
@@ -85,12 +85,12 @@ def own_tree(sandbox: Sandbox, top: Path) -> None:
 
 
 class JailedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start through :mod:`grader.jail`."""
+    """A kernel manager whose kernels start through :mod:`course.jail`."""
 
-    jail = List(Unicode(), help="Command prefix that confines the kernel (empty: none).").tag(config=True)
+    jail = List(Unicode(), help=":mod:`course.jail` options for the kernel (empty: not confined).").tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         if not self.jail:
             return cmd
-        return [*self.jail, "--share", self.connection_file, "--", *cmd]
+        return [sys.executable, "-m", "course.jail", *self.jail, "--share", self.connection_file, "--", *cmd]

@@ -1,6 +1,6 @@
 """Start a student-facing process (kernel or engine) confined, then exec it.
 
-    python -m grader.jail [--user nobody] [--hide PATH]... [--keep PATH]... [--share PATH]...
+    python -m course.jail [--user nobody] [--hide PATH]... [--keep PATH]... [--share PATH]...
                           [--private-tmp] [--memory BYTES] [--workdir DIR] -- COMMAND...
 
 As root: a private mount namespace in which each ``--hide`` directory is an empty
@@ -51,7 +51,7 @@ def parse(argv):
         elif key in opts:
             opts[key] = value
         else:
-            raise SystemExit(f"grader.jail: unknown option {argv[i]}")
+            raise SystemExit(f"course.jail: unknown option {argv[i]}")
         i += 2
     return opts, argv[i + 1:]
 
@@ -106,8 +106,8 @@ def confine(opts):
             _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def main(argv):
-    opts, cmd = parse(argv)
+def enter(opts):
+    """Confine the calling process as ``opts`` say (see :func:`parse`); the caller then runs or execs its work."""
     parent = os.getppid()
     if opts["user"] and os.geteuid() == 0:
         user = pwd.getpwnam(opts["user"])
@@ -134,6 +134,11 @@ def main(argv):
     if opts["workdir"]:
         os.chdir(opts["workdir"])
         os.environ["HOME"] = opts["workdir"]
+
+
+def main(argv):
+    opts, cmd = parse(argv)
+    enter(opts)
     os.execvp(cmd[0], cmd)
 
 

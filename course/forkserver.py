@@ -1,0 +1,151 @@
+"""Start cluster processes by forking one that has already imported ipyparallel.
+
+Starting a controller and four engines as new Python processes costs about
+3 CPU-seconds, nearly all of it importing ipyparallel, IPython, zmq and numpy
+five times over.  The fork server imports them once; every controller and
+engine after that is a ``fork()`` of it, a fresh process with nothing of any
+earlier one, ready in a fraction of the time (``benchmarks/cluster_start.py``).
+
+Protocol: one JSON line per request on the server's stdin
+(``{"role", "argv", "env", "cwd", "log", "jail"}``), one JSON line back
+(``{"pid"}`` or ``{"error"}``).  The server dies with its owner, and each child
+with the server (parent-death signals), so nothing outlives a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+
+
+class ForkServer:
+    """The client side: a server process owned by this one."""
+
+    def __init__(self, preexec_fn=None):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            start_new_session=True, preexec_fn=preexec_fn, text=True, bufsize=1)
+        self._lock = threading.Lock()
+        ready = self.proc.stdout.readline()
+        if json.loads(ready or "{}").get("ready") is not True:
+            raise RuntimeError(f"the fork server did not start (it said {ready!r})")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def spawn(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, jail: list[str] | None = None) -> int:
+        request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or []}
+        with self._lock:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            answer = json.loads(self.proc.stdout.readline() or '{"error": "the fork server exited"}')
+        if "error" in answer:
+            raise RuntimeError(f"the fork server could not start a {role}: {answer['error']}")
+        return answer["pid"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+def _child(request: dict) -> None:
+    """In the forked child: become the requested process; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if request["jail"]:
+            from course import jail
+
+            jail.enter(jail.parse(request["jail"] + ["--"])[0])
+        sys.argv = [f"ipyparallel.{request['role']}", *request["argv"]]
+        if request["role"] == "engine":
+            from ipyparallel.engine.app import main
+        else:
+            from ipyparallel.controller.app import main
+        main(argv=request["argv"])
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _reap() -> bool:
+    """Collect exited children so they do not linger as zombies; True while any child remains."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def serve() -> None:
+    import ipyparallel.controller.app  # noqa: F401  (the point: import once, fork many times)
+    import ipyparallel.engine.app  # noqa: F401
+    import numpy  # noqa: F401
+
+    from course import jail  # noqa: F401
+
+    out = sys.stdout
+    print(json.dumps({"ready": True}), file=out, flush=True)
+    while True:
+        _reap()
+        readable, _, _ = select.select([sys.stdin], [], [], 0.5)
+        if not readable:
+            continue
+        line = sys.stdin.readline()
+        if not line:  # the owner is done: collect what is left, then go
+            deadline = time.monotonic() + 5
+            while _reap() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return
+        try:
+            request = json.loads(line)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+        except Exception as e:
+            print(json.dumps({"error": repr(e)}), file=out, flush=True)
+            continue
+        if pid == 0:
+            _child(request)
+        print(json.dumps({"pid": pid}), file=out, flush=True)
+
+
+if __name__ == "__main__":
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    serve()
