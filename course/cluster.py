@@ -125,7 +125,7 @@ def _die_with(owner_pid: int):
     return preexec
 
 
-def _carrying(token: str) -> list[psutil.Process]:
+def carrying(token: str) -> list[psutil.Process]:
     """Processes whose environment carries this cluster's token: its own and whatever they spawned."""
     if not token:
         return []
@@ -139,27 +139,55 @@ def _carrying(token: str) -> list[psutil.Process]:
     return found
 
 
-def _kill_groups(procs: list[Proc], grace: float, token: str = "") -> None:
-    """SIGTERM each live process's group, wait up to ``grace`` s, then SIGKILL what is left.
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
-    Then SIGKILL any process still carrying the cluster's token (a child that left
-    the group, or an orphan of a crashed run), by its PID.
+
+def _group_members(leaders: list[Proc]) -> list[psutil.Process]:
+    """Live processes in the process groups the leaders started (the leader itself may be gone)."""
+    since = {p.pid: p.create_time - 0.01 for p in leaders}
+    members = []
+    for proc in psutil.process_iter(["pid", "create_time"]):
+        try:
+            pgid = os.getpgid(proc.pid)
+            if pgid in since and proc.info["create_time"] >= since[pgid] and proc.status() != psutil.STATUS_ZOMBIE:
+                members.append(proc)
+        except (psutil.Error, ProcessLookupError):
+            continue
+    return members
+
+
+def _kill_groups(procs: list[Proc], grace: float, token: str = "", spare: int | None = None) -> None:
+    """SIGTERM each process group the cluster started, wait up to ``grace`` s, then SIGKILL what is left.
+
+    Groups whose leader already died are found by their members (a controller
+    killed alone leaves its heart monitor behind).  Then any process still carrying
+    the cluster's token (a child that left its group) is killed, by PID; ``spare``
+    is a PID to leave alone (the fork server, which carries the token too).
     """
-    live = [p for p in procs if p.alive()]
+    members = _group_members(procs)
+    pgids = set()
+    for m in members:
+        with contextlib.suppress(ProcessLookupError):
+            pgids.add(os.getpgid(m.pid))
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not live:
+        if not members:
             break
-        for p in live:
+        for pgid in pgids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(p.pid, sig)
+                os.killpg(pgid, sig)
         deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 5)
-        while live and time.monotonic() < deadline:
-            live = [p for p in live if p.alive()]
-            if live:
+        while members and time.monotonic() < deadline:
+            members = [m for m in members if _running(m)]
+            if members:
                 time.sleep(0.02)
-    for proc in _carrying(token):
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    for proc in carrying(token):
+        if proc.pid != spare:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
 
 class LocalCluster:
@@ -236,10 +264,12 @@ class LocalCluster:
         for path in (self.client_file, self.engine_file):
             path.unlink(missing_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None,
-                                  token=uuid.uuid4().hex)
         if self.fork and self._forkserver is None:
-            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()))
+            # Forked processes show the fork server's environment in /proc, so it carries the token.
+            self._token = uuid.uuid4().hex
+            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env={**os.environ, TOKEN_VAR: self._token})
+        token = self._token if self.fork else uuid.uuid4().hex
+        self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None, token=token)
         try:
             self._start_controller(timeout)
             self._start_engines(range(self.n))
@@ -265,7 +295,7 @@ class LocalCluster:
         if self._forkserver is not None:
             pid = self._forkserver.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), jail=jail)
         else:
-            cmd = [sys.executable, "-m", f"ipyparallel.{role}", *argv]
+            cmd = [sys.executable, "-m", "course._launch", role, *argv]
             if jail:
                 cmd = [sys.executable, "-m", "course.jail", *jail, "--", *cmd]
             with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
@@ -358,7 +388,8 @@ class LocalCluster:
     def stop(self, grace: float = 3, keep_forkserver: bool = False) -> None:
         """Stop every process this cluster started (process groups, by PID); remove its files."""
         if self.state is not None:
-            _kill_groups(self.state.procs(), grace, self.state.token)
+            _kill_groups(self.state.procs(), grace, self.state.token,
+                         spare=self._forkserver.pid if self._forkserver else None)
         if self._forkserver is not None and not keep_forkserver:
             self._forkserver.close()  # after the kills, so it reaps its children before it exits
             self._forkserver = None
@@ -387,7 +418,7 @@ def reap_profile_dir(profile_dir: str | os.PathLike) -> list[int]:
     if state is None:
         return []
     live = [p for p in state.procs() if p.alive()]
-    _kill_groups(live, grace=3, token=state.token)
+    _kill_groups(state.procs(), grace=3, token=state.token)
     for name in (STATE_FILE, "ipcontroller-client.json", "ipcontroller-engine.json"):
         (path.parent / name).unlink(missing_ok=True)
     return [p.pid for p in live]

@@ -30,9 +30,9 @@ PR_SET_PDEATHSIG = 1
 class ForkServer:
     """The client side: a server process owned by this one."""
 
-    def __init__(self, preexec_fn=None):
+    def __init__(self, preexec_fn=None, env: dict | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "course.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             start_new_session=True, preexec_fn=preexec_fn, text=True, bufsize=1)
         self._lock = threading.Lock()
         ready = self.proc.stdout.readline()
@@ -83,12 +83,9 @@ def _child(request: dict) -> None:
             from course import jail
 
             jail.enter(jail.parse(request["jail"] + ["--"])[0])
-        sys.argv = [f"ipyparallel.{request['role']}", *request["argv"]]
-        if request["role"] == "engine":
-            from ipyparallel.engine.app import main
-        else:
-            from ipyparallel.controller.app import main
-        main(argv=request["argv"])
+        from course._launch import run
+
+        run(request["role"], request["argv"])
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1

@@ -1,28 +1,23 @@
-"""``grader grade``: execute a class's submissions against a fresh, verified 4-engine cluster each, and score them.
+"""``grader grade``: execute a class's submissions, each against a fresh, verified 4-engine cluster, and score them.
 
-The pipeline for one submission is three preprocessors, and this module does the I/O
+The pipeline for one submission is three preprocessors; this module does the I/O
 around them (read the file, write the gradebook)::
 
     RestoreTests -> ExecuteSubmission -> ScoreTests
 
-The cluster's lifecycle is :class:`Workspace`'s: it owns one
-:class:`course.cluster.LocalCluster` per worker in an isolated IPYTHONDIR, and
-before every submission replaces the controller and all engines with fresh
-processes (verified: ids 0..3, our PIDs) working in a fresh directory, so nothing
-one student's code did on the engines (variables, imports, patches, cwd,
-environment, files, a dead or shut-down engine, the controller's task history)
-reaches the next student.
+Where they run, and how the cluster is renewed between submissions, is
+:mod:`grader.worker`'s business; the cluster's own lifecycle is
+:mod:`course.cluster`'s.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import difflib
 import hashlib
 import json
 import os
-import shutil
+import queue
 import sys
 import tempfile
 import threading
@@ -33,18 +28,17 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
 from tqdm import tqdm
-from traitlets.config import Config
 
-from course.cluster import DEFAULT_ENGINES, TOKEN_VAR, ClusterError, LocalCluster
-from course.data import ENV_VAR, start_mirror
+from course.cluster import DEFAULT_ENGINES, ClusterError
+from course.data import start_mirror
 
 from .exercise import Exercise, ExerciseError, load_exercises
 from .gradebook import Gradebook, GradebookError
-from .preprocessors.execute_submission import ExecuteSubmission
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
 from .release import student_version
-from .sandbox import DEFAULT_MEMORY, JailedKernelManager, Sandbox, own_tree
+from .sandbox import DEFAULT_MEMORY, Sandbox
+from .worker import Worker, close_thread_loop, drain
 from .results import SubmissionResult, TestResult
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -133,92 +127,29 @@ def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES):
     return nb, flags
 
 
-class Workspace:
-    """One worker's place to run submissions: an owned cluster and, for each submission, a fresh run directory.
-
-    ``run-N/work`` is the kernel's and the engines' working directory; ``run-N/ipython``
-    holds the client connection file a bare ``ipp.Client()`` finds; ``run-N/engines``
-    the engines' connection file.  With the sandbox on, the run directory belongs to
-    the sandbox user and every other path of the grader is hidden from its processes.
-    """
-
-    def __init__(self, root: Path, mirror_url: str, sandbox: Sandbox, n_engines: int = DEFAULT_ENGINES,
-                 max_bytes: int = MAX_NOTEBOOK_BYTES):
-        self.root = root
-        self.mirror_url = mirror_url
-        self.sandbox = sandbox
-        self.max_bytes = max_bytes
-        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True, fork=True)
-        self._count = 0
-        self.run: Path | None = None
-
-    def fresh(self) -> Path:
-        """A new run directory and a new verified cluster whose engines work in it."""
-        self.close_run()
-        self._count += 1
-        self.run = run = self.root / f"run-{self._count}"
-        for sub in ("work", "ipython/profile_default/security", "engines"):
-            (run / sub).mkdir(parents=True)
-        self.cluster.engine_cwd = run / "work"
-        self.cluster.engine_profile_dir = run / "engines"
-        self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
-        for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
-            try:
-                self.cluster.restart() if self.cluster.state else self.cluster.start()
-                self.cluster.verify()
-                break
-            except ClusterError:
-                self.cluster.stop()
-                if attempt == 2:
-                    raise
-        shutil.copy(self.cluster.client_file, run / "ipython/profile_default/security")
-        own_tree(self.sandbox, run)
-        return run
-
-    def executor(self, timeout: float) -> ExecuteSubmission:
-        run = self.run
-        env = dict(os.environ)
-        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1",
-                    TOKEN_VAR: self.cluster.state.token})
-        config = Config()
-        config.JailedKernelManager.jail = self.sandbox.jail_options(run, run / "work", share=[])
-        config.JailedKernelManager.connection_file = str(run / "kernel.json")
-        config.JailedKernelManager.transport = "ipc"
-        config.JailedKernelManager.ip = str(run / "kernel")
-        return ExecuteSubmission(timeout=int(timeout), kernel_env=env, guard=True, config=config,
-                                 kernel_manager_class=JailedKernelManager, kernel_log=str(self.root / "kernel.log"))
-
-    def grade(self, sub: Submission, exercise: Exercise, released, timeout: float) -> tuple[SubmissionResult, str | None]:
-        result = SubmissionResult(sub.student, sub.exercise, str(sub.path), sub.checksum,
-                                  max_points=exercise.max_points, started=now())
-        try:
-            nb, flags = read_submission(sub.path, self.max_bytes)
-        except SubmissionError as e:
-            result.status, result.message, result.finished = "error", str(e), now()
-            result.tests = [TestResult(t, 0.0, p, "not-run", "the submission could not be read")
-                            for t, p in exercise.tests.items()]
-            return result, None
-        run = self.fresh()
-        resources = {"grader": {"flags": flags}}
-        nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
-        resources["metadata"] = {"path": str(run / "work")}
-        nb, resources = self.executor(timeout).preprocess(nb, resources)
-        nb, resources = ScoreTests().preprocess(nb, resources)
-        result.tests = resources["grader"]["tests"]
-        result.flags = resources["grader"]["flags"]
-        if resources["grader"].get("crash"):
-            result.message = resources["grader"]["crash"]
-        result.finished = now()
-        return result, nbformat.writes(nb)
-
-    def close_run(self) -> None:
-        if self.run is not None:
-            shutil.rmtree(self.run, ignore_errors=True)
-            self.run = None
-
-    def close(self) -> None:
-        self.cluster.stop()
-        self.close_run()
+def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, timeout: float, max_bytes: int,
+              more_to_come: bool) -> tuple[SubmissionResult, str | None]:
+    """Read, restore, execute and score one submission; return its result and the executed notebook."""
+    result = SubmissionResult(sub.student, sub.exercise, str(sub.path), sub.checksum,
+                              max_points=exercise.max_points, started=now())
+    try:
+        nb, flags = read_submission(sub.path, max_bytes)
+    except SubmissionError as e:
+        result.status, result.message, result.finished = "error", str(e), now()
+        result.tests = [TestResult(t, 0.0, p, "not-run", "the submission could not be read")
+                        for t, p in exercise.tests.items()]
+        return result, None
+    slot = worker.next_slot(more_to_come)
+    resources = {"grader": {"flags": flags}}
+    nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
+    nb, resources = slot.execute(nb, resources, timeout)
+    nb, resources = ScoreTests().preprocess(nb, resources)
+    result.tests = resources["grader"]["tests"]
+    result.flags = resources["grader"]["flags"]
+    if resources["grader"].get("crash"):
+        result.message = resources["grader"]["crash"]
+    result.finished = now()
+    return result, nbformat.writes(nb)
 
 
 def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercise]) -> None:
@@ -292,8 +223,8 @@ def main(
             if not (quiet and jail.active):
                 print(jail.describe(), file=sys.stdout if jail.active else sys.stderr)
             os.chmod(root, 0o711)
-            space = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines, max_bytes=max_bytes)
-            results += _run(todo, exercises, released, Path(root), space, book, timeout, workers, quiet)
+            slots = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines)
+            results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes, workers, quiet)
     except ClusterError as e:
         print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
               "was recorded for the submission being graded; run the same command again to grade the rest.",
@@ -311,38 +242,54 @@ def main(
     return 1 if any(r.status == "error" for r in results) else 0
 
 
-def _run(todo, exercises, released, root, space, book, timeout, workers, quiet):
-    results = []
-    workers = max(1, min(workers, len(todo) or 1))
-    local = threading.local()
-    spaces: list[Workspace] = []
-    lock = threading.Lock()
-
-    def grade_one(sub: Submission):
-        if not hasattr(local, "space"):
-            local.space = Workspace(root / f"worker-{threading.get_ident()}", **space)
-            local.space.root.mkdir(mode=0o711)
-            with lock:
-                spaces.append(local.space)
-        return local.space.grade(sub, exercises[sub.exercise], released[sub.exercise], timeout)
-
+def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes, workers, quiet):
+    """Grade ``todo`` on ``workers`` workers (threads, each with its own clusters); record each result as it comes."""
+    jobs: queue.Queue = queue.Queue()
+    for sub in todo:
+        jobs.put(sub)
+    results, lock, stop = [], threading.Lock(), threading.Event()
     bar = tqdm(total=len(todo), unit="nb", desc="grading", disable=quiet or not todo, file=sys.stderr)
+    crews = [Worker(root / f"worker-{i}", **slot_options) for i in range(max(1, min(workers, len(todo) or 1)))]
+
+    def work(worker: Worker) -> None:
+        try:
+            take(worker)
+        finally:
+            close_thread_loop()
+
+    def take(worker: Worker) -> None:
+        for sub in drain(jobs):
+            if stop.is_set():
+                return
+            outcome = grade_one(worker, sub, exercises[sub.exercise], released[sub.exercise], timeout, max_bytes,
+                                more_to_come=not jobs.empty())
+            with lock:
+                if stop.is_set():  # interrupted: what ran during the stop is not a grade
+                    return
+                book.record(*outcome)
+                results.append(outcome[0])
+                bar.set_postfix_str(f"{sub.student}/{sub.exercise} {outcome[0].total:g}/{outcome[0].possible:g}")
+                bar.update()
+
     try:
-        if workers == 1:
-            outcomes = (grade_one(s) for s in todo)
+        if len(crews) == 1:
+            work(crews[0])
         else:
-            # Worker threads start their clusters, so those die with the threads (and with us).
-            pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="grader")
-            outcomes = (f.result() for f in concurrent.futures.as_completed([pool.submit(grade_one, s) for s in todo]))
-        for result, executed in outcomes:
-            book.record(result, executed)
-            results.append(result)
-            bar.set_postfix_str(f"{result.student}/{result.exercise} {result.total:g}/{result.possible:g}")
-            bar.update()
+            with concurrent.futures.ThreadPoolExecutor(len(crews), thread_name_prefix="grader") as pool:
+                futures = [pool.submit(work, w) for w in crews]
+                try:
+                    for f in concurrent.futures.as_completed(futures):
+                        f.result()
+                except BaseException:
+                    stop.set()
+                    for w in crews:  # ends their kernels and engines, so the threads finish quickly
+                        w.close()
+                    raise
+    except BaseException:
+        stop.set()
+        raise
     finally:
         bar.close()
-        if workers > 1:
-            pool.shutdown(wait=True, cancel_futures=True)
-        for space in spaces:
-            space.close()
+        for w in crews:
+            w.close()
     return results

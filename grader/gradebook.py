@@ -51,7 +51,7 @@ class Gradebook:
             raise GradebookError(f"{self.path} is a directory; pass --gradebook a file path such as gradebook.sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)  # callers serialize
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.executescript(SCHEMA)

@@ -23,6 +23,11 @@ INSTALL_GUARD = (
 GUARD = "__import__('sys').modules['_grader_guard']"
 
 
+def guard_requests() -> list[tuple[str, dict]]:
+    """(code, user_expressions) requests that install the guard in a kernel, before any student code."""
+    return [(INSTALL_GUARD, {}), ("", {"v": f"{GUARD}.install(get_ipython())"})]
+
+
 class KernelUnresponsive(RuntimeError):
     pass
 
@@ -46,6 +51,7 @@ class ExecuteSubmission(ExecutePreprocessor):
     probe_timeout = Integer(10, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     kernel_log = Unicode("", help="File for the kernel process's own stdout and stderr (empty: inherit).")
     guard = Bool(False, help="Protect test cells from student tampering (grading only).").tag(config=True)
+    guard_installed = Bool(False, help="The kernel was given the guard already (see guard_requests).")
 
     def __init__(self, **kw):
         kw.setdefault("allow_errors", True)
@@ -58,7 +64,7 @@ class ExecuteSubmission(ExecutePreprocessor):
         grader = resources.setdefault("grader", {})
         grader["replies"] = {}
         grader.setdefault("flags", [])
-        self._index, self._installed = None, False
+        self._index, self._installed = None, self.guard_installed
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
         try:
@@ -80,8 +86,8 @@ class ExecuteSubmission(ExecutePreprocessor):
     def preprocess_cell(self, cell, resources, index):
         self._index, self._chars = index, 0
         if self.guard and not self._installed:
-            self._ask(INSTALL_GUARD)
-            self._ask(expression=f"{GUARD}.install(get_ipython())")
+            for code, expressions in guard_requests():
+                self._ask(code, expressions.get("v"))
             self._installed = True
         if not (self.guard and is_test(cell)):
             cell, resources = super().preprocess_cell(cell, resources, index)

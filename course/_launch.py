@@ -1,0 +1,33 @@
+"""Run an ipyparallel controller or engine whose forked children die with it.
+
+    python -m course._launch controller|engine ARGS...
+
+The controller forks its heart monitor with multiprocessing; if the controller is
+killed (say, because its owner died), that child would be orphaned.  Every process
+forked from here on gets a parent-death signal instead.
+"""
+
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def run(role: str, argv: list[str]) -> None:
+    os.register_at_fork(after_in_child=_die_with_parent)
+    sys.argv = [f"ipyparallel.{role}", *argv]
+    if role == "engine":
+        from ipyparallel.engine.app import main
+    else:
+        from ipyparallel.controller.app import main
+    main(argv=argv)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1], sys.argv[2:])

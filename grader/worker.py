@@ -1,0 +1,185 @@
+"""Where submissions run: a worker grades one submission at a time on one of two slots.
+
+A :class:`Slot` is an owned 4-engine cluster (:class:`course.cluster.LocalCluster`,
+started from a fork server) plus, for each submission, a fresh run directory and a
+fresh kernel.  :meth:`Slot.prepare` replaces the controller and every engine with
+new processes working in the new directory, verifies them (ids 0..3, our PIDs)
+and starts the kernel, so nothing one student's code did (variables, imports,
+patches, cwd, environment, files, dead or shut-down engines, the controller's
+task history) reaches the next student.
+
+A :class:`Worker` prepares its other slot while a submission runs on one, so the
+restart and the kernel start overlap with execution instead of adding to it.
+
+Run directory layout: ``work/`` is the kernel's and the engines' working
+directory; ``ipython/`` holds the client connection file a bare ``ipp.Client()``
+finds; ``engines/`` the engines' connection file.  With the sandbox on, the run
+directory belongs to the sandbox user and the rest of the grader is hidden.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import os
+import queue
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+import psutil
+from jupyter_core.utils import ensure_event_loop, run_sync
+from traitlets.config import Config
+
+from course.cluster import DEFAULT_ENGINES, TOKEN_VAR, ClusterError, LocalCluster, carrying
+from course.data import ENV_VAR
+
+from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
+from .sandbox import JailedKernelManager, Sandbox, own_tree
+
+
+class Slot:
+    def __init__(self, root: Path, mirror_url: str, sandbox: Sandbox, n_engines: int = DEFAULT_ENGINES):
+        self.root = root
+        self.root.mkdir(mode=0o711)
+        self.mirror_url = mirror_url
+        self.sandbox = sandbox
+        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True, fork=True)
+        self.km: JailedKernelManager | None = None
+        self.run: Path | None = None
+        self._count = 0
+
+    def prepare(self) -> "Slot":
+        """A new run directory, a new verified cluster working in it, and a new kernel."""
+        self._close_run()
+        self._count += 1
+        self.run = run = self.root / f"run-{self._count}"
+        for sub in ("work", "ipython/profile_default/security", "engines"):
+            (run / sub).mkdir(parents=True)
+        own_tree(self.sandbox, run)
+        self._start_kernel(run)  # it starts up while the cluster does
+        self.cluster.engine_cwd = run / "work"
+        self.cluster.engine_profile_dir = run / "engines"
+        self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
+        for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
+            try:
+                self.cluster.restart() if self.cluster.state else self.cluster.start()
+                self.cluster.verify()
+                break
+            except ClusterError:
+                self.cluster.stop(keep_forkserver=True)
+                if attempt == 2:
+                    raise
+        client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
+        shutil.copy(self.cluster.client_file, client_file)
+        self.sandbox.own(client_file)
+        self._install_guard()
+        return self
+
+    def _start_kernel(self, run: Path) -> None:
+        env = dict(os.environ)
+        self.token = uuid.uuid4().hex  # whatever the kernel starts carries it, and is killed with the kernel
+        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1",
+                    TOKEN_VAR: self.token})
+        config = Config()
+        config.JailedKernelManager.jail = self.sandbox.jail_options(run, run / "work", share=[])
+        config.JailedKernelManager.connection_file = str(run / "kernel.json")
+        config.JailedKernelManager.transport = "ipc"
+        config.JailedKernelManager.ip = str(run / "kernel")
+        self.km = JailedKernelManager(kernel_name="python3", config=config)
+        with open(self.root / "kernel.log", "ab") as log:
+            run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"), stdout=log, stderr=log,
+                                           extra_arguments=["--HistoryManager.hist_file=:memory:"])
+
+    def _install_guard(self) -> None:
+        """Before any student code, and off the critical path (it imports numpy and ipyparallel)."""
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            for code, expressions in guard_requests():
+                reply = kc.execute_interactive(code, silent=True, store_history=False, user_expressions=expressions,
+                                               timeout=60, output_hook=lambda msg: None)
+                if reply["content"]["status"] != "ok":
+                    raise ClusterError(f"the kernel could not install the grader's guard: {reply['content']}")
+        finally:
+            kc.stop_channels()
+
+    def execute(self, nb, resources: dict, timeout: float):
+        """Run the notebook in this slot's prepared kernel; the kernel is shut down afterwards."""
+        resources["metadata"] = {"path": str(self.run / "work")}
+        executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True)
+        try:
+            return executor.preprocess(nb, resources, km=self.km)
+        finally:
+            if executor.kc is not None:
+                executor.kc.stop_channels()
+            self._stop_kernel()
+
+    def _stop_kernel(self) -> None:
+        if self.km is not None:
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            self.km = None
+            for proc in carrying(self.token):  # children that left the kernel's process group
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+
+    def _close_run(self) -> None:
+        self._stop_kernel()
+        if self.run is not None:
+            shutil.rmtree(self.run, ignore_errors=True)
+            self.run = None
+
+    def close(self) -> None:
+        self._stop_kernel()
+        self.cluster.stop()
+        self._close_run()
+
+
+class Worker:
+    """Grades submissions from a queue, preparing the next slot while the current one runs."""
+
+    def __init__(self, root: Path, **slot_options):
+        root.mkdir(mode=0o711)
+        self.slots = [Slot(root / "a", **slot_options), Slot(root / "b", **slot_options)]
+        self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
+        self._ready = None
+        self._turn = 0
+
+    def next_slot(self, more_to_come: bool) -> Slot:
+        """The prepared slot for this submission; start preparing the other one if more are coming."""
+        if self._ready is None:
+            self._ready = self._prepare.submit(self.slots[self._turn].prepare)
+        slot = self._ready.result()
+        self._turn ^= 1
+        self._ready = self._prepare.submit(self.slots[self._turn].prepare) if more_to_come else None
+        return slot
+
+    def close(self) -> None:
+        if self._ready is not None:
+            self._ready.cancel()
+            try:
+                self._ready.result()
+            except (concurrent.futures.CancelledError, Exception):
+                pass
+        for slot in self.slots:
+            slot.close()
+        self._prepare.submit(close_thread_loop).result()
+        self._prepare.shutdown(wait=True)
+
+
+def close_thread_loop() -> None:
+    """Close the event loop that jupyter_core's run_sync made for the calling (non-main) thread."""
+    if threading.current_thread() is not threading.main_thread():
+        ensure_event_loop().close()
+
+
+def drain(jobs: queue.Queue):
+    """Yield jobs until the queue is empty (shared by several workers)."""
+    while True:
+        try:
+            yield jobs.get_nowait()
+        except queue.Empty:
+            return
