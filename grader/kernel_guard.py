@@ -39,6 +39,8 @@ _shell_dict = None
 _shell_lists = {}
 _events = {}
 _seen = set()
+_shadows = {}  # names in the notebook's namespace that hid builtins at install time
+_stash = {}  # globals that hide builtins, set aside while a test runs
 last_ran = None
 
 
@@ -68,6 +70,7 @@ def install(shell):
         _sys[name] = getattr(sys, name)
     _shell = shell
     _shell_dict = dict(vars(shell))
+    _shadows.update({k: v for k, v in shell.user_ns.items() if hasattr(builtins, k)})
     for name in SHELL_LISTS:
         _shell_lists[name] = list(getattr(shell, name))
     _events.update({event: list(callbacks) for event, callbacks in shell.events.callbacks.items()})
@@ -115,6 +118,11 @@ def restore():
         if callbacks != _events.get(event, []):
             callbacks[:] = _events.get(event, [])
             repairs.append(f"IPython's {event} callbacks")
+    namespace = shell.user_ns
+    for name in [k for k in namespace if hasattr(builtins, k) and not k.startswith("_")]:
+        if namespace[name] is not _shadows.get(name, _put_back):  # a global hides the builtin tests use
+            _stash[name] = namespace.pop(name)
+            repairs.append(f"the name {name!r} (a global that hid the builtin; the tests used the builtin)")
     new = [r for r in repairs if r not in _seen]
     _seen.update(new)
     return json.dumps(new)
@@ -126,6 +134,9 @@ def ran(nonce):
 
 
 def check():
+    """After a test: give the notebook back its globals; say whether the test ran to its end."""
+    _shell.user_ns.update(_stash)
+    _stash.clear()
     return json.dumps(last_ran)
 
 

@@ -43,8 +43,9 @@ class RestoreTests(Preprocessor):
             cell = copy.deepcopy(cell)
             cell.metadata.pop("nbgrader", None)
             extras.setdefault(anchor, []).append(cell)
-        if [g for g in kept] != [g for g in order if g in kept]:
-            flags.append("cells were moved; the exercise's order was restored")
+        moved = _moved(list(kept), [g for g in order if g in kept])
+        if moved:
+            flags.append(f"cells {', '.join(map(repr, moved))} were moved; the exercise's order was restored")
 
         cells = list(extras[None])
         for gid in order:
@@ -56,9 +57,12 @@ class RestoreTests(Preprocessor):
     @staticmethod
     def _restore(gid, source_cell, given_cell, cell, flags):
         """The cell to grade for ``gid``: source_cell as the source has it, given_cell as released."""
-        if cell is None:
+        if cell is None:  # a deleted solution comes back as the student got it, not with the solution
             flags.append(f"cell {gid!r} was deleted and has been restored")
-            return copy.deepcopy(source_cell)
+            restored = copy.deepcopy(source_cell)
+            if not is_locked(source_cell):
+                restored.source = given_cell.source
+            return restored
         if nbgrader(cell) != nbgrader(given_cell):
             flags.append(f"the metadata of cell {gid!r} was changed and has been restored")
         if is_locked(source_cell):
@@ -68,3 +72,15 @@ class RestoreTests(Preprocessor):
         restored = copy.deepcopy(source_cell)
         restored.source = cell.source
         return restored
+
+
+def _moved(seen: list, expected: list) -> list:
+    """The cells out of place: those not in a longest run that keeps the expected order."""
+    position = {g: i for i, g in enumerate(expected)}
+    ranks = [position[g] for g in seen]
+    best: list[list[int]] = []  # best[i]: longest increasing run ending at i (indices into seen)
+    for i, r in enumerate(ranks):
+        prev = max((best[j] for j in range(i) if ranks[j] < r), key=len, default=[])
+        best.append(prev + [i])
+    keep = set(max(best, key=len, default=[]))
+    return [g for i, g in enumerate(seen) if i not in keep]

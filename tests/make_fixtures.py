@@ -1,0 +1,528 @@
+"""Write ``tests/files/<behaviour>.ipynb``: hostile, broken and odd submissions for the grader's hardening tests.
+
+    python tests/make_fixtures.py [OUT_DIR]      # default: tests/files next to this script
+
+Almost every file is a student's submission for the toy exercise ``01-toy`` of
+:func:`builders.toy_exercise` (q1 ``engine_pids()``: tests q1-public 1 pt and
+q1-hidden 2 pt; q2 ``answer = 42``: test q2-clean 2 pt; 5 in all).  Files whose
+name is in :data:`PATCH_FILES` are submissions for :func:`patch_exercise`
+(``02-patch``), a small exercise whose tests call helpers a student can patch.
+
+Every file is deterministic (fixed cell ids, no outputs, no timestamps): running
+this script twice writes identical bytes, and ``tests/test_hardening.py`` checks
+that the files in the repository are what this script writes.
+
+Attack cells print what they achieved (``<LABEL>-OK`` or ``<LABEL>: BLOCKED <error>``)
+so a test can read the executed notebook from the gradebook.  Where an attack
+needs a path only the test knows, the notebook holds a placeholder (``@SOURCE@``,
+``@GRADEBOOK@``) that the test substitutes before grading.
+
+Where an attack needs a wrong answer to profit from, the answer is wrong: with
+the attack neutralised, the tests it targets fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import nbformat  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell  # noqa: E402
+
+from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
+from grader.exercise import Exercise, grade_id  # noqa: E402
+from grader.release import student_version  # noqa: E402
+
+TOY = "01-toy"
+PATCH = "02-patch"
+
+
+# -- the exercises ------------------------------------------------------------------------------------
+
+def toy() -> Exercise:
+    return Exercise(TOY, Path(f"{TOY}.ipynb"), toy_exercise())
+
+
+def patch_exercise() -> nbformat.NotebookNode:
+    """02-patch: tests that call helpers (``sorted``, ``DirectView.apply_sync``) a student could patch. 5 points."""
+    return exercise([
+        ("md", "# Patch exercise\nTotal: 5 points", meta("intro", locked=True)),
+        ("code", SETUP, meta("setup", locked=True)),
+        ("code", "def engine_pids():\n    ### BEGIN SOLUTION\n    return dview.apply_sync(os.getpid)\n    ### END SOLUTION",
+         meta("q1", solution=True)),
+        ("code", "assert sorted(engine_pids()) == sorted(dview.apply_sync(os.getpid))\n"
+                 "assert os.getpid() not in engine_pids()",
+         meta("q1-check", grade=True, locked=True, points=3)),
+        ("code", "def total(xs):\n    ### BEGIN SOLUTION\n    return sum(xs)\n    ### END SOLUTION",
+         meta("q2", solution=True)),
+        ("code", "assert total(range(10)) == 45\nassert total([]) == 0\nassert total([2.5, 2.5]) == 5",
+         meta("q2-check", grade=True, locked=True, points=2)),
+    ])
+
+
+def patch() -> Exercise:
+    return Exercise(PATCH, Path(f"{PATCH}.ipynb"), patch_exercise())
+
+
+# -- editing helpers -------------------------------------------------------------------------------------
+
+def good(ex: Exercise | None = None) -> nbformat.NotebookNode:
+    """Every solution filled in, as a student who solved everything hands it in."""
+    return solved(ex or toy())
+
+
+def stub(ex: Exercise | None = None) -> nbformat.NotebookNode:
+    """The released notebook, untouched: every solution raises NotImplementedError."""
+    return student_version((ex or toy()).nb)[0]
+
+
+def index_of(nb, gid: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+
+
+def set_source(nb, gid: str, source: str) -> None:
+    nb.cells[index_of(nb, gid)].source = source
+
+
+def insert_after(nb, gid: str, *sources: str) -> None:
+    """New ordinary code cells (no nbgrader metadata) right after cell ``gid``."""
+    at = index_of(nb, gid) + 1
+    nb.cells[at:at] = [new_code_cell(s) for s in sources]
+
+
+def delete(nb, gid: str) -> None:
+    del nb.cells[index_of(nb, gid)]
+
+
+# -- attack code ---------------------------------------------------------------------------------------
+
+ATTEMPT = '''\
+def attempt(label, action):
+    """Run one attack; print LABEL-OK and what it got, or LABEL: BLOCKED and why not."""
+    try:
+        got = action()
+    except BaseException as e:  # report everything, never stop the notebook
+        print(f"{label}: BLOCKED {type(e).__name__}: {str(e)[:120]}")
+    else:
+        print(f"{label}-OK {got!r}"[:20000])
+'''
+
+MEMORY_BOUND = '''\
+def memory_bound(share):
+    """How much one hog may take if nothing stops it: 64 GB in all, and never more than 3/4 of what is free."""
+    import os
+    free = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if free is None:
+        free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return min(64 * 2**30, free * 3 // 4) // share
+'''
+
+# The kernel keeps its hog in a global, as a careless student would: the memory stays taken.
+HOG_KERNEL = MEMORY_BOUND + '''
+bound = memory_bound(1)
+hog = []
+while len(hog) * 100_000_000 < bound:
+    hog.append(bytearray(100_000_000))
+print("HOG-BOUND-REACHED", len(hog), "chunks of 100 MB")
+del hog
+answer = 42'''
+
+HOG_ENGINES = MEMORY_BOUND + '''
+def hog_engine(bound):
+    hog = []
+    while len(hog) * 100_000_000 < bound:
+        hog.append(bytearray(100_000_000))
+    return f"HOG-BOUND-REACHED {len(hog)} chunks of 100 MB"
+
+print(dview.apply_sync(hog_engine, memory_bound(len(rc.ids))))
+answer = 42'''
+
+CHILDREN = '''\
+import json, subprocess
+
+def spawn_children():
+    """Three `sleep 600`: a plain child, one in a new session, one double-forked by a shell."""
+    import subprocess
+    plain = subprocess.Popen(["sleep", "600"])
+    detached = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    shell = subprocess.run(["sh", "-c", "setsid sleep 600 >/dev/null 2>&1 & echo $!"],
+                           capture_output=True, text=True)
+    return [plain.pid, detached.pid, int(shell.stdout)]
+
+kernel_children = spawn_children()
+engine_children = [pid for pids in dview.apply_sync(spawn_children) for pid in pids]
+print("CHILD-PIDS", json.dumps({"kernel": kernel_children, "engines": engine_children}))'''
+
+INPUT_TRANSFORMER = '''\
+# Every cell after this one runs as an empty cell: the tests "pass" without running.
+get_ipython().input_transformers_post.append(lambda lines: [])'''
+
+AST_TRANSFORMER = '''\
+# Every assert in every later cell (tests included) becomes `pass`.
+import ast
+
+class DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.copy_location(ast.Pass(), node)
+
+get_ipython().ast_transformers.append(DropAsserts())'''
+
+QUIET_ERRORS = '''\
+# Errors are neither shown nor recorded: the kernel replies "ok" to a cell that raised.
+import sys, types
+ip = get_ipython()
+ip.showtraceback = lambda *args, **kwargs: None
+ip.showsyntaxerror = lambda *args, **kwargs: None
+sys.excepthook = lambda *args: None
+_run_code = ip.run_code
+
+async def run_code(self, code_obj, result=None, *, async_=False):
+    return await _run_code(code_obj, None, async_=async_)  # no result object: no error recorded
+
+ip.run_code = types.MethodType(run_code, ip)'''
+
+FAKE_PASS_MESSAGES = '''\
+# Looks like success to anyone reading outputs.
+from IPython.display import display
+print("All tests passed!")
+display({"text/plain": "q1-public: passed (1/1)\\nq1-hidden: passed (2/2)\\nq2-clean: passed (2/2)\\nScore: 5/5"},
+        raw=True)
+get_ipython().events.register("post_run_cell", lambda result: print("All tests passed!"))'''
+
+FORGE_REPLIES = '''\
+# Rewrite the kernel's own execute replies: every error becomes "ok".
+ip = get_ipython()
+session = ip.kernel.session
+_send = session.send
+
+def send(stream, msg_or_type, content=None, *args, **kwargs):
+    if msg_or_type == "execute_reply" and isinstance(content, dict) and content.get("status") == "error":
+        content = {"status": "ok", "execution_count": content.get("execution_count"),
+                   "user_expressions": {}, "payload": []}
+    return _send(stream, msg_or_type, content, *args, **kwargs)
+
+session.send = send
+print("All tests passed!")'''
+
+PATCH_IPP = '''\
+import ipyparallel as ipp
+
+def engine_pids():
+    return [101, 102, 103, 104]  # not the engines' PIDs
+
+# The test compares with dview.apply_sync(os.getpid): make every DirectView agree.
+ipp.DirectView.apply_sync = lambda self, f, *args, **kwargs: [104, 103, 102, 101]'''
+
+PATCH_BUILTINS = '''\
+import builtins, sys
+
+def engine_pids():
+    return [101, 102, 103, 104]  # not the engines' PIDs
+
+_real_sorted = builtins.sorted
+
+def _sorted(iterable, *args, **kwargs):
+    # Called from a notebook cell (the test): everything sorts to the same list.
+    if sys._getframe(1).f_globals.get("__name__") == "__main__":
+        return [0]
+    return _real_sorted(iterable, *args, **kwargs)
+
+builtins.sorted = _sorted'''
+
+SHADOW_BUILTINS = '''\
+def engine_pids():
+    return [101, 102, 103, 104]  # not the engines' PIDs
+
+# A global of the same name hides the builtin from every later cell, the tests included.
+def sorted(iterable, *args, **kwargs):
+    return [0]'''
+
+READ_INSTRUCTOR_FILES = ATTEMPT + '''
+import os, sqlite3
+from pathlib import Path
+
+SOURCE = "@SOURCE@"        # the exercise's source notebook (the test substitutes the path)
+GRADEBOOK = "@GRADEBOOK@"  # the gradebook (the test substitutes the path)
+
+attempt("READ-SOURCE", lambda: open(SOURCE).read())
+attempt("LIST-SOURCE-DIR", lambda: os.listdir(os.path.dirname(SOURCE)))
+attempt("READ-GRADEBOOK", lambda: open(GRADEBOOK, "rb").read(4096))
+attempt("QUERY-GRADEBOOK", lambda: sqlite3.connect(f"file:{GRADEBOOK}?mode=ro", uri=True, timeout=2)
+        .execute("SELECT student, exercise, points FROM submissions").fetchall())
+
+MARK = "### BEGIN " + "SOLUTION"  # (split, so that this notebook is not itself a match)
+
+def repo_exercises():
+    """The course's own exercises, found through the grader package the kernel can import."""
+    import grader
+    root = Path(grader.__file__).resolve().parents[1] / "exercises"
+    found = [p.name for p in sorted(root.glob("*.ipynb")) if MARK in p.read_text()]
+    if not found:
+        raise FileNotFoundError(f"no source notebooks in {root}")
+    return found
+
+attempt("READ-REPO-EXERCISES", repo_exercises)
+
+def search():
+    """Look for instructor notebooks above the working directory and where people keep files, within a budget."""
+    import time
+    skip = {"/proc", "/sys", "/dev", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/boot", "/run",
+            "/snap", "/var/lib", "/var/cache", "/var/log", "/var/spool"}
+    deadline, budget, found, seen = time.monotonic() + 10, [50000], set(), {}
+
+    def walk(top, depth):
+        if depth < 0 or top in skip or seen.get(top, -1) >= depth or budget[0] <= 0 or time.monotonic() > deadline:
+            return
+        seen[top] = depth
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            return
+        for e in entries:
+            budget[0] -= 1
+            try:
+                if e.is_dir(follow_symlinks=False) and e.name not in (".git", "site-packages", "node_modules"):
+                    walk(e.path, depth - 1)
+                elif e.name.endswith(".ipynb") and e.path not in found and MARK in open(e.path).read():
+                    found.add(e.path)
+            except (OSError, UnicodeDecodeError):
+                pass
+
+    here = Path.cwd().resolve()
+    for top in [here, *here.parents]:
+        walk(str(top), 2)
+    for top in ["/home", "/root", "/srv", "/work", "/var/tmp", "/opt", "/mnt", "/data"]:
+        walk(top, 3)
+    return sorted(found)
+
+found = search()
+print("\\n".join(f"SEARCH-FOUND {p}" for p in found) or "SEARCH: nothing found")'''
+
+WRITE_GRADEBOOK = ATTEMPT + '''
+import os, sqlite3
+
+GRADEBOOK = "@GRADEBOOK@"  # the gradebook (the test substitutes the path)
+
+def rewrite_grades():
+    db = sqlite3.connect(GRADEBOOK, timeout=2)
+    db.execute("UPDATE submissions SET points = 1000")
+    db.execute("DELETE FROM tests")
+    db.commit()
+    return db.total_changes
+
+attempt("WRITE-GRADEBOOK", rewrite_grades)
+attempt("OPEN-GRADEBOOK-FOR-WRITING", lambda: open(GRADEBOOK, "r+b").close())
+attempt("CREATE-FILE-NEXT-TO-GRADEBOOK",
+        lambda: open(os.path.join(os.path.dirname(GRADEBOOK), "planted-by-student.txt"), "w").write("x"))'''
+
+
+# -- the files ---------------------------------------------------------------------------------------
+
+def _runaway() -> dict:
+    out = {}
+
+    nb = good()
+    set_source(nb, "q2", "while True:\n    pass\nanswer = 42")
+    out["infinite-loop"] = nb
+
+    nb = good()  # only the first call loops: q1-public times out, q1-hidden passes
+    set_source(nb, "q1", "calls = []\n\ndef engine_pids():\n    calls.append(1)\n    if len(calls) == 1:\n"
+                         "        while True:\n            pass\n    return dview.apply_sync(os.getpid)")
+    out["test-cell-loops-forever"] = nb
+
+    nb = good()
+    insert_after(nb, "q1-hidden", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                  "print('IGNORING-SIGINT', flush=True)\nwhile True:\n    pass")
+    out["ignores-sigint"] = nb
+
+    nb = good()
+    set_source(nb, "q2", "import time\nstuck = dview.apply_async(time.sleep, 10**6)\nanswer = 42")
+    out["engine-task-never-returns"] = nb
+
+    nb = good()
+    set_source(nb, "q2", "while True:\n    print('all work and no play makes jack a dull boy ' * 20)\nanswer = 42")
+    out["prints-forever"] = nb
+
+    nb = good()
+    set_source(nb, "q2", HOG_KERNEL)
+    out["memory-hog-kernel"] = nb
+
+    nb = good()
+    set_source(nb, "q2", HOG_ENGINES)
+    out["memory-hog-engines"] = nb
+
+    nb = good()
+    insert_after(nb, "q1-hidden", CHILDREN)
+    out["leaves-child-processes"] = nb
+    return out
+
+
+def _crashes() -> dict:
+    out = {}
+    nb = good()
+    set_source(nb, "q2", "import os\nos._exit(1)\nanswer = 42")
+    out["kernel-exits"] = nb
+
+    nb = good()
+    set_source(nb, "q2", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\nanswer = 42")
+    out["kernel-sigkills-itself"] = nb
+
+    nb = good()
+    set_source(nb, "q2", "import time\ndview.apply_async(os._exit, 1)\ntime.sleep(1)\nanswer = 42")
+    out["engines-os-exit"] = nb
+
+    nb = good()
+    set_source(nb, "q2", "rc.shutdown(hub=True, block=True)\nanswer = 42")
+    out["client-shutdown"] = nb
+    return out
+
+
+def _structure() -> dict:
+    out = {}
+    nb = good()
+    delete(nb, "q1-hidden")
+    out["deleted-test-cell"] = nb
+
+    nb = good()  # q2's solution cell is gone: restoring it must not hand out the instructor's solution
+    delete(nb, "q2")
+    out["deleted-solution-cell"] = nb
+
+    nb = stub()
+    for gid in ("q1-public", "q1-hidden", "q2-clean"):
+        set_source(nb, gid, "assert True  # looks fine to me")
+    out["edited-test-cells"] = nb
+
+    nb = good()
+    nb.cells[index_of(nb, "q1-public")].metadata["nbgrader"]["points"] = 50
+    nb.cells[index_of(nb, "q2-clean")].metadata["nbgrader"]["points"] = 100
+    out["changed-points-metadata"] = nb
+
+    nb = good()  # a second q1-public at the end: still 1 point, not 2
+    nb.cells.append(copy.deepcopy(nb.cells[index_of(nb, "q1-public")]))
+    out["duplicated-grade-id"] = nb
+
+    nb = stub()  # a passing cell posing as q2-clean, before the real one, and an invented bonus test
+    at = index_of(nb, "setup") + 1
+    nb.cells[at:at] = [
+        new_code_cell("assert True", metadata=meta("q2-clean", grade=True, locked=True, points=100)),
+        new_code_cell("assert True", metadata=meta("q3-bonus", grade=True, locked=True, points=10)),
+    ]
+    out["extra-cell-reuses-grade-id"] = nb
+
+    nb = good()  # q2-clean moved to the top, before anything it needs
+    cell = nb.cells.pop(index_of(nb, "q2-clean"))
+    nb.cells.insert(index_of(nb, "setup") + 1, cell)
+    out["reordered-cells"] = nb
+
+    nb = good()  # ordinary scratch work: allowed, kept in place, costs nothing
+    nb.cells.insert(index_of(nb, "intro") + 1, new_markdown_cell("My notes: engines are processes."))
+    insert_after(nb, "q1", "scratch = sum(range(10))\nprint('SCRATCH', scratch)")
+    insert_after(nb, "q2", "undefined_name  # a stray experiment that fails")
+    out["extra-cells"] = nb
+
+    nb = good()
+    nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia 1.9.3", "language": "julia"}
+    nb.metadata["language_info"] = {"name": "julia", "version": "1.9.3"}
+    out["wrong-kernel-name"] = nb
+
+    out["nbformat3"] = ("v3", good())
+    return out
+
+
+def _cheating() -> dict:
+    out = {}
+    for name, code in [("input-transformer-blanks-cells", INPUT_TRANSFORMER),
+                       ("ast-transformer-drops-asserts", AST_TRANSFORMER),
+                       ("overrides-showtraceback", QUIET_ERRORS),
+                       ("fake-pass-messages", FAKE_PASS_MESSAGES),
+                       ("forges-execute-replies", FORGE_REPLIES),
+                       ("exits-before-tests", "print('All tests passed!')\nexit()"),
+                       ("os-exit-0-before-tests", "print('All tests passed!')\nimport os\nos._exit(0)")]:
+        nb = stub()
+        insert_after(nb, "setup", code)
+        out[name] = nb
+    for name, code in [("patches-helpers", PATCH_IPP), ("patches-builtins", PATCH_BUILTINS),
+                       ("shadows-builtins", SHADOW_BUILTINS)]:
+        nb = stub(patch())
+        set_source(nb, "q1", code)
+        out[name] = nb
+    return out
+
+
+def _sandbox() -> dict:
+    out = {}
+    nb = good()
+    insert_after(nb, "setup", READ_INSTRUCTOR_FILES)
+    out["reads-instructor-files"] = nb
+    nb = good()
+    insert_after(nb, "setup", WRITE_GRADEBOOK)
+    out["writes-gradebook"] = nb
+    return out
+
+
+def _unreadable() -> dict[str, bytes]:
+    text = _text(good())
+    french = good()
+    french.cells.insert(1, new_markdown_cell("Réponse : les moteurs sont des processus, très bien."))
+    noise = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(64))
+    return {
+        "not-json": b"<!DOCTYPE html>\n<html><head><title>01-toy - JupyterLab</title></head>\n"
+                    b"<body>This is the web page, not the notebook.</body></html>\n",
+        "empty": b"",
+        "truncated": text.encode()[: len(text) // 2],
+        "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise + b"\x00" * 64,
+        "not-utf8": _text(french).encode("latin-1"),
+    }
+
+
+PATCH_FILES = {"patches-helpers", "patches-builtins", "shadows-builtins"}
+SANDBOX_FILES = {"reads-instructor-files", "writes-gradebook"}
+
+
+def _text(nb, version: int = 4) -> str:
+    nb = copy.deepcopy(nb)
+    if version == 4:
+        for i, cell in enumerate(nb.cells):  # fixed ids: the same bytes every time
+            cell.id = f"cell-{i}"
+    return nbformat.writes(nb, version=version) + "\n"
+
+
+def fixtures() -> dict[str, bytes]:
+    """{file name: bytes} of every fixture."""
+    files: dict[str, bytes] = {"good.ipynb": _text(good()).encode(), "stub.ipynb": _text(stub()).encode(),
+                               "good-02-patch.ipynb": _text(good(patch())).encode()}
+    for group in (_runaway(), _crashes(), _structure(), _cheating(), _sandbox()):
+        for name, nb in group.items():
+            if isinstance(nb, tuple):
+                files[f"{name}.ipynb"] = _text(nb[1], version=3).encode()
+            else:
+                files[f"{name}.ipynb"] = _text(nb).encode()
+    for name, data in _unreadable().items():
+        files[f"{name}.ipynb"] = data
+    return files
+
+
+def main(out: str | Path = HERE / "files") -> int:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = fixtures()
+    for name, data in sorted(files.items()):
+        (out / name).write_bytes(data)
+    print(f"wrote {len(files)} files to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))
