@@ -1,0 +1,293 @@
+"""Benchmark: our grader against nbgrader's autograde on the same class, and the floor (cell execution alone).
+
+    .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers 1] [--no-sandbox]
+
+from the repository root: 20+ minutes on 2 cores (--quick, 6 students: about 6).  nbgrader is installed
+once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``, pip from the package index, and ``pip
+install -e . --no-deps`` for ``course.data``).  Each run makes an nbgrader course (assignment ps1 = the 7
+exercises, ``generate_assignment``), builds the class from nbgrader's released notebooks with
+grader.sample_class, and grades the same files three ways:
+
+1. OURS: ``grade.main(...)`` in a child process; it owns a 4-engine cluster that it replaces and verifies
+   before every submission;
+2. NBGRADER: ``nbgrader autograde ps1 --force``, its kernels pointed (IPYTHONDIR, NGRAM_BASE_URL) at one
+   4-engine cluster started beforehand and never reset;
+3. the FLOOR: the notebooks as graded (source test cells, hidden ones too) run cell by cell in ONE kernel
+   started beforehand on a cluster started beforehand; only cell execution time is summed.
+
+It prints wall time, time per submission, throughput, ours relative to nbgrader and to the floor, the peak
+RSS of each grader's process tree (with descendants, and nbgrader's cluster), CPUs, load averages, and
+whether both graders gave every (student, exercise) the same score; all figures come from this one run on
+a shared, noisy machine.  Logs: benchmarks/.cache/last-run/.  Every process it starts is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
+import psutil  # noqa: E402
+from jupyter_client import KernelManager  # noqa: E402
+
+import grader.sample_class as sample_class  # noqa: E402
+from course.cluster import LocalCluster  # noqa: E402
+from course.data import ENV_VAR, start_mirror  # noqa: E402
+from grader.exercise import is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
+from grader.gradebook import Gradebook  # noqa: E402
+from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
+from grader.release import student_version  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / ".cache"
+VENV = CACHE / "nbgrader-venv"
+NBG_PY, NBGRADER = VENV / "bin" / "python", VENV / "bin" / "nbgrader"
+LOGS = CACHE / "last-run"
+ASSIGNMENT = "ps1"
+OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
+        "gradebook=a[3], timeout=float(a[4]), workers=int(a[5]), quiet=True, sandbox=a[6] == 'on'))")
+NBG_SCORES = """import json, sys
+from nbgrader.api import Gradebook
+with Gradebook("sqlite:///" + sys.argv[1]) as gb:
+    print(json.dumps([[s.student_id, nb.name, nb.score, {g.name: g.score for g in nb.grades}]
+                      for s in gb.assignment_submissions(sys.argv[2]) for nb in s.notebooks]))
+"""
+
+
+def ensure_nbgrader() -> str:
+    """nbgrader in its own venv (from the package index), installed once; return its version."""
+    ok = NBG_PY.exists() and subprocess.run([NBG_PY, "-c", "import nbgrader"], capture_output=True).returncode == 0
+    if not ok:
+        print(f"installing nbgrader into {VENV} (first run only) ...", flush=True)
+        subprocess.run(["python3", "-m", "venv", "--clear", str(VENV)], check=True)
+        pip = [str(NBG_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, "nbgrader", "ipyparallel>=9,<10", "numpy", "wget"], check=True)
+        subprocess.run([*pip, "-e", str(ROOT), "--no-deps"], check=True)  # the exercises import course.data
+    return subprocess.run([NBG_PY, "-c", "import nbgrader; print(nbgrader.__version__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def nbgrader_env(**extra) -> dict:
+    """nbgrader runs its venv's tools by name (alembic), so its bin/ goes first on PATH."""
+    return dict(os.environ, **extra, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@contextlib.contextmanager
+def peak_rss(roots):
+    """Yields a dict whose "MiB" ends as the peak summed RSS of ``roots()`` and all their descendants."""
+    peak, stop = {"MiB": 0.0}, threading.Event()
+
+    def sample():
+        while True:
+            procs, total = {}, 0
+            for pid in roots():
+                with contextlib.suppress(psutil.Error):
+                    top = psutil.Process(pid)
+                    procs.update((p.pid, p) for p in [top, *top.children(recursive=True)])
+            for p in procs.values():
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            peak["MiB"] = max(peak["MiB"], total / 2**20)
+            if stop.wait(0.2):
+                return
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+
+
+def timed_run(cmd, log: str, extra_pids=lambda: [], **kw) -> tuple[int, float, float]:
+    """Run ``cmd`` to the end, output to LOGS/log; return (exit code, wall s, peak RSS MiB of its tree)."""
+    with open(LOGS / log, "w") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=subprocess.STDOUT, **kw)
+        try:
+            with peak_rss(lambda: [proc.pid, *extra_pids()]) as mem:
+                rc = proc.wait()
+        finally:
+            if proc.poll() is None:  # we were interrupted: Ctrl-C it by PID (it cleans up) and wait for it
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.terminate()
+                    proc.wait()
+    return rc, time.perf_counter() - t0, mem["MiB"]
+
+
+def setup_nbgrader(course: Path, exercises, timeout: float) -> dict:
+    """An nbgrader course whose assignment ps1 holds the exercises; return nbgrader's released notebooks."""
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\nc.CourseDirectory.course_id = 'bench'\n"
+        f"c.Execute.timeout = {int(timeout)}\n")
+    for name, ex in exercises.items():
+        shutil.copy(ex.path, course / "source" / ASSIGNMENT / f"{name}.ipynb")
+    rc, _, _ = timed_run([NBGRADER, "generate_assignment", ASSIGNMENT, "--force"], "nbgrader-generate.log",
+                         cwd=course, env=nbgrader_env())
+    if rc:
+        sys.exit(f"nbgrader generate_assignment failed (exit {rc}); see {LOGS / 'nbgrader-generate.log'}")
+    return {name: nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4) for name in exercises}
+
+
+def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, dict]:
+    """Seconds spent executing cells (summed), and the points each submission's test cells earned."""
+    ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
+    env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url})
+    quiet = dict(output_hook=lambda msg: None, allow_stdin=False)
+    km, kc, busy, scores = KernelManager(kernel_name="python3"), None, 0.0, {}
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as cwd, open(LOGS / "floor-kernel.log", "ab") as log:
+        try:
+            km.start_kernel(env=env, cwd=cwd, stdout=log, stderr=log)
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            for (student, name), path in subs.items():
+                nb, _ = RestoreTests(source=exercises[name].nb, released=ours_released[name]).preprocess(
+                    nbformat.read(path, as_version=4), {})
+                points = 0.0
+                for cell in (c for c in nb.cells if c.cell_type == "code"):
+                    t0 = time.perf_counter()
+                    try:
+                        ok = kc.execute_interactive(cell.source, timeout=timeout, **quiet)["content"]["status"] == "ok"
+                    except TimeoutError:
+                        km.interrupt_kernel()
+                        ok = False
+                    busy += time.perf_counter() - t0
+                    points += float(nbgrader_meta(cell).get("points", 0)) if ok and is_test(cell) else 0.0
+                scores[(student, name)] = points
+                kc.execute_interactive("%reset -f\nimport gc; gc.collect()", timeout=60, **quiet)
+        finally:
+            if kc is not None:
+                kc.stop_channels()
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+    return busy, scores
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--students", type=int, default=30, help="students in the class (default 30)")
+    ap.add_argument("--quick", action="store_true", help="a fast check: 6 students")
+    ap.add_argument("--workers", type=int, default=1, help="our grader's workers (default 1)")
+    ap.add_argument("--timeout", type=float, default=60, help="seconds per cell, both graders (default 60)")
+    ap.add_argument("--no-sandbox", action="store_true", help="run our grader with sandbox=False")
+    args = ap.parse_args()
+    students, sandbox = (6 if args.quick else args.students), ("off" if args.no_sandbox else "on")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every finally runs
+    shutil.rmtree(LOGS, ignore_errors=True)
+    LOGS.mkdir(parents=True)
+    started, load_start = datetime.now().isoformat(timespec="seconds"), load()
+    version = ensure_nbgrader()
+    exercises = load_exercises(ROOT / "exercises")
+    rows = {}  # name -> (seconds, peak MiB or None, exit code, load before, load after)
+
+    with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
+        tmp, course = Path(tmp), Path(tmp) / "course"
+        released = setup_nbgrader(course, exercises, args.timeout)
+        by_source = {id(ex.nb): released[name] for name, ex in exercises.items()}  # students start from nbgrader's
+        with mock.patch.object(sample_class, "student_version", lambda nb: (copy.deepcopy(by_source[id(nb)]), {})):
+            expected = sample_class.make_class(exercises, tmp / "class", students=students)
+        subs = {(s, e): tmp / "class" / s / f"{e}.ipynb" for s, e in sorted(expected)}
+        for (s, e), path in subs.items():
+            (course / "submitted" / s / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, course / "submitted" / s / ASSIGNMENT / f"{e}.ipynb")
+        n = len(subs)
+        cells = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+        same = all(cells(released[k]) == cells(student_version(ex.nb)[0]) for k, ex in exercises.items())
+        print(f"class: {students} students x {len(exercises)} exercises = {n} submissions, built from nbgrader "
+              f"{version}'s release (its cells' types and sources {'equal' if same else 'DIFFER FROM'} our "
+              f"release's; it adds checksum metadata); timeout {args.timeout:g} s per cell", flush=True)
+
+        print(f"grading with ours (workers={args.workers}, sandbox requested {sandbox}) ...", flush=True)
+        before, book = load(), tmp / "ours.sqlite"
+        rc, wall, mem = timed_run([sys.executable, "-c", OURS, tmp / "class", ROOT / "exercises", book,
+                                   args.timeout, args.workers, sandbox], "ours.log", cwd=ROOT)
+        rows["ours (grade.main)"] = (wall, mem, rc, before, load())
+        with Gradebook(book) as gb:
+            graded = gb.submissions()
+        ours = {(r.student, r.exercise): r.total for r in graded}
+        ours_tests = {(r.student, r.exercise): {t.test: t.points for t in r.tests} for r in graded}
+        flagged = sum(1 for r in graded if r.flags)
+        said = [ln for ln in (LOGS / "ours.log").read_text().splitlines() if ln.startswith("sandbox:")]
+        sandbox_line = said[0] if said else f"sandbox: {sandbox} (a quiet grade.main announces only one that is off)"
+
+        with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "nbg-ipython") as cluster:
+            print("grading with nbgrader autograde (one cluster, started beforehand, never reset) ...", flush=True)
+            env, before = nbgrader_env(IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror.url}), load()
+            rc, wall, mem = timed_run([NBGRADER, "autograde", ASSIGNMENT, "--force"], "nbgrader-autograde.log",
+                                      extra_pids=cluster.pids, cwd=course, env=env)
+            rows["nbgrader autograde"] = (wall, mem, rc, before, load())
+        out = json.loads(subprocess.run([NBG_PY, "-c", NBG_SCORES, course / "gradebook.db", ASSIGNMENT],
+                                        env=nbgrader_env(), capture_output=True, text=True, check=True).stdout)
+        theirs = {(s, e): score for s, e, score, _ in out}
+        their_tests = {(s, e): tests for s, e, _, tests in out}
+
+        with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "floor-ipython") as cluster:
+            print("measuring the floor (cells alone; one kernel and one cluster started beforehand) ...", flush=True)
+            before, (busy, floor_scores) = load(), run_floor(subs, exercises, cluster, mirror.url, args.timeout)
+            rows["floor (cells only)"] = (busy, None, 0, before, load())
+
+    print(f"\n== Figures from THIS run (started {started}; nothing here is quoted from elsewhere)")
+    print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); load average (1/5/15 min) "
+          f"at start {load_start}, at end {load()}")
+    print(f"class: {n} submissions ({students} students x {len(exercises)} exercises); ours: workers="
+          f"{args.workers}, {sandbox_line}; nbgrader {version}: one cluster, never reset")
+    print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'peak RSS MiB':>13} {'exit':>5}   "
+          "load avg (1 min) before -> after")
+    for name, (wall, mem, rc, before, after) in rows.items():
+        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {mem and round(mem) or '-':>13} {rc:>5}   "
+              f"{before.split()[0]} -> {after.split()[0]}")
+    (ow, *_), (nw, *_), (fw, *_) = rows.values()
+    print(f"\n  our throughput = {nw / ow:.2f} x nbgrader's  (wall: ours {ow:.1f} s, nbgrader {nw:.1f} s)")
+    print(f"  our wall time  = {ow / fw:.2f} x the floor;  nbgrader's = {nw / fw:.2f} x the floor")
+    print("  (the floor excludes kernel and cluster start-up; nbgrader's wall excludes starting its cluster)")
+
+    def compare(label: str, them: str, other: dict, tests=None) -> None:
+        wrong = sorted(k for k in subs if ours.get(k) != other.get(k))
+        print(f"  {label}: " + (f"SAME score for all {n} submissions" if not wrong else
+                                f"{len(wrong)} of {n} submissions got DIFFERENT scores"))
+        for k in wrong:
+            theirs_k = (tests or {}).get(k, {})
+            diff = ", ".join(f"{t} {p:g} vs {theirs_k.get(t)}" for t, p in ours_tests.get(k, {}).items()
+                             if tests and p != theirs_k.get(t))
+            print(f"    {k[0]}/{k[1]}: ours {ours.get(k)}, {them} {other.get(k)}, sample class expects "
+                  f"{expected[k]:g}" + (f"; tests (ours vs {them}): {diff}" if diff else ""))
+
+    print(f"\n== Scores (ours flagged {flagged} of {n} submissions, e.g. for nbgrader's extra cell metadata; "
+          "flags never change a score)")
+    compare("ours vs nbgrader", "nbgrader", theirs, their_tests)
+    compare("ours vs what the sample class should get", "expected", expected)
+    compare("ours vs the floor run's test cells", "floor", floor_scores)
+    restored = (LOGS / "nbgrader-autograde.log").read_text().count("Attribute 'checksum' for cell")
+    print(f"\nnbgrader logged {restored} 'checksum has changed' warnings: test cells it restored from its database "
+          "(released ones lack the hidden tests, tampered ones were edited)")
+    print(f"logs: {LOGS}")
+    return 0 if all(row[2] == 0 for row in rows.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
