@@ -2,11 +2,10 @@
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers 1] [--no-sandbox]
 
-from the repository root: 20+ minutes on 2 cores (--quick, 6 students: about 6).  nbgrader is installed
-once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``, pip from the package index, and ``pip
-install -e . --no-deps`` for ``course.data``).  Each run makes an nbgrader course (assignment ps1 = the 7
-exercises, ``generate_assignment``), builds the class from nbgrader's released notebooks with
-grader.sample_class, and grades the same files three ways:
+Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: about 6).  nbgrader is installed
+once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
+``course.data``).  Each run makes an nbgrader course (assignment ps1 = the 7 exercises), builds the class
+from nbgrader's released notebooks with grader.sample_class, and grades the same files three ways:
 
 1. OURS: ``grade.main(...)`` in a child process; it owns a 4-engine cluster that it replaces and verifies
    before every submission;
@@ -15,10 +14,10 @@ grader.sample_class, and grades the same files three ways:
 3. the FLOOR: the notebooks as graded (source test cells, hidden ones too) run cell by cell in ONE kernel
    started beforehand on a cluster started beforehand; only cell execution time is summed.
 
-It prints wall time, time per submission, throughput, ours relative to nbgrader and to the floor, the peak
-RSS of each grader's process tree (with descendants, and nbgrader's cluster), CPUs, load averages, and
-whether both graders gave every (student, exercise) the same score; all figures come from this one run on
-a shared, noisy machine.  Logs: benchmarks/.cache/last-run/.  Every process it starts is stopped.
+It prints wall time, time per submission, throughput, ours relative to nbgrader and to the floor, each
+grader's peak RSS (its process tree; nbgrader's with its cluster), CPUs, load, and whether every (student,
+exercise) got the same score from both: all from this one run on a shared, noisy machine.  Logs go to
+benchmarks/.cache/last-run/; every process it starts is stopped.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from jupyter_client import KernelManager  # noqa: E402
 import grader.sample_class as sample_class  # noqa: E402
 from course.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
-from grader.exercise import is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
+from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
 from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
@@ -61,6 +60,10 @@ LOGS = CACHE / "last-run"
 ASSIGNMENT = "ps1"
 OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
         "gradebook=a[3], timeout=float(a[4]), workers=int(a[5]), quiet=True, sandbox=a[6] == 'on'))")
+# Between floor submissions (not timed): close every ipp.Client, which %reset -f alone leaves open (each holds
+# ~17 fds and a thread; ~146 notebooks in, zmq runs out of sockets and every later ipp.Client() fails).
+RESET = ("import gc, ipyparallel\nfor _c in [o for o in gc.get_objects() if issubclass(type(o), ipyparallel.Client)]:\n"
+         "    _c.close()\n%reset -f\nimport gc; gc.collect()")  # type(o): isinstance fails on a dead weakproxy
 NBG_SCORES = """import json, sys
 from nbgrader.api import Gradebook
 with Gradebook("sqlite:///" + sys.argv[1]) as gb:
@@ -150,11 +153,11 @@ def setup_nbgrader(course: Path, exercises, timeout: float) -> dict:
 
 
 def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, dict]:
-    """Seconds spent executing cells (summed), and the points each submission's test cells earned."""
+    """Seconds spent executing cells (summed), each submission's test points, and how many setup cells failed."""
     ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
     env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url})
     quiet = dict(output_hook=lambda msg: None, allow_stdin=False)
-    km, kc, busy, scores = KernelManager(kernel_name="python3"), None, 0.0, {}
+    km, kc, busy, scores, broken = KernelManager(kernel_name="python3"), None, 0.0, {}, 0
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as cwd, open(LOGS / "floor-kernel.log", "ab") as log:
         try:
             km.start_kernel(env=env, cwd=cwd, stdout=log, stderr=log)
@@ -174,17 +177,19 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
                         ok = False
                     busy += time.perf_counter() - t0
                     points += float(nbgrader_meta(cell).get("points", 0)) if ok and is_test(cell) else 0.0
+                    broken += not ok and is_locked(cell) and not is_test(cell)  # a setup cell: the floor is broken
                 scores[(student, name)] = points
-                kc.execute_interactive("%reset -f\nimport gc; gc.collect()", timeout=60, **quiet)
+                if kc.execute_interactive(RESET, timeout=60, **quiet)["content"]["status"] != "ok":
+                    raise RuntimeError(f"the floor's kernel could not be reset after {student}/{name}")
         finally:
             if kc is not None:
                 kc.stop_channels()
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
-    return busy, scores
+    return busy, scores, broken
 
 
-def load() -> str:
+def load() -> str:  # the load averages over 1, 5 and 15 minutes
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -215,8 +220,7 @@ def main() -> int:
         for (s, e), path in subs.items():
             (course / "submitted" / s / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, course / "submitted" / s / ASSIGNMENT / f"{e}.ipynb")
-        n = len(subs)
-        cells = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+        n, cells = len(subs), lambda nb: [(c.cell_type, c.source) for c in nb.cells]
         same = all(cells(released[k]) == cells(student_version(ex.nb)[0]) for k, ex in exercises.items())
         print(f"class: {students} students x {len(exercises)} exercises = {n} submissions, built from nbgrader "
               f"{version}'s release (its cells' types and sources {'equal' if same else 'DIFFER FROM'} our "
@@ -248,7 +252,7 @@ def main() -> int:
 
         with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "floor-ipython") as cluster:
             print("measuring the floor (cells alone; one kernel and one cluster started beforehand) ...", flush=True)
-            before, (busy, floor_scores) = load(), run_floor(subs, exercises, cluster, mirror.url, args.timeout)
+            before, (busy, floor_scores, broken) = load(), run_floor(subs, exercises, cluster, mirror.url, args.timeout)
             rows["floor (cells only)"] = (busy, None, 0, before, load())
 
     print(f"\n== Figures from THIS run (started {started}; nothing here is quoted from elsewhere)")
@@ -265,6 +269,8 @@ def main() -> int:
     print(f"\n  our throughput = {nw / ow:.2f} x nbgrader's  (wall: ours {ow:.1f} s, nbgrader {nw:.1f} s)")
     print(f"  our wall time  = {ow / fw:.2f} x the floor;  nbgrader's = {nw / fw:.2f} x the floor")
     print("  (the floor excludes kernel and cluster start-up; nbgrader's wall excludes starting its cluster)")
+    if broken:
+        print(f"  !! the floor is NOT valid: {broken} locked setup cells failed in its kernel")
 
     def compare(label: str, them: str, other: dict, tests=None) -> None:
         wrong = sorted(k for k in subs if ours.get(k) != other.get(k))
@@ -283,8 +289,7 @@ def main() -> int:
     compare("ours vs what the sample class should get", "expected", expected)
     compare("ours vs the floor run's test cells", "floor", floor_scores)
     restored = (LOGS / "nbgrader-autograde.log").read_text().count("Attribute 'checksum' for cell")
-    print(f"\nnbgrader logged {restored} 'checksum has changed' warnings: test cells it restored from its database "
-          "(released ones lack the hidden tests, tampered ones were edited)")
+    print(f"\nnbgrader restored {restored} test cells from its database (they lacked hidden tests or were edited)")
     print(f"logs: {LOGS}")
     return 0 if all(row[2] == 0 for row in rows.values()) else 1
 

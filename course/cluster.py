@@ -307,7 +307,11 @@ class LocalCluster:
                                          preexec_fn=_die_with(os.getpid()) if self.owned else None)
             self._popens.append(popen)
             pid = popen.pid
-        proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id)
+        try:
+            proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id)
+        except psutil.NoSuchProcess:
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: " + " | ".join(tail)) from None
         if role == "controller":
             self.state.controller = proc
         else:

@@ -78,32 +78,44 @@ def _needed_paths():
 
 
 def confine(opts):
-    """The mount namespace (root only)."""
+    """The mount namespace (root only).
+
+    Covers that keep paths must show through go first (fresh /tmp, a home directory
+    others cannot enter, a hidden folder holding the run directory), then the kept
+    paths are bound back in, then the remaining hidden paths are covered, so a
+    source folder inside a project kept under /tmp is still hidden.
+    """
     keep = list(opts["keep"])
     hide = list(opts["hide"])
+    tmps = [p for p in TMP_DIRS if opts["private_tmp"] and os.path.isdir(p)]
     for path in _needed_paths():  # e.g. Python installed under /root: cover /root, bring the installation back
         ancestor = _blocking_ancestor(path)
         if ancestor:
             hide.append(ancestor)
+        if ancestor or any(_under(path, t) for t in tmps):  # a project cloned under /tmp stays visible
             keep.append(path)
     _check(_libc.unshare(CLONE_NEWNS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keeps = [(path, os.open(path, os.O_PATH)) for path in keep]  # in the new namespace, before covering
-    tmps = [p for p in TMP_DIRS if opts["private_tmp"] and os.path.isdir(p)]
-    hide = [p for p in hide if not any(_under(p, t) for t in tmps)]  # a fresh /tmp hides those already
-    covers = [(p, "mode=1777") for p in tmps] + [(p, "mode=0755,size=64k") for p in hide]
-    for path, data in covers:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, data)
-        elif os.path.exists(path):
-            _mount("/dev/null", path, None, MS_BIND)
+    first = [p for p in hide if os.path.isdir(p) and any(_under(k, p) for k in keep)
+             and not any(_under(p, t) for t in tmps)]  # under a fresh /tmp it is gone already
+    for path in tmps:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    for path in first:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     for path, fd in keeps:
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
-    for path, data in covers:
-        if os.path.isdir(path) and "1777" not in data:
-            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path in first:
+        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path in hide:
+        if path in first or not os.path.exists(path) or any(_under(k, path) for k in keep):
+            continue  # covered already (first, or by a fresh /tmp, around the kept paths)
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=4k")
+        else:
+            _mount("/dev/null", path, None, MS_BIND)
 
 
 def enter(opts):

@@ -245,3 +245,22 @@ def test_nbgrader_reads_our_sources_if_installed(tmp_path):
             nb, resources = pre.preprocess(nb, resources)
         text = nbformat.writes(nb)
         assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text, name
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
+def test_the_sandbox_hides_the_source_folder_inside_the_project(tmp_path):
+    """With the default layout the source is exercises/ inside the (visible) project, wherever it is cloned."""
+    exercise = load_exercises(ROOT / "exercises")["01-start-a-cluster"]
+    nb = student_version(exercise.nb)[0]
+    probe = (f"for p in [{str(exercise.path)!r}, {str(ROOT / 'README.md')!r}]:\n"
+             "    try:\n        print('READ', p, len(open(p).read()))\n"
+             "    except OSError as e:\n        print('BLOCKED', p, type(e).__name__)")
+    nb.cells.insert(2, nbformat.v4.new_code_cell(probe))
+    write(nb, tmp_path / "subs" / "eve" / "01-start-a-cluster.ipynb")
+    book = tmp_path / "gb.sqlite"
+    grade.main(submissions=tmp_path / "subs", source=ROOT / "exercises", gradebook=book, quiet=True)
+    with Gradebook(book) as gb:
+        executed = nbformat.reads(gb.executed_notebook("eve", "01-start-a-cluster"), as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[2].outputs)
+    assert f"BLOCKED {exercise.path}" in text, text
+    assert f"READ {ROOT / 'README.md'}" in text, text  # the rest of the project stays readable
