@@ -348,28 +348,42 @@ class LocalCluster:
         return ipp.Client(str(self.client_file), timeout=timeout)
 
     def wait_for_engines(self, timeout: float = 60) -> None:
+        """Wait until engines 0..n-1 are registered; ClusterError if a process dies or time runs out."""
         deadline = time.monotonic() + timeout
-        with contextlib.closing(self.client(timeout)) as rc:
-            while sorted(rc.ids) != list(range(self.n)):
-                dead = [p for p in self.state.procs() if not p.alive()]
-                if dead:
-                    name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
-                    log = self.log_dir / f"{name}.log"
-                    tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-                    raise ClusterError(f"{name} (pid {dead[0].pid}) exited during start; its log {log} ends: "
-                                       + " | ".join(tail))
+        rc = None
+        try:
+            while True:
+                self._raise_if_exited()
                 if time.monotonic() > deadline:
-                    raise ClusterError(
-                        f"only engines {sorted(rc.ids)} of {self.n} registered in {timeout:.0f} s; "
-                        f"see the logs in {self.log_dir}"
-                    )
+                    ids = sorted(rc.ids) if rc else "none (the controller did not answer)"
+                    raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {self.n}; "
+                                       f"see the logs in {self.log_dir}")
+                if rc is None:
+                    try:  # short attempts, so a controller that died is noticed
+                        rc = self.client(timeout=min(5.0, max(0.1, deadline - time.monotonic())))
+                    except (TimeoutError, OSError):
+                        continue
+                if sorted(rc.ids) == list(range(self.n)):
+                    return
                 time.sleep(0.02)
+        finally:
+            if rc is not None:
+                rc.close()
+
+    def _raise_if_exited(self) -> None:
+        dead = [p for p in self.state.procs() if not p.alive()]
+        if dead:
+            name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
+            log = self.log_dir / f"{name}.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            raise ClusterError(f"{name} (pid {dead[0].pid}) exited during start; its log {log} ends: "
+                               + " | ".join(tail))
 
     def verify(self, timeout: float = 10) -> None:
         """Raise ClusterError unless ids are 0..n-1 and each is one of our engine processes."""
         if self.state is None:
             raise ClusterError("the cluster is not started")
-        self._raise_if_dead()
+        self._raise_if_exited()
         try:
             with contextlib.closing(self.client(timeout)) as rc:
                 if sorted(rc.ids) != list(range(self.n)):
@@ -378,16 +392,11 @@ class LocalCluster:
         except ClusterError:
             raise
         except Exception as e:
-            self._raise_if_dead()
+            self._raise_if_exited()
             raise ClusterError(f"the engines did not answer: {e!r}") from e
         expected = {p.engine_id: p.pid for p in self.state.engines}
         if dict(zip(range(self.n), pids)) != expected:
             raise ClusterError(f"engine pids {pids} are not the ones this cluster started {expected}")
-
-    def _raise_if_dead(self) -> None:
-        dead = [p for p in self.state.procs() if not p.alive()]
-        if dead:
-            raise ClusterError(f"{len(dead)} cluster process(es) exited: pids {[p.pid for p in dead]}")
 
     def restart(self, timeout: float = 60) -> None:
         """Replace every process by a fresh one: nothing survives from before."""
