@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers 1] [--no-sandbox]
 
-Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: about 6).  nbgrader is installed
+Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: 3 to 6).  nbgrader is installed
 once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
 ``course.data``).  Each run makes an nbgrader course (assignment ps1 = the 7 exercises), builds the class
 from nbgrader's released notebooks with grader.sample_class, and grades the same files three ways:
@@ -152,7 +152,7 @@ def setup_nbgrader(course: Path, exercises, timeout: float) -> dict:
     return {name: nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4) for name in exercises}
 
 
-def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, dict]:
+def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, dict, int]:
     """Seconds spent executing cells (summed), each submission's test points, and how many setup cells failed."""
     ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
     env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url})

@@ -8,6 +8,9 @@ from traitlets import Any
 from ..exercise import grade_id, is_locked, nbgrader
 
 
+MEANINGFUL = ("grade_id", "grade", "solution", "locked", "points", "task")
+
+
 class RestoreTests(Preprocessor):
     """Locked and test cells (hidden tests included) come from the source, in the source's order.
 
@@ -63,7 +66,7 @@ class RestoreTests(Preprocessor):
             if not is_locked(source_cell):
                 restored.source = given_cell.source
             return restored
-        if nbgrader(cell) != nbgrader(given_cell):
+        if _meaning(cell) != _meaning(given_cell):
             flags.append(f"the metadata of cell {gid!r} was changed and has been restored")
         if is_locked(source_cell):
             if cell.source != given_cell.source or cell.cell_type != given_cell.cell_type:
@@ -84,3 +87,8 @@ def _moved(seen: list, expected: list) -> list:
         best.append(prev + [i])
     keep = set(max(best, key=len, default=[]))
     return [g for i, g in enumerate(seen) if i not in keep]
+
+
+def _meaning(cell) -> dict:
+    """The nbgrader metadata that decides grading (not nbgrader's own bookkeeping, such as checksums)."""
+    return {k: v for k, v in nbgrader(cell).items() if k in MEANINGFUL}
