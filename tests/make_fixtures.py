@@ -509,8 +509,8 @@ def fixtures() -> dict[str, bytes]:
                 files[f"{name}.ipynb"] = _text(nb[1], version=3).encode()
             else:
                 files[f"{name}.ipynb"] = _text(nb).encode()
-    for name, data in _unreadable().items():
-        files[f"{name}.ipynb"] = data
+    for name, data in _unreadable().items():  # not notebooks: kept out of *.ipynb so tools skip them
+        files[f"{name}.ipynb.broken"] = data
     return files
 
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from grader import export, feedback, grade, release
-from grader.exercise import Exercise, is_test, load_exercises
+from grader.exercise import is_test, load_exercises
 from grader.gradebook import Gradebook
 from grader.release import student_version
 

@@ -1,6 +1,5 @@
 """Every tutorial runs headless against the session's cluster and shows what it must show."""
 
-import json
 import re
 import subprocess
 import sys
