@@ -13,14 +13,16 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None)  # loaded here, so a freshly forked child only makes the call
 
 
-def _die_with_parent():
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when the thread that started it exits (Linux)."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def run(role: str, argv: list[str]) -> None:
-    os.register_at_fork(after_in_child=_die_with_parent)
+    os.register_at_fork(after_in_child=die_with_parent)
     sys.argv = [f"ipyparallel.{role}", *argv]
     if role == "engine":
         from ipyparallel.engine.app import main

@@ -23,7 +23,6 @@ from a fork server (``fork=True``, :mod:`course.forkserver`); run
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import psutil
 
+from ._launch import die_with_parent
 from .forkserver import ForkServer
 
 DEFAULT_ENGINES = 4
@@ -45,7 +45,6 @@ HEART_TOLERANCE_MS = 5000  # an engine is declared dead after this long without 
 STATE_FILE = "course-cluster.json"
 TOKEN_VAR = "COURSE_CLUSTER_TOKEN"  # every process of a cluster, and their children, inherit it
 
-_PR_SET_PDEATHSIG = 1
 
 
 class ClusterError(RuntimeError):
@@ -118,10 +117,9 @@ class ClusterState:
 
 def _die_with(owner_pid: int):
     """preexec_fn: SIGKILL this child when the thread that started it exits."""
-    libc = ctypes.CDLL(None, use_errno=True)
 
     def preexec():
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
         if os.getppid() != owner_pid:  # the owner died before prctl took effect
             os._exit(1)
 

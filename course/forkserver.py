@@ -14,7 +14,6 @@ with the server (parent-death signals), so nothing outlives a crash.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import select
@@ -24,8 +23,7 @@ import sys
 import threading
 import time
 
-PR_SET_PDEATHSIG = 1
-
+from course._launch import die_with_parent
 
 class ForkServer:
     """The client side: a server process owned by this one."""
@@ -78,7 +76,7 @@ def _child(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
         if request["jail"]:
             from course import jail
 
@@ -144,5 +142,5 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     serve()

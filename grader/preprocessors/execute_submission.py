@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ExecutePreprocessor
-from traitlets import Bool, Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer
 
 from ..exercise import is_test
 
@@ -49,7 +49,6 @@ class ExecuteSubmission(ExecutePreprocessor):
                       default_value=None)
     max_output_chars = Integer(100_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
     probe_timeout = Integer(10, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
-    kernel_log = Unicode("", help="File for the kernel process's own stdout and stderr (empty: inherit).")
     guard = Bool(False, help="Protect test cells from student tampering (grading only).").tag(config=True)
     guard_installed = Bool(False, help="The kernel was given the guard already (see guard_requests).")
 
@@ -78,10 +77,7 @@ class ExecuteSubmission(ExecutePreprocessor):
     def start_new_kernel(self, **kwargs):
         if self.kernel_env is not None:
             kwargs["env"] = dict(self.kernel_env)
-        if not self.kernel_log:
-            return super().start_new_kernel(**kwargs)
-        with open(self.kernel_log, "ab") as log:
-            return super().start_new_kernel(stdout=log, stderr=log, **kwargs)
+        return super().start_new_kernel(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):
         self._index, self._chars = index, 0
