@@ -330,63 +330,43 @@ attempt("CREATE-FILE-NEXT-TO-GRADEBOOK",
 
 # -- the files ---------------------------------------------------------------------------------------
 
-def _runaway() -> dict:
+def _good_with(changes: dict) -> dict:
+    """{name: (edit, grade_id, code)} -> {name: a solved notebook with that one change}."""
     out = {}
-
-    nb = good()
-    set_source(nb, "q2", "while True:\n    pass\nanswer = 42")
-    out["infinite-loop"] = nb
-
-    nb = good()  # only the first call loops: q1-public times out, q1-hidden passes
-    set_source(nb, "q1", "calls = []\n\ndef engine_pids():\n    calls.append(1)\n    if len(calls) == 1:\n"
-                         "        while True:\n            pass\n    return dview.apply_sync(os.getpid)")
-    out["test-cell-loops-forever"] = nb
-
-    nb = good()
-    insert_after(nb, "q1-hidden", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                  "print('IGNORING-SIGINT', flush=True)\nwhile True:\n    pass")
-    out["ignores-sigint"] = nb
-
-    nb = good()
-    set_source(nb, "q2", "import time\nstuck = dview.apply_async(time.sleep, 10**6)\nanswer = 42")
-    out["engine-task-never-returns"] = nb
-
-    nb = good()
-    set_source(nb, "q2", "while True:\n    print('all work and no play makes jack a dull boy ' * 20)\nanswer = 42")
-    out["prints-forever"] = nb
-
-    nb = good()
-    set_source(nb, "q2", HOG_KERNEL)
-    out["memory-hog-kernel"] = nb
-
-    nb = good()
-    set_source(nb, "q2", HOG_ENGINES)
-    out["memory-hog-engines"] = nb
-
-    nb = good()
-    insert_after(nb, "q1-hidden", CHILDREN)
-    out["leaves-child-processes"] = nb
+    for name, (edit, gid, code) in changes.items():
+        nb = good()
+        edit(nb, gid, code)
+        out[name] = nb
     return out
+
+
+def _runaway() -> dict:
+    return _good_with({
+        "infinite-loop": (set_source, "q2", "while True:\n    pass\nanswer = 42"),
+        # only the first call loops: q1-public times out, q1-hidden passes
+        "test-cell-loops-forever": (set_source, "q1", "calls = []\n\ndef engine_pids():\n    calls.append(1)\n"
+                                    "    if len(calls) == 1:\n        while True:\n            pass\n"
+                                    "    return dview.apply_sync(os.getpid)"),
+        "ignores-sigint": (insert_after, "q1-hidden", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                           "print('IGNORING-SIGINT', flush=True)\nwhile True:\n    pass"),
+        "engine-task-never-returns": (set_source, "q2", "import time\nstuck = dview.apply_async(time.sleep, 10**6)\n"
+                                      "answer = 42"),
+        "prints-forever": (set_source, "q2", "while True:\n    print('all work and no play makes jack a dull boy ' * 20)"
+                           "\nanswer = 42"),
+        "memory-hog-kernel": (set_source, "q2", HOG_KERNEL),
+        "memory-hog-engines": (set_source, "q2", HOG_ENGINES),
+        "leaves-child-processes": (insert_after, "q1-hidden", CHILDREN),
+    })
 
 
 def _crashes() -> dict:
-    out = {}
-    nb = good()
-    set_source(nb, "q2", "import os\nos._exit(1)\nanswer = 42")
-    out["kernel-exits"] = nb
-
-    nb = good()
-    set_source(nb, "q2", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\nanswer = 42")
-    out["kernel-sigkills-itself"] = nb
-
-    nb = good()
-    set_source(nb, "q2", "import time\ndview.apply_async(os._exit, 1)\ntime.sleep(1)\nanswer = 42")
-    out["engines-os-exit"] = nb
-
-    nb = good()
-    set_source(nb, "q2", "rc.shutdown(hub=True, block=True)\nanswer = 42")
-    out["client-shutdown"] = nb
-    return out
+    return _good_with({
+        "kernel-exits": (set_source, "q2", "import os\nos._exit(1)\nanswer = 42"),
+        "kernel-sigkills-itself": (set_source, "q2", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+                                   "answer = 42"),
+        "engines-os-exit": (set_source, "q2", "import time\ndview.apply_async(os._exit, 1)\ntime.sleep(1)\nanswer = 42"),
+        "client-shutdown": (set_source, "q2", "rc.shutdown(hub=True, block=True)\nanswer = 42"),
+    })
 
 
 def _structure() -> dict:
@@ -462,14 +442,8 @@ def _cheating() -> dict:
 
 
 def _sandbox() -> dict:
-    out = {}
-    nb = good()
-    insert_after(nb, "setup", READ_INSTRUCTOR_FILES)
-    out["reads-instructor-files"] = nb
-    nb = good()
-    insert_after(nb, "setup", WRITE_GRADEBOOK)
-    out["writes-gradebook"] = nb
-    return out
+    return _good_with({"reads-instructor-files": (insert_after, "setup", READ_INSTRUCTOR_FILES),
+                       "writes-gradebook": (insert_after, "setup", WRITE_GRADEBOOK)})
 
 
 def _unreadable() -> dict[str, bytes]:
