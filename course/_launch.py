@@ -1,6 +1,6 @@
-"""Run an ipyparallel controller or engine whose forked children die with it.
+"""Run an ipyparallel controller or engine, or an IPython kernel, whose forked children die with it.
 
-    python -m course._launch controller|engine ARGS...
+    python -m course._launch controller|engine|kernel ARGS...
 
 The controller forks its heart monitor with multiprocessing; if the controller is
 killed (say, because its owner died), that child would be orphaned.  Every process
@@ -23,6 +23,12 @@ def die_with_parent() -> None:
 
 def run(role: str, argv: list[str]) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
+    if role == "kernel":  # what ``python -m ipykernel_launcher ARGS`` does
+        sys.argv = ["ipykernel_launcher", *argv]
+        from ipykernel.kernelapp import launch_new_instance
+
+        launch_new_instance(argv=argv)
+        return
     sys.argv = [f"ipyparallel.{role}", *argv]
     if role == "engine":
         from ipyparallel.engine.app import main

@@ -339,6 +339,19 @@ class LocalCluster:
         for i in ids:
             self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False"], engine_id=i)
 
+    def fork_kernel(self, argv: list[str], *, env: dict, cwd: str | os.PathLike, jail: list[str] | None = None,
+                    log: str | os.PathLike | None = None) -> int:
+        """Fork an IPython kernel (``ipykernel_launcher`` arguments) from this cluster's fork server; its PID.
+
+        The kernel carries the cluster's token, so :meth:`stop` also finds whatever
+        it started, even processes that left its process group.
+        """
+        if self._forkserver is None or self.state is None:
+            raise ClusterError("fork_kernel needs a started cluster with fork=True")
+        env = {**env, TOKEN_VAR: self.state.token}
+        return self._forkserver.spawn("kernel", list(argv), env=env, cwd=str(cwd),
+                                      log=str(log or self.log_dir / "kernel.log"), jail=jail)
+
     def client(self, timeout: float = 30):
         """A new ``ipyparallel.Client`` for this cluster (close it when done)."""
         import ipyparallel as ipp

@@ -109,7 +109,9 @@ def _reap() -> bool:
 
 
 def serve() -> None:
-    import ipyparallel.controller.app  # noqa: F401  (the point: import once, fork many times)
+    import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
+    import ipykernel.kernelapp  # noqa: F401
+    import ipyparallel.controller.app  # noqa: F401
     import ipyparallel.engine.app  # noqa: F401
     import numpy  # noqa: F401
 

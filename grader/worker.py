@@ -1,15 +1,17 @@
 """Where submissions run: a worker grades one submission at a time on one of two slots.
 
 A :class:`Slot` is an owned 4-engine cluster (:class:`course.cluster.LocalCluster`,
-started from a fork server) plus, for each submission, a fresh run directory and a
-fresh kernel.  :meth:`Slot.prepare` replaces the controller and every engine with
-new processes working in the new directory, verifies them (ids 0..3, our PIDs)
-and starts the kernel, so nothing one student's code did (variables, imports,
-patches, cwd, environment, files, dead or shut-down engines, the controller's
-task history) reaches the next student.
+whose processes are forked from a fork server) plus, for each submission, a fresh
+run directory and a fresh kernel.  :meth:`Slot.prepare` starts a new controller and
+engines working in the new directory, verifies them (ids 0..3, our PIDs) and forks
+the kernel from the same fork server; when the submission is done, the kernel,
+the controller, the engines and anything they started are stopped.  So nothing
+one student's code did (variables, imports, patches, cwd, environment, files,
+dead or shut-down engines, the controller's task history, stray processes)
+reaches the next student.
 
 A :class:`Worker` prepares its other slot while a submission runs on one, so the
-restart and the kernel start overlap with execution instead of adding to it.
+cluster start and the kernel start overlap with execution instead of adding to it.
 
 Run directory layout: ``work/`` is the kernel's and the engines' working
 directory; ``ipython/`` holds the client connection file a bare ``ipp.Client()``
@@ -20,19 +22,17 @@ directory belongs to the sandbox user and the rest of the grader is hidden.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
+import functools
 import os
 import queue
 import shutil
 import threading
-import uuid
 from pathlib import Path
 
-import psutil
 from jupyter_core.utils import ensure_event_loop, run_sync
 from traitlets.config import Config
 
-from course.cluster import DEFAULT_ENGINES, TOKEN_VAR, ClusterError, LocalCluster, carrying
+from course.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from course.data import ENV_VAR
 
 from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
@@ -58,13 +58,12 @@ class Slot:
         for sub in ("work", "ipython/profile_default/security", "engines"):
             (run / sub).mkdir(parents=True)
         own_tree(self.sandbox, run)
-        self._start_kernel(run)  # it starts up while the cluster does
         self.cluster.engine_cwd = run / "work"
         self.cluster.engine_profile_dir = run / "engines"
         self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
         for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
             try:
-                self.cluster.restart() if self.cluster.state else self.cluster.start()
+                self.cluster.start()
                 self.cluster.verify()
                 break
             except ClusterError:
@@ -74,23 +73,23 @@ class Slot:
         client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
         shutil.copy(self.cluster.client_file, client_file)
         self.sandbox.own(client_file)
+        self._start_kernel(run)
         self._install_guard()
         return self
 
     def _start_kernel(self, run: Path) -> None:
+        """Fork the kernel from the cluster's fork server (which has ipykernel, numpy and ipyparallel imported)."""
         env = dict(os.environ)
-        self.token = uuid.uuid4().hex  # whatever the kernel starts carries it, and is killed with the kernel
-        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1",
-                    TOKEN_VAR: self.token})
+        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1"})
         config = Config()
         config.JailedKernelManager.jail = self.sandbox.jail_options(run, run / "work", share=[])
         config.JailedKernelManager.connection_file = str(run / "kernel.json")
         config.JailedKernelManager.transport = "ipc"
         config.JailedKernelManager.ip = str(run / "kernel")
         self.km = JailedKernelManager(kernel_name="python3", config=config)
-        with open(self.root / "kernel.log", "ab") as log:
-            run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"), stdout=log, stderr=log,
-                                           extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.km.fork = functools.partial(self.cluster.fork_kernel, log=self.root / "kernel.log")
+        run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"),
+                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
     def _install_guard(self) -> None:
         """Before any student code, and off the critical path (it imports numpy and ipyparallel)."""
@@ -107,7 +106,7 @@ class Slot:
             kc.stop_channels()
 
     def execute(self, nb, resources: dict, timeout: float):
-        """Run the notebook in this slot's prepared kernel; the kernel is shut down afterwards."""
+        """Run the notebook in this slot's prepared kernel; afterwards the kernel and the cluster are stopped."""
         resources["metadata"] = {"path": str(self.run / "work")}
         executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True)
         try:
@@ -115,27 +114,25 @@ class Slot:
         finally:
             if executor.kc is not None:
                 executor.kc.stop_channels()
-            self._stop_kernel()
+            self._stop()
 
-    def _stop_kernel(self) -> None:
+    def _stop(self) -> None:
+        """Stop the kernel, then every process of this submission (the kernel's strays carry the cluster's token)."""
         if self.km is not None:
             if self.km.has_kernel:
                 run_sync(self.km.shutdown_kernel)(now=True)
             self.km = None
-            for proc in carrying(self.token):  # children that left the kernel's process group
-                with contextlib.suppress(psutil.Error):
-                    proc.kill()
+        self.cluster.stop(grace=0, keep_forkserver=True)
 
     def _close_run(self) -> None:
-        self._stop_kernel()
+        self._stop()
         if self.run is not None:
             shutil.rmtree(self.run, ignore_errors=True)
             self.run = None
 
     def close(self) -> None:
-        self._stop_kernel()
-        self.cluster.stop()
         self._close_run()
+        self.cluster.stop()
 
 
 class Worker:
