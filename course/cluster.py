@@ -25,10 +25,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -124,6 +127,75 @@ def _die_with(owner_pid: int):
             os._exit(1)
 
     return preexec
+
+
+def _complete_json(path: Path) -> bool:
+    """True once the controller has finished writing this connection file (it is not written atomically)."""
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
+
+
+PORT_BLOCK = 32  # ports per controller: ipyparallel needs 16 with its defaults
+_blocks_in_use: set[int] = set()
+_blocks_lock = threading.Lock()
+
+
+def _reserve_port_block() -> int | None:
+    """The first port of a block of free ports below the kernel's ephemeral range; None if there is no room.
+
+    ipyparallel picks its ports by binding port 0 and closing it, and binds them
+    for real later (its heart monitor, in another process, later still).  In
+    between, any outgoing connection on the machine may be given that port as its
+    ephemeral port, and the heart monitor dies ("Address already in use"), so no
+    engine ever registers.  Ports below the ephemeral range are not handed out
+    that way; blocks this process holds are not handed out twice.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    bases = list(range(20000, low - PORT_BLOCK, PORT_BLOCK))
+    random.shuffle(bases)
+    for base in bases[:64]:
+        with _blocks_lock:
+            if base in _blocks_in_use:
+                continue
+            _blocks_in_use.add(base)
+        if all(_bindable(port) for port in range(base, base + PORT_BLOCK)):
+            return base
+        _release_port_block(base)
+    return None
+
+
+def _release_port_block(base: int | None) -> None:
+    with _blocks_lock:
+        _blocks_in_use.discard(base)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+_canning_lock = threading.Lock()
+
+
+def _prepare_canning() -> None:
+    """Have ipyparallel resolve its serialization tables now, once, under a lock.
+
+    It does so lazily on first use, and two threads doing it at once (two
+    grading workers verifying their clusters) can fail with a KeyError.
+    """
+    from ipyparallel.serialize import canning
+
+    with _canning_lock:
+        canning.uncan(canning.can(0))
 
 
 def carrying(token: str) -> list[psutil.Process]:
@@ -229,6 +301,7 @@ class LocalCluster:
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.state: ClusterState | None = None
+        self._ports: int | None = None  # the first of this controller's block of ports (see _reserve_port_block)
         self._popens: list[subprocess.Popen] = []
 
     # -- paths ---------------------------------------------------------------
@@ -320,11 +393,13 @@ class LocalCluster:
     def _start_controller(self, timeout: float) -> None:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
-        proc = self._spawn("controller", ["--ip=127.0.0.1", f"--HeartMonitor.period={self.heartbeat_ms}",
+        self._ports = _reserve_port_block()
+        ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
+        proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
                                           "--IPController.use_threads=True"])
         deadline = time.monotonic() + timeout
-        while not (self.engine_file.exists() and self.client_file.exists()):
+        while not (_complete_json(self.engine_file) and _complete_json(self.client_file)):
             if not proc.alive():
                 raise ClusterError(f"the controller exited at start; see {self.log_dir / 'controller.log'}")
             if time.monotonic() > deadline:
@@ -356,6 +431,7 @@ class LocalCluster:
         """A new ``ipyparallel.Client`` for this cluster (close it when done)."""
         import ipyparallel as ipp
 
+        _prepare_canning()
         return ipp.Client(str(self.client_file), timeout=timeout)
 
     def wait_for_engines(self, timeout: float = 60) -> None:
@@ -429,6 +505,8 @@ class LocalCluster:
         for path in (self.client_file, self.engine_file, self.state_file):
             path.unlink(missing_ok=True)
         self.state = None
+        _release_port_block(self._ports)
+        self._ports = None
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.state.procs()] if self.state else []

@@ -109,11 +109,19 @@ def _reap() -> bool:
 
 
 def serve() -> None:
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
+    import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
     import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
     import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
+    import ipyparallel.client.magics  # noqa: F401
     import ipyparallel.controller.app  # noqa: F401
     import ipyparallel.engine.app  # noqa: F401
+    import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
     import numpy  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
 
     from course import jail  # noqa: F401
 

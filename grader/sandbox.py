@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, List, Unicode
+from traitlets import Any, DottedObjectName, List, Type, Unicode
 
 DEFAULT_MEMORY = 2 * 1024**3  # bytes of data segment per kernel and per engine
 
@@ -100,6 +100,11 @@ class JailedKernelManager(AsyncKernelManager):
 
     jail = List(Unicode(), help=":mod:`course.jail` options for the kernel (empty: not confined).").tag(config=True)
     fork = Any(None, allow_none=True, help="(argv, env, cwd, jail) -> pid of a forked kernel; None: a new process")
+    client_class = DottedObjectName("grader.kernel_client.ReadyAsyncClient")  # see grader.kernel_client
+    client_factory = Type(klass="jupyter_client.asynchronous.AsyncKernelClient",
+                          default_value="grader.kernel_client.ReadyAsyncClient")
+    blocking_class = Type(klass="jupyter_client.blocking.BlockingKernelClient",
+                          default_value="grader.kernel_client.ReadyBlockingClient")
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         if self.fork is None or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:

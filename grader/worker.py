@@ -35,6 +35,7 @@ from traitlets.config import Config
 from course.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from course.data import ENV_VAR
 
+from .kernel_client import wait_for_endpoints
 from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
 from .sandbox import JailedKernelManager, Sandbox, own_tree
 
@@ -93,6 +94,7 @@ class Slot:
 
     def _install_guard(self) -> None:
         """Before any student code, and off the critical path (it imports numpy and ipyparallel)."""
+        wait_for_endpoints(self.km, timeout=60)
         kc = self.km.blocking_client()
         kc.start_channels()
         try:
