@@ -1,6 +1,6 @@
 """Benchmark: our grader against nbgrader's autograde on the same class, and the floor (cell execution alone).
 
-    .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers 1] [--no-sandbox]
+    .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers N] [--no-sandbox]
 
 Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: 3 to 6).  nbgrader is installed
 once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
@@ -59,7 +59,7 @@ NBG_PY, NBGRADER = VENV / "bin" / "python", VENV / "bin" / "nbgrader"
 LOGS = CACHE / "last-run"
 ASSIGNMENT = "ps1"
 OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
-        "gradebook=a[3], timeout=float(a[4]), workers=int(a[5]), quiet=True, sandbox=a[6] == 'on'))")
+        "gradebook=a[3], timeout=float(a[4]), workers=int(a[5]) or None, quiet=True, sandbox=a[6] == 'on'))")
 # Between floor submissions (not timed): close every ipp.Client, which %reset -f alone leaves open (each holds
 # ~17 fds and a thread; ~146 notebooks in, zmq runs out of sockets and every later ipp.Client() fails).
 RESET = ("import gc, ipyparallel\nfor _c in [o for o in gc.get_objects() if issubclass(type(o), ipyparallel.Client)]:\n"
@@ -197,7 +197,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=30, help="students in the class (default 30)")
     ap.add_argument("--quick", action="store_true", help="a fast check: 6 students")
-    ap.add_argument("--workers", type=int, default=1, help="our grader's workers (default 1)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="our grader's workers (default 0: the grader's own default, one per CPU up to 4)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per cell, both graders (default 60)")
     ap.add_argument("--no-sandbox", action="store_true", help="run our grader with sandbox=False")
     args = ap.parse_args()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import functools
 import os
 import resource
@@ -26,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import psutil  # noqa: E402
 
 from course import cluster as cluster_mod  # noqa: E402
 from grader import grade, gradebook, sample_class, worker  # noqa: E402
@@ -54,6 +57,50 @@ def cpu_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuByRole:
+    """Samples every 20 ms the CPU time of each process under this one, by role (what the grader started it as)."""
+
+    def __init__(self):
+        self.roles: dict[int, str] = {}  # pid -> controller | engine | kernel, recorded as the grader starts them
+        self.last: dict[tuple[int, float], tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def role(self, proc: psutil.Process) -> str:
+        with contextlib.suppress(psutil.Error):
+            if proc.pid in self.roles:
+                return self.roles[proc.pid]
+            parent = proc.ppid()
+            if parent in self.roles:
+                return self.roles[parent] + " (children)"
+            if "course.forkserver" in " ".join(proc.cmdline()):
+                return "fork server" if parent == os.getpid() else "forked, role not yet noted"
+            return "other: " + " ".join(proc.cmdline())[:40]
+        return "other"
+
+    def _run(self):
+        me = psutil.Process()
+        while not self._stop.wait(0.02):
+            for proc in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    t = proc.cpu_times()
+                    self.last[(proc.pid, proc.create_time())] = (self.role(proc), t.user + t.system)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = collections.Counter()
+        for role, seconds in self.last.values():
+            out[role] += seconds
+        return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=4)
@@ -76,6 +123,20 @@ def main() -> int:
 
     for label, owner, name in STEPS:
         setattr(owner, name, timed(label, getattr(owner, name)))
+    sampler = CpuByRole()
+    spawn, fork_kernel = cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.fork_kernel
+
+    def spawn_noted(self, role, *a, **kw):
+        proc = spawn(self, role, *a, **kw)
+        sampler.roles[proc.pid] = role
+        return proc
+
+    def fork_kernel_noted(self, *a, **kw):
+        pid = fork_kernel(self, *a, **kw)
+        sampler.roles[pid] = "kernel"
+        return pid
+
+    cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.fork_kernel = spawn_noted, fork_kernel_noted
 
     exercises = load_exercises(ROOT / "exercises")
     with tempfile.TemporaryDirectory(prefix="profile-grading-") as tmp:
@@ -83,8 +144,10 @@ def main() -> int:
         n = len(expected)
         load_before = os.getloadavg()[0]
         cpu0, self0, t0 = cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        rc = grade.main(submissions=Path(tmp) / "class", source=ROOT / "exercises", gradebook=Path(tmp) / "g.sqlite",
-                        workers=args.workers, quiet=True, sandbox=not args.no_sandbox)
+        with sampler:
+            rc = grade.main(submissions=Path(tmp) / "class", source=ROOT / "exercises",
+                            gradebook=Path(tmp) / "g.sqlite", workers=args.workers, quiet=True,
+                            sandbox=not args.no_sandbox)
         wall, cpu1, self1 = time.perf_counter() - t0, cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         with gradebook.Gradebook(Path(tmp) / "g.sqlite") as gb:
             right = sum(1 for r in gb.submissions() if r.total == expected[(r.student, r.exercise)])
@@ -102,6 +165,8 @@ def main() -> int:
                   f"{100 * sum(runs) / wall:>13.0f}%")
     print(f"\n  CPU seconds per submission: machine {machine / n:.2f} (all processes on it), grader process "
           f"{mine / n:.2f}, the rest {(machine - mine) / n:.2f} (kernels, controllers, engines, fork servers)")
+    print("  CPU seconds per submission by process (sampled every 20 ms, so a little is missed): " + ", ".join(
+        f"{role} {seconds / n:.3f}" for role, seconds in sorted(sampler.totals().items(), key=lambda kv: -kv[1])))
     print(f"  CPU-bound limit on this machine: {machine / n / os.cpu_count():.3f} s per submission "
           f"(machine CPU per submission / {os.cpu_count()} CPUs)")
     return rc

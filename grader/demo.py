@@ -55,7 +55,7 @@ def run_tutorials(notebooks: Path, out: Path) -> list[tuple[str, float]]:
     return timings
 
 
-def main(*, out: str | Path = "demo-output", students: int = 12, workers: int = 2) -> int:
+def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | None = None) -> int:
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)

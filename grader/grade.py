@@ -176,13 +176,18 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
             print(f"!!  {r.student}/{r.exercise}: {flag}")
 
 
+def default_workers() -> int:
+    """One worker per CPU this process may use, at most 4 (each worker holds two clusters and kernels)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def main(
     *,
     submissions: str | Path,
     source: str | Path = "exercises",
     gradebook: str | Path = "gradebook.sqlite",
     timeout: float = 60,
-    workers: int = 1,
+    workers: int | None = None,
     force: bool = False,
     student: str | None = None,
     engines: int = DEFAULT_ENGINES,
@@ -191,7 +196,10 @@ def main(
     memory: int = DEFAULT_MEMORY,
     max_bytes: int = MAX_NOTEBOOK_BYTES,
 ) -> int:
-    """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade."""
+    """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade.
+
+    ``workers`` submissions are graded at once (default: :func:`default_workers`).
+    """
     try:
         exercises = load_exercises(source)
         found, errors = discover(Path(submissions), exercises)
@@ -224,7 +232,8 @@ def main(
                 print(jail.describe(), file=sys.stdout if jail.active else sys.stderr)
             os.chmod(root, 0o711)
             slots = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines)
-            results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes, workers, quiet)
+            results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes,
+                            workers or default_workers(), quiet)
     except ClusterError as e:
         print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
               "was recorded for the submission being graded; run the same command again to grade the rest.",

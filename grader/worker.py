@@ -146,6 +146,7 @@ class Worker:
         self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
         self._ready = None
         self._turn = 0
+        self._closing, self._closed = threading.Lock(), False
 
     def next_slot(self, more_to_come: bool) -> Slot:
         """The prepared slot for this submission; start preparing the other one if more are coming."""
@@ -157,6 +158,11 @@ class Worker:
         return slot
 
     def close(self) -> None:
+        """Stop both slots' processes; safe to call again (an interrupted run closes workers early, then again)."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
         if self._ready is not None:
             self._ready.cancel()
             try:

@@ -2,6 +2,9 @@
 
 Every process the suite starts inherits ``COURSE_TEST_RUN``; after the run, any
 process still carrying it is reported (and stopped by PID), failing the run.
+With pytest-xdist, each worker's processes also carry the worker's name
+(``PYTEST_XDIST_WORKER``), so a test that looks for what *it* left behind does
+not see the other worker's processes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "COURSE_TEST_RUN"
+WORKER = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker, so inherited by what the worker starts
 os.environ.setdefault(MARKER, uuid.uuid4().hex)
 
 
@@ -49,14 +53,18 @@ def rc(cluster):
     client.close()
 
 
-def leftover_processes() -> list[psutil.Process]:
-    me = os.getpid()
+def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
+    """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name)."""
+    me, worker = os.getpid(), os.environ.get(WORKER)
     found = []
     for proc in psutil.process_iter(["pid"]):
         if proc.pid == me:
             continue
         try:
-            if proc.environ().get(MARKER) == os.environ[MARKER] and proc.status() != psutil.STATUS_ZOMBIE:
+            env = proc.environ()
+            if env.get(MARKER) != os.environ[MARKER] or (this_worker and env.get(WORKER) != worker):
+                continue
+            if proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc)
         except psutil.Error:
             continue
@@ -64,7 +72,7 @@ def leftover_processes() -> list[psutil.Process]:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if os.environ.get(WORKER):  # the controller checks once every worker is done
         return
     left = leftover_processes()
     if not left:

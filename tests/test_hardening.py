@@ -79,7 +79,7 @@ def fixture(name: str) -> bytes:
 
 def _marked() -> dict[int, float]:
     found = {}
-    for proc in leftover_processes():
+    for proc in leftover_processes(this_worker=True):
         try:
             found[proc.pid] = proc.create_time()
         except psutil.Error:
@@ -91,7 +91,7 @@ def reap_new(before: dict[int, float], grace: float = LEAK_GRACE) -> list[str]:
     """Processes carrying the marker that were not there ``before``; wait ``grace`` s, then kill them by PID."""
     def new():
         left = []
-        for proc in leftover_processes():
+        for proc in leftover_processes(this_worker=True):
             try:
                 if before.get(proc.pid) != proc.create_time():
                     left.append(proc)
@@ -156,6 +156,7 @@ def grade_class(tmp: Path, students: dict, *, exercises=(TOY,), source: Path | N
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
     kwargs.setdefault("quiet", True)
+    kwargs.setdefault("workers", 1)  # in order: z-good runs after the a-students, on a slot one of them used
     before = _marked()
     printed = io.StringIO()
     try:
@@ -417,7 +418,9 @@ RUNAWAY = ["infinite-loop", "test-cell-loops-forever", "ignores-sigint", "engine
 
 @pytest.fixture(scope="module")
 def runaway_class(tmp_path_factory):
-    run = grade_class(tmp_path_factory.mktemp("runaway"), students(*RUNAWAY), timeout=5)
+    # Two workers: most of this class is waiting for timeouts.  Each worker still grades three or more
+    # submissions on its two slots, so z-good runs on a slot one of the a-students used before.
+    run = grade_class(tmp_path_factory.mktemp("runaway"), students(*RUNAWAY), timeout=5, workers=2)
     yield run
     for pid in _child_pids(run):  # whatever the grader left, by PID, only if it is still our `sleep 600`
         try:
