@@ -500,13 +500,13 @@ def test_runaway_class_costs_nobody_else(runaway_class):
     assert_no_leaks(runaway_class)
 
 
-# Memory hogs get a class of their own with a longer cell timeout: touching 4 x 2 GB on two busy cores can
-# take longer than 5 s, and the point here is the memory limit, not the time limit.
+# Memory hogs get a class of their own with a longer cell timeout and a 1 GiB limit (not the default 2 GiB):
+# touching 4 x the limit on two busy cores takes a while, and the point here is the limit, not its size.
 
 @pytest.fixture(scope="module")
 def memory_class(tmp_path_factory):
     return grade_class(tmp_path_factory.mktemp("memory"), students("memory-hog-kernel", "memory-hog-engines"),
-                       timeout=30)
+                       timeout=30, memory=2**30)
 
 
 @pytest.mark.parametrize("where", ["kernel", "engines"])
