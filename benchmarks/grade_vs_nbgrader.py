@@ -152,12 +152,13 @@ def setup_nbgrader(course: Path, exercises, timeout: float) -> dict:
     return {name: nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4) for name in exercises}
 
 
-def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, dict, int]:
-    """Seconds spent executing cells (summed), each submission's test points, and how many setup cells failed."""
+def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, float, dict, int]:
+    """Seconds spent executing cells (summed), the machine's busy CPU seconds meanwhile, each submission's test
+    points, and how many setup cells failed."""
     ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
     env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url})
     quiet = dict(output_hook=lambda msg: None, allow_stdin=False)
-    km, kc, busy, scores, broken = KernelManager(kernel_name="python3"), None, 0.0, {}, 0
+    km, kc, busy, cpu, scores, broken = KernelManager(kernel_name="python3"), None, 0.0, 0.0, {}, 0
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as cwd, open(LOGS / "floor-kernel.log", "ab") as log:
         try:
             km.start_kernel(env=env, cwd=cwd, stdout=log, stderr=log)
@@ -169,13 +170,13 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
                     nbformat.read(path, as_version=4), {})
                 points = 0.0
                 for cell in (c for c in nb.cells if c.cell_type == "code"):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), machine_cpu()
                     try:
                         ok = kc.execute_interactive(cell.source, timeout=timeout, **quiet)["content"]["status"] == "ok"
                     except TimeoutError:
                         km.interrupt_kernel()
                         ok = False
-                    busy += time.perf_counter() - t0
+                    busy, cpu = busy + time.perf_counter() - t0, cpu + machine_cpu() - c0
                     points += float(nbgrader_meta(cell).get("points", 0)) if ok and is_test(cell) else 0.0
                     broken += not ok and is_locked(cell) and not is_test(cell)  # a setup cell: the floor is broken
                 scores[(student, name)] = points
@@ -186,7 +187,13 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
                 kc.stop_channels()
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
-    return busy, scores, broken
+    return busy, cpu, scores, broken
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine so far, all CPUs (/proc/stat): whatever else runs on it counts too."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> str:  # the load averages over 1, 5 and 15 minutes
@@ -228,10 +235,10 @@ def main() -> int:
               f"release's; it adds checksum metadata); timeout {args.timeout:g} s per cell", flush=True)
 
         print(f"grading with ours (workers={args.workers}, sandbox requested {sandbox}) ...", flush=True)
-        before, book = load(), tmp / "ours.sqlite"
+        before, book, cpu0 = load(), tmp / "ours.sqlite", machine_cpu()
         rc, wall, mem = timed_run([sys.executable, "-c", OURS, tmp / "class", ROOT / "exercises", book,
                                    args.timeout, args.workers, sandbox], "ours.log", cwd=ROOT)
-        rows["ours (grade.main)"] = (wall, mem, rc, before, load())
+        rows["ours (grade.main)"] = (wall, mem, rc, before, load(), machine_cpu() - cpu0)
         with Gradebook(book) as gb:
             graded = gb.submissions()
         ours = {(r.student, r.exercise): r.total for r in graded}
@@ -243,9 +250,10 @@ def main() -> int:
         with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "nbg-ipython") as cluster:
             print("grading with nbgrader autograde (one cluster, started beforehand, never reset) ...", flush=True)
             env, before = nbgrader_env(IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror.url}), load()
+            cpu0 = machine_cpu()
             rc, wall, mem = timed_run([NBGRADER, "autograde", ASSIGNMENT, "--force"], "nbgrader-autograde.log",
                                       extra_pids=cluster.pids, cwd=course, env=env)
-            rows["nbgrader autograde"] = (wall, mem, rc, before, load())
+            rows["nbgrader autograde"] = (wall, mem, rc, before, load(), machine_cpu() - cpu0)
         out = json.loads(subprocess.run([NBG_PY, "-c", NBG_SCORES, course / "gradebook.db", ASSIGNMENT],
                                         env=nbgrader_env(), capture_output=True, text=True, check=True).stdout)
         theirs = {(s, e): score for s, e, score, _ in out}
@@ -253,23 +261,29 @@ def main() -> int:
 
         with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "floor-ipython") as cluster:
             print("measuring the floor (cells alone; one kernel and one cluster started beforehand) ...", flush=True)
-            before, (busy, floor_scores, broken) = load(), run_floor(subs, exercises, cluster, mirror.url, args.timeout)
-            rows["floor (cells only)"] = (busy, None, 0, before, load())
+            before = load()
+            busy, cpu, floor_scores, broken = run_floor(subs, exercises, cluster, mirror.url, args.timeout)
+            rows["floor (cells only)"] = (busy, None, 0, before, load(), cpu)
 
     print(f"\n== Figures from THIS run (started {started}; nothing here is quoted from elsewhere)")
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); load average (1/5/15 min) "
           f"at start {load_start}, at end {load()}")
     print(f"class: {n} submissions ({students} students x {len(exercises)} exercises); ours: workers="
           f"{args.workers}, {sandbox_line}; nbgrader {version}: one cluster, never reset")
-    print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'peak RSS MiB':>13} {'exit':>5}   "
-          "load avg (1 min) before -> after")
-    for name, (wall, mem, rc, before, after) in rows.items():
-        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {mem and round(mem) or '-':>13} {rc:>5}   "
-              f"{before.split()[0]} -> {after.split()[0]}")
+    print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'CPU s/subm.':>12} {'peak RSS MiB':>13} "
+          f"{'exit':>5}   load avg (1 min) before -> after")
+    for name, (wall, mem, rc, before, after, cpu) in rows.items():
+        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} {mem and round(mem) or '-':>13} "
+              f"{rc:>5}   {before.split()[0]} -> {after.split()[0]}")
     (ow, *_), (nw, *_), (fw, *_) = rows.values()
     print(f"\n  our throughput = {nw / ow:.2f} x nbgrader's  (wall: ours {ow:.1f} s, nbgrader {nw:.1f} s)")
     print(f"  our wall time  = {ow / fw:.2f} x the floor;  nbgrader's = {nw / fw:.2f} x the floor")
     print("  (the floor excludes kernel and cluster start-up; nbgrader's wall excludes starting its cluster)")
+    cpus, floor_cpu = len(os.sched_getaffinity(0)), rows["floor (cells only)"][5] / n
+    print(f"  CPU: the floor's cells alone need {floor_cpu:.2f} CPU s per submission (kernel, controller, engines, "
+          f"mirror, all busy CPU on the machine during that run), so on {cpus} CPUs no grader that runs them can go "
+          f"below {floor_cpu / cpus:.2f} s per submission; ours used {rows['ours (grade.main)'][5] / n:.2f} "
+          f"CPU s per submission including a new verified cluster and kernel for each")
     if broken:
         print(f"  !! the floor is NOT valid: {broken} locked setup cells failed in its kernel")
 

@@ -17,7 +17,10 @@ The controller's heartbeat is shortened (100 ms instead of 3 s, still allowing
 as the controller has written its connection file: four engines are ready in
 about 2.5 s on two cores instead of about 7 s, and in about 1 s when forked
 from a fork server (``fork=True``, :mod:`course.forkserver`); run
-``python benchmarks/cluster_start.py`` to measure them.
+``python benchmarks/cluster_start.py`` to measure them.  The controller's ports
+come from a block below the machine's ephemeral port range
+(:func:`_reserve_port_block`), so no outgoing connection can take one of them
+before the controller binds it.
 """
 
 from __future__ import annotations

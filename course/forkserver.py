@@ -1,10 +1,11 @@
-"""Start cluster processes by forking one that has already imported ipyparallel.
+"""Start cluster processes and kernels by forking one that has already imported what they need.
 
-Starting a controller and four engines as new Python processes costs about
-3 CPU-seconds, nearly all of it importing ipyparallel, IPython, zmq and numpy
-five times over.  The fork server imports them once; every controller and
-engine after that is a ``fork()`` of it, a fresh process with nothing of any
-earlier one, ready in a fraction of the time (``benchmarks/cluster_start.py``).
+Starting a controller, four engines and a kernel as new Python processes costs
+about 4 CPU-seconds, nearly all of it importing ipyparallel, ipykernel (with
+debugpy), IPython, zmq and numpy six times over.  The fork server imports them
+once; every controller, engine and kernel after that is a ``fork()`` of it, a
+fresh process with nothing of any earlier one, ready in a fraction of the time
+(``benchmarks/cluster_start.py``, ``benchmarks/profile_grading.py``).
 
 Protocol: one JSON line per request on the server's stdin
 (``{"role", "argv", "env", "cwd", "log", "jail"}``), one JSON line back

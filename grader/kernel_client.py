@@ -50,8 +50,8 @@ async def _wait_for_ready(kc, timeout: float | None = None) -> None:
     deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
     while True:
         msg_id = kc.kernel_info()
-        reply = await _reply_to(kc.shell_channel, msg_id, min(1.0, max(0.01, deadline - time.monotonic())))
-        if reply is not None and await _idle_after(kc.iopub_channel, msg_id):
+        reply = await _first(kc.shell_channel, min(1.0, max(0.01, deadline - time.monotonic())), _answers(msg_id))
+        if reply is not None and await _first(kc.iopub_channel, STATUS_WAIT, _idle_after(msg_id)) is not None:
             kc._handle_kernel_info_reply(reply)
             return
         if not await ensure_async(kc.is_alive()):
@@ -60,29 +60,26 @@ async def _wait_for_ready(kc, timeout: float | None = None) -> None:
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
-async def _reply_to(channel, msg_id: str, timeout: float):
+async def _first(channel, timeout: float, wanted):
+    """The first message on ``channel`` within ``timeout`` seconds for which ``wanted(msg)``; None if none came."""
     end = time.monotonic() + timeout
     while (left := end - time.monotonic()) > 0:
         try:
             msg = await ensure_async(channel.get_msg(timeout=left))
         except Empty:
             return None
-        if msg["parent_header"].get("msg_id") == msg_id:
+        if wanted(msg):
             return msg
     return None
 
 
-async def _idle_after(channel, msg_id: str) -> bool:
-    end = time.monotonic() + STATUS_WAIT
-    while (left := end - time.monotonic()) > 0:
-        try:
-            msg = await ensure_async(channel.get_msg(timeout=left))
-        except Empty:
-            return False
-        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                and msg["content"].get("execution_state") == "idle"):
-            return True
-    return False
+def _answers(msg_id: str):
+    return lambda msg: msg["parent_header"].get("msg_id") == msg_id
+
+
+def _idle_after(msg_id: str):
+    return lambda msg: (_answers(msg_id)(msg) and msg["msg_type"] == "status"
+                        and msg["content"].get("execution_state") == "idle")
 
 
 class ReadyAsyncClient(AsyncKernelClient):

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -124,3 +125,52 @@ def test_cli_start_with_another_profile_and_engine_count(tmp_path):
         assert cl.status(tmp_path) is None
     finally:
         course("cluster", "stop", "--profile", "small", env=env)
+
+
+def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_path):
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    with cl.LocalCluster(ipython_dir=tmp_path, n=1, fork=True) as c:
+        base = c._ports
+        assert base is not None and base + cl.PORT_BLOCK <= low
+        info = json.loads(c.engine_file.read_text())
+        ports = [info[k] for k in ("registration", "control", "mux", "task", "iopub", "hb_ping", "hb_pong")]
+        assert all(base <= p < base + cl.PORT_BLOCK for p in ports), (base, ports)
+        others = {cl._reserve_port_block() for _ in range(5)}  # a block held is not handed out again
+        assert base not in others
+        for other in others:
+            cl._release_port_block(other)
+    assert base not in cl._blocks_in_use  # released when the cluster stops
+
+
+def test_a_connection_file_counts_only_once_it_is_complete(tmp_path):
+    path = tmp_path / "ipcontroller-engine.json"
+    assert not cl._complete_json(path)
+    path.write_text('{"registration": 200')  # what an engine read while the controller was still writing
+    assert not cl._complete_json(path)
+    path.write_text('{"registration": 20001}')
+    assert cl._complete_json(path)
+
+
+def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
+    from jupyter_client import BlockingKernelClient
+
+    with cl.LocalCluster(ipython_dir=tmp_path / "ip", n=1, fork=True) as c:
+        conn = tmp_path / "kernel.json"
+        conn.write_text(json.dumps({"transport": "tcp", "ip": "127.0.0.1", "shell_port": 0, "iopub_port": 0,
+                                    "stdin_port": 0, "control_port": 0, "hb_port": 0, "key": "k",
+                                    "signature_scheme": "hmac-sha256"}))
+        pid = c.fork_kernel(["-f", str(conn)], env=dict(os.environ), cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while json.loads(conn.read_text())["shell_port"] == 0:  # the kernel writes the ports it bound
+            assert time.monotonic() < deadline and psutil.pid_exists(pid), "the forked kernel did not start"
+            time.sleep(0.05)
+        kc = BlockingKernelClient(connection_file=str(conn))
+        kc.load_connection_file()
+        kc.start_channels()
+        try:
+            reply = kc.execute_interactive("import os; x = os.getpid()", user_expressions={"x": "x"}, timeout=30)
+        finally:
+            kc.stop_channels()
+        assert reply["content"]["user_expressions"]["x"]["data"]["text/plain"] == str(pid)
+        assert psutil.Process(pid).environ()[cl.TOKEN_VAR] == c.state.token
+    assert gone([pid])

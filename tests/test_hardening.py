@@ -708,7 +708,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
     for student in ("s1", "s2", "s3"):
         write(slow, subs / student / f"{TOY}.ipynb")
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
-           "--quiet", "--timeout", "30"]
+           "--quiet", "--timeout", "30", "--workers", "2"]  # two workers: both are stopped, each once
     before = _marked()
     with open(tmp_path / "out.txt", "wb") as out, open(tmp_path / "err.txt", "wb") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)

@@ -1,0 +1,68 @@
+"""The grader's kernel plumbing: readiness without jupyter_client's IOPub wait, and forked kernels' handles."""
+
+import contextlib
+import queue
+import signal
+import subprocess
+
+import psutil
+import pytest
+from jupyter_client.utils import run_sync
+
+from grader.kernel_client import wait_for_endpoints
+from grader.sandbox import ForkedProcess, JailedKernelManager
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def km(tmp_path):
+    km = JailedKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"),
+                             connection_file=str(tmp_path / "kernel.json"))
+    run_sync(km.start_kernel)(cwd=str(tmp_path))
+    yield km
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+def test_a_ready_kernel_delivers_the_output_of_its_first_cell(km):
+    wait_for_endpoints(km, timeout=60)
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        leftover = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                leftover.append(kc.iopub_channel.get_msg(timeout=0.3))
+        seen = []
+        reply = kc.execute_interactive("print('first output')", timeout=30, output_hook=seen.append)
+    finally:
+        kc.stop_channels()
+    assert reply["content"]["status"] == "ok"
+    assert any(m["msg_type"] == "stream" and m["content"]["text"] == "first output\n" for m in seen), seen
+    assert not leftover, f"messages of the readiness check were left for the first cell: {leftover}"
+
+
+def test_waiting_for_a_dead_kernel_is_an_error(km):
+    run_sync(km.shutdown_kernel)(now=True)
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        with pytest.raises(RuntimeError, match="died|respond"):
+            kc.wait_for_ready(timeout=5)
+    finally:
+        kc.stop_channels()
+
+
+def test_the_handle_of_a_process_that_is_not_our_child():
+    # a grandchild, adopted by init when the shell exits: like a kernel the fork server forked
+    out = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True)
+    proc = ForkedProcess(int(out.stdout))
+    assert proc.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=0.1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0 and proc.poll() == 0
+    proc.kill()  # like Popen: nothing happens once it has gone
+    assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
