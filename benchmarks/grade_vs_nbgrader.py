@@ -49,6 +49,7 @@ import grader.sample_class as sample_class  # noqa: E402
 from course.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
 from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
+from grader.grade import default_workers  # noqa: E402
 from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
@@ -210,6 +211,7 @@ def main() -> int:
     ap.add_argument("--no-sandbox", action="store_true", help="run our grader with sandbox=False")
     args = ap.parse_args()
     students, sandbox = (6 if args.quick else args.students), ("off" if args.no_sandbox else "on")
+    workers = args.workers or f"{default_workers()} (the default: one per CPU, at most 4)"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every finally runs
     shutil.rmtree(LOGS, ignore_errors=True)
     LOGS.mkdir(parents=True)
@@ -234,7 +236,7 @@ def main() -> int:
               f"{version}'s release (its cells' types and sources {'equal' if same else 'DIFFER FROM'} our "
               f"release's; it adds checksum metadata); timeout {args.timeout:g} s per cell", flush=True)
 
-        print(f"grading with ours (workers={args.workers}, sandbox requested {sandbox}) ...", flush=True)
+        print(f"grading with ours (workers={workers}, sandbox requested {sandbox}) ...", flush=True)
         before, book, cpu0 = load(), tmp / "ours.sqlite", machine_cpu()
         rc, wall, mem = timed_run([sys.executable, "-c", OURS, tmp / "class", ROOT / "exercises", book,
                                    args.timeout, args.workers, sandbox], "ours.log", cwd=ROOT)
@@ -269,7 +271,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); load average (1/5/15 min) "
           f"at start {load_start}, at end {load()}")
     print(f"class: {n} submissions ({students} students x {len(exercises)} exercises); ours: workers="
-          f"{args.workers}, {sandbox_line}; nbgrader {version}: one cluster, never reset")
+          f"{workers}, {sandbox_line}; nbgrader {version}: one cluster, never reset")
     print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'CPU s/subm.':>12} {'peak RSS MiB':>13} "
           f"{'exit':>5}   load avg (1 min) before -> after")
     for name, (wall, mem, rc, before, after, cpu) in rows.items():

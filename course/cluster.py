@@ -415,7 +415,9 @@ class LocalCluster:
             security.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.engine_file, security / self.engine_file.name)
         for i in ids:
-            self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False"], engine_id=i)
+            # no nanny process, and no input history: an engine has no user typing into it
+            self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False",
+                                   "--HistoryManager.enabled=False"], engine_id=i)
 
     def fork_kernel(self, argv: list[str], *, env: dict, cwd: str | os.PathLike, jail: list[str] | None = None,
                     log: str | os.PathLike | None = None) -> int:
