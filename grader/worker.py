@@ -26,6 +26,7 @@ import functools
 import os
 import queue
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -38,6 +39,9 @@ from course.data import ENV_VAR
 from .kernel_client import wait_for_endpoints
 from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
 from .sandbox import JailedKernelManager, Sandbox, own_tree
+
+
+START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
 
 
 class Slot:
@@ -64,13 +68,14 @@ class Slot:
         self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
         for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
             try:
-                self.cluster.start()
+                self.cluster.start(timeout=START_TIMEOUT)
                 self.cluster.verify()
                 break
-            except ClusterError:
+            except ClusterError as e:
                 self.cluster.stop(keep_forkserver=True)
                 if attempt == 2:
                     raise
+                print(f"grader: a cluster did not start ({e}); starting a new one", file=sys.stderr)
         client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
         shutil.copy(self.cluster.client_file, client_file)
         self.sandbox.own(client_file)
