@@ -1,6 +1,7 @@
 """Profile: where one submission's time and CPU go when the grader grades a class.
 
     .venv/bin/python benchmarks/profile_grading.py [--students 4] [--workers 1] [--no-sandbox]
+    .venv/bin/python benchmarks/profile_grading.py --fresh-only [--cycles 10]
 
 Grades a sample class (``grader.sample_class``: students x the 7 exercises) with ``grade.main``, with
 the grader's own steps wrapped in timers, and prints for each step how often it ran, its mean wall time
@@ -9,6 +10,9 @@ other load on a shared machine counts too: read it next to the load average), th
 (getrusage), and the rest (kernels, controllers, engines, fork servers).  Steps overlap: a worker prepares
 the next submission's slot (cluster start, verify, kernel, guard) while the current one executes, so the
 wall-time shares add up to more than 100 %.
+
+``--fresh-only`` measures the price of isolation alone: a slot prepares (new controller, 4 engines, kernel,
+guard; verified) and stops, ``--cycles`` times, with no notebook; the CPU seconds per cycle by process.
 """
 
 from __future__ import annotations
@@ -101,11 +105,42 @@ class CpuByRole:
         return out
 
 
+def fresh_only(cycles: int, sandbox: bool, sampler: CpuByRole) -> int:
+    """CPU seconds per 'new verified cluster and kernel, then stop it all', with nothing executed."""
+    from course.data import start_mirror
+    from grader.sandbox import Sandbox
+
+    with tempfile.TemporaryDirectory(prefix="profile-fresh-") as tmp, start_mirror() as mirror:
+        hide = [ROOT / "exercises", Path(tmp)]  # as grade.main hides the sources and its own folder
+        slot = worker.Slot(Path(tmp) / "slot", mirror_url=mirror.url, sandbox=Sandbox(hide=hide, requested=sandbox))
+        try:
+            slot.prepare()  # the fork server's own start is not part of a cycle
+            slot._stop()
+            cpu0, self0, t0 = cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            with sampler:
+                for _ in range(cycles):
+                    slot.prepare()
+                    slot._stop()
+            wall, self1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+            machine = cpu_seconds() - cpu0
+        finally:
+            slot.close()
+    mine = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    print(f"{cycles} cycles of: new controller + 4 engines + kernel (forked), verified, guard installed, all stopped")
+    print(f"  wall {wall / cycles:.3f} s per cycle; CPU s per cycle: machine {machine / cycles:.3f}, grader process "
+          f"{mine / cycles:.3f} (this profiler's sampling included)")
+    print("  by process: " + ", ".join(f"{role} {seconds / cycles:.3f}" for role, seconds in
+                                       sorted(sampler.totals().items(), key=lambda kv: -kv[1])))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=4)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--no-sandbox", action="store_true")
+    ap.add_argument("--fresh-only", action="store_true", help="only prepare and stop slots (see above)")
+    ap.add_argument("--cycles", type=int, default=10)
     args = ap.parse_args()
     times: dict[str, list[float]] = collections.defaultdict(list)
     lock = threading.Lock()
@@ -137,6 +172,8 @@ def main() -> int:
         return pid
 
     cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.fork_kernel = spawn_noted, fork_kernel_noted
+    if args.fresh_only:
+        return fresh_only(args.cycles, not args.no_sandbox, sampler)
 
     exercises = load_exercises(ROOT / "exercises")
     with tempfile.TemporaryDirectory(prefix="profile-grading-") as tmp:
