@@ -93,9 +93,10 @@ class JailedKernelManager(AsyncKernelManager):
 
     With ``fork`` set (a callable ``(argv, env, cwd, jail) -> pid``, such as
     :meth:`course.cluster.LocalCluster.fork_kernel`), the kernel is forked from a
-    process that has already imported ipykernel, numpy and ipyparallel, instead
-    of being started as ``python -m course.jail ... -- python -m ipykernel_launcher``:
-    the same kernel, confined the same way, for a fraction of the CPU.
+    process that has already imported ipykernel, numpy and ipyparallel, and the
+    fork enters the jail before it becomes the kernel: a fraction of the CPU of
+    ``python -m ipykernel_launcher``.  Without ``fork`` it starts as usual,
+    unconfined (a ``jail`` then is an error, never silently ignored).
     """
 
     jail = List(Unicode(), help=":mod:`course.jail` options for the kernel (empty: not confined).").tag(config=True)
@@ -108,6 +109,8 @@ class JailedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         if self.fork is None or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            if self.jail:
+                raise ValueError(f"a confined kernel is forked (set fork); cannot confine {kernel_cmd[:3]}")
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         jail = [*self.jail, "--share", self.connection_file] if self.jail else []
         pid = self.fork(kernel_cmd[3:], env=kw["env"], cwd=kw.get("cwd") or os.getcwd(), jail=jail)
@@ -116,12 +119,6 @@ class JailedKernelManager(AsyncKernelManager):
         provisioner.pid = provisioner.pgid = pid  # the forked child starts its own session
         provisioner.cwd = kw.get("cwd")
         self._reconcile_connection_info(provisioner.connection_info)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        if not self.jail or self.fork is not None:  # a forked kernel enters the jail in the fork
-            return cmd
-        return [sys.executable, "-m", "course.jail", *self.jail, "--share", self.connection_file, "--", *cmd]
 
 
 class ForkedProcess:

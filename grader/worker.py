@@ -98,7 +98,7 @@ class Slot:
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
     def _install_guard(self) -> None:
-        """Before any student code, and off the critical path (it imports numpy and ipyparallel)."""
+        """Before any student code, and off the critical path (while another slot's submission runs)."""
         wait_for_endpoints(self.km, timeout=60)
         kc = self.km.blocking_client()
         kc.start_channels()

@@ -66,3 +66,11 @@ def test_the_handle_of_a_process_that_is_not_our_child():
     assert proc.wait(timeout=10) == 0 and proc.poll() == 0
     proc.kill()  # like Popen: nothing happens once it has gone
     assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_confined_kernel_that_cannot_be_forked_is_an_error_not_an_unconfined_kernel(tmp_path):
+    km = JailedKernelManager(kernel_name="python3", jail=["--memory", str(2**30)],
+                             connection_file=str(tmp_path / "kernel.json"))
+    with pytest.raises(ValueError, match="confined kernel is forked"):
+        run_sync(km.start_kernel)(cwd=str(tmp_path))
+    assert not km.has_kernel
