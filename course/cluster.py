@@ -140,6 +140,7 @@ def _complete_json(path: Path) -> bool:
         return False
 
 
+RECONNECT_AFTER = 1.0  # seconds a client waiting for engines keeps its connection (see wait_for_engines)
 PORT_BLOCK = 32  # ports per controller: ipyparallel needs 16 with its defaults
 _blocks_in_use: set[int] = set()
 _blocks_lock = threading.Lock()
@@ -440,23 +441,35 @@ class LocalCluster:
         return ipp.Client(str(self.client_file), timeout=timeout)
 
     def wait_for_engines(self, timeout: float = 60) -> None:
-        """Wait until engines 0..n-1 are registered; ClusterError if a process dies or time runs out."""
+        """Wait until engines 0..n-1 are registered; ClusterError if a process dies or time runs out.
+
+        A client learns of engines that register after it connected from the
+        controller's notifications, which a subscription still being set up can miss
+        (zmq's "slow joiner"): the client would wait for them forever.  So a client
+        that has not seen every engine within a second is replaced by a new one,
+        which gets the controller's current list when it connects.
+        """
         deadline = time.monotonic() + timeout
-        rc = None
+        rc, ids, since = None, "none (the controller did not answer)", 0.0
         try:
             while True:
                 self._raise_if_exited()
                 if time.monotonic() > deadline:
-                    ids = sorted(rc.ids) if rc else "none (the controller did not answer)"
                     raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {self.n}; "
                                        f"see the logs in {self.log_dir}")
                 if rc is None:
                     try:  # short attempts, so a controller that died is noticed
                         rc = self.client(timeout=min(5.0, max(0.1, deadline - time.monotonic())))
+                        since = time.monotonic()
                     except (TimeoutError, OSError):
                         continue
-                if sorted(rc.ids) == list(range(self.n)):
+                ids = sorted(rc.ids)
+                if ids == list(range(self.n)):
                     return
+                if time.monotonic() - since > RECONNECT_AFTER:
+                    rc.close()
+                    rc = None
+                    continue
                 time.sleep(0.02)
         finally:
             if rc is not None:
