@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", default=d["gradebook"], help="SQLite gradebook (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=d["timeout"], help="seconds per cell (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once, each with its own "
-                   f"clusters (default: one per CPU, at most 4: {grade.default_workers()} here)")
+                   f"clusters (default: one per CPU, at most 4: {grade.default_workers()} here, and one per "
+                   f"{grade.SUBMISSIONS_PER_WORKER} submissions at most)")
     p.add_argument("--engines", type=int, default=d["engines"], help="engines per cluster (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     p.add_argument("--student", default=None, help="grade only this student")

@@ -176,9 +176,15 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
             print(f"!!  {r.student}/{r.exercise}: {flag}")
 
 
-def default_workers() -> int:
-    """One worker per CPU this process may use, at most 4 (each worker holds two clusters and kernels)."""
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+SUBMISSIONS_PER_WORKER = 4  # a worker's own fork servers cost about 0.65 CPU-s each: worth it from here on
+
+
+def default_workers(submissions: int | None = None) -> int:
+    """One worker per CPU this process may use, at most 4 (each holds two clusters and kernels), and for
+    ``submissions`` to grade, no more than one per SUBMISSIONS_PER_WORKER of them."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    most = 4 if submissions is None else submissions // SUBMISSIONS_PER_WORKER
+    return max(1, min(4, cpus, most))
 
 
 def main(
@@ -233,7 +239,7 @@ def main(
             os.chmod(root, 0o711)
             slots = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines)
             results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes,
-                            workers or default_workers(), quiet)
+                            workers or default_workers(len(todo)), quiet)
     except ClusterError as e:
         print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
               "was recorded for the submission being graded; run the same command again to grade the rest.",

@@ -155,26 +155,40 @@ class Worker:
 
     def next_slot(self, more_to_come: bool) -> Slot:
         """The prepared slot for this submission; start preparing the other one if more are coming."""
-        if self._ready is None:
-            self._ready = self._prepare.submit(self.slots[self._turn].prepare)
-        slot = self._ready.result()
-        self._turn ^= 1
-        self._ready = self._prepare.submit(self.slots[self._turn].prepare) if more_to_come else None
+        with self._closing:
+            self._raise_if_closed()
+            if self._ready is None:
+                self._ready = self._prepare.submit(self.slots[self._turn].prepare)
+            ready = self._ready
+        slot = ready.result()
+        with self._closing:  # no new preparation once close() has begun: it could outlive the close
+            self._raise_if_closed()
+            self._turn ^= 1
+            self._ready = self._prepare.submit(self.slots[self._turn].prepare) if more_to_come else None
         return slot
 
+    def _raise_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("the worker was closed (the run was interrupted)")
+
     def close(self) -> None:
-        """Stop both slots' processes; safe to call again (an interrupted run closes workers early, then again)."""
+        """Stop both slots' processes; safe to call again (an interrupted run closes workers early, then again).
+
+        From another thread too: a preparation under way is let finish first, and
+        no new one starts, so that everything started is stopped with the rest.
+        """
         with self._closing:
             if self._closed:
                 return
             self._closed = True
-        if self._ready is not None:
-            self._ready.cancel()
+            ready = self._ready
+        if ready is not None:
+            ready.cancel()
             try:
-                self._ready.result()
+                ready.result()
             except (concurrent.futures.CancelledError, Exception):
                 pass
-        for slot in self.slots:
+        for slot in self.slots:  # before the thread that started their fork servers ends (they die with it)
             slot.close()
         self._prepare.submit(close_thread_loop).result()
         self._prepare.shutdown(wait=True)

@@ -264,3 +264,13 @@ def test_the_sandbox_hides_the_source_folder_inside_the_project(tmp_path):
     text = "".join(o.get("text", "") for o in executed.cells[2].outputs)
     assert f"BLOCKED {exercise.path}" in text, text
     assert f"READ {ROOT / 'README.md'}" in text, text  # the rest of the project stays readable
+
+
+def test_default_workers_one_per_cpu_but_not_for_a_handful_of_submissions():
+    from grader.grade import SUBMISSIONS_PER_WORKER, default_workers
+
+    cpus = len(os.sched_getaffinity(0))
+    assert default_workers() == min(4, cpus)
+    assert default_workers(1) == default_workers(SUBMISSIONS_PER_WORKER - 1) == 1
+    assert default_workers(1000) == min(4, cpus)
+    assert default_workers(2 * SUBMISSIONS_PER_WORKER) == min(2, cpus)
