@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import demo, export, feedback, grade, release
 
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    workers_default = (f"one per CPU, at most 4: {grade.default_workers()} here, and at most one per "
+                       f"{grade.SUBMISSIONS_PER_WORKER} submissions")
     sub = parser.add_subparsers(dest="command", required=True)
 
     d = _defaults(release.main)
@@ -33,8 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", default=d["gradebook"], help="SQLite gradebook (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=d["timeout"], help="seconds per cell (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once, each with its own "
-                   f"clusters (default: one per CPU, at most 4: {grade.default_workers()} here, and one per "
-                   f"{grade.SUBMISSIONS_PER_WORKER} submissions at most)")
+                   f"clusters (default: {workers_default})")
     p.add_argument("--engines", type=int, default=d["engines"], help="engines per cluster (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     p.add_argument("--student", default=None, help="grade only this student")
@@ -65,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the course and grade a sample class, end to end")
     p.add_argument("--out", default=d["out"], help="(default: %(default)s)")
     p.add_argument("--students", type=int, default=d["students"], help="(default: %(default)s)")
-    p.add_argument("--workers", type=int, default=None,
-                   help=f"(default: one per CPU, at most 4: {grade.default_workers()} here)")
+    p.add_argument("--workers", type=int, default=None, help=f"(default: {workers_default})")
     p.set_defaults(func=demo.main)
     return parser
 
