@@ -10,7 +10,7 @@ It prints (it asserts nothing):
    every engine), each start in a fresh temporary IPYTHONDIR, variants interleaved:
    - default: ``ipp.Cluster(n=4, ...)`` with ipyparallel's defaults (3 s heartbeat,
      nanny, scheduler subprocesses, engine start delay);
-   - tuned: ``course.cluster.LocalCluster`` (100 ms heartbeat, no nanny, schedulers
+   - tuned: ``procbox.cluster.LocalCluster`` (100 ms heartbeat, no nanny, schedulers
      in threads, no delay);
    - tuned-hb3000: LocalCluster with the default 3 s heartbeat, to isolate its effect;
    - forked restart: ``LocalCluster(fork=True).restart()`` on a cluster kept across
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import ipyparallel as ipp  # noqa: E402
 import nbformat  # noqa: E402
 
-from course.cluster import LocalCluster  # noqa: E402
+from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import start_mirror  # noqa: E402
 
 

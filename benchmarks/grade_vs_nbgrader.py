@@ -46,7 +46,7 @@ import psutil  # noqa: E402
 from jupyter_client import KernelManager  # noqa: E402
 
 import grader.sample_class as sample_class  # noqa: E402
-from course.cluster import LocalCluster  # noqa: E402
+from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
 from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
 from grader.grade import default_workers  # noqa: E402

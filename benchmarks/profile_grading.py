@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from course import cluster as cluster_mod  # noqa: E402
+from procbox import cluster as cluster_mod  # noqa: E402
 from grader import grade, gradebook, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
 
@@ -77,7 +77,7 @@ class CpuByRole:
             parent = proc.ppid()
             if parent in self.roles:
                 return self.roles[parent] + " (children)"
-            if "course.forkserver" in " ".join(proc.cmdline()):
+            if "procbox.forkserver" in " ".join(proc.cmdline()):
                 return "fork server" if parent == os.getpid() else "forked, role not yet noted"
             return "other: " + " ".join(proc.cmdline())[:40]
         return "other"
@@ -108,7 +108,7 @@ class CpuByRole:
 def fresh_only(cycles: int, sandbox: bool, sampler: CpuByRole) -> int:
     """CPU seconds per 'new verified cluster and kernel, then stop it all', with nothing executed."""
     from course.data import start_mirror
-    from grader.sandbox import Sandbox
+    from procbox.sandbox import Sandbox
 
     with tempfile.TemporaryDirectory(prefix="profile-fresh-") as tmp, start_mirror() as mirror:
         hide = [ROOT / "exercises", Path(tmp)]  # as grade.main hides the sources and its own folder

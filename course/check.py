@@ -29,7 +29,7 @@ def check(notebook: str | os.PathLike | None = None, timeout: float = 120) -> in
     from grader.preprocessors.execute_submission import ExecuteSubmission
     from grader.preprocessors.score_tests import ScoreTests
 
-    from .cluster import LocalCluster
+    from procbox.cluster import LocalCluster
     from .data import ENV_VAR, mirror_url
 
     path = _notebook_path(notebook)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cluster, data
+from procbox import cluster
+
+from . import data
 
 
 def _cluster_start(args) -> int:

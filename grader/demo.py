@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from course.cluster import LocalCluster
+from procbox.cluster import LocalCluster
 from course.data import ENV_VAR, start_mirror
 
 from . import export, feedback, grade, release

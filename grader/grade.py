@@ -7,7 +7,7 @@ around them (read the file, write the gradebook)::
 
 Where they run, and how the cluster is renewed between submissions, is
 :mod:`grader.worker`'s business; the cluster's own lifecycle is
-:mod:`course.cluster`'s.
+:mod:`procbox.cluster`'s.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
 from tqdm import tqdm
 
-from course.cluster import DEFAULT_ENGINES, ClusterError
+from procbox.cluster import DEFAULT_ENGINES, ClusterError
 from course.data import start_mirror
 
 from .exercise import Exercise, ExerciseError, load_exercises
@@ -37,7 +37,7 @@ from .gradebook import Gradebook, GradebookError
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
 from .release import student_version
-from .sandbox import DEFAULT_MEMORY, Sandbox
+from procbox.sandbox import DEFAULT_MEMORY, Sandbox
 from .worker import Worker, close_thread_loop, drain
 from .results import SubmissionResult, TestResult
 

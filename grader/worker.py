@@ -1,6 +1,6 @@
 """Where submissions run: a worker grades one submission at a time on one of two slots.
 
-A :class:`Slot` is an owned 4-engine cluster (:class:`course.cluster.LocalCluster`,
+A :class:`Slot` is an owned 4-engine cluster (:class:`procbox.cluster.LocalCluster`,
 whose processes are forked from a fork server) plus, for each submission, a fresh
 run directory and a fresh kernel.  :meth:`Slot.prepare` starts a new controller and
 engines working in the new directory, verifies them (ids 0..3, our PIDs) and forks
@@ -33,12 +33,12 @@ from pathlib import Path
 from jupyter_core.utils import ensure_event_loop, run_sync
 from traitlets.config import Config
 
-from course.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
+from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from course.data import ENV_VAR
 
-from .kernel_client import wait_for_endpoints
+from procbox.kernel_client import wait_for_endpoints
 from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
-from .sandbox import JailedKernelManager, Sandbox, own_tree
+from procbox.sandbox import JailedKernelManager, Sandbox, own_tree
 
 
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try

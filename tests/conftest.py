@@ -32,7 +32,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """The session's 4-engine cluster, in its own IPYTHONDIR."""
-    from course.cluster import LocalCluster
+    from procbox.cluster import LocalCluster
 
     with LocalCluster(ipython_dir=tmp_path_factory.mktemp("ipython")) as c:
         yield c

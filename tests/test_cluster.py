@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from course import cluster as cl
+from procbox import cluster as cl
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -73,7 +73,7 @@ def test_stop_takes_child_processes_of_engines_too(tmp_path):
 
 
 def test_owned_cluster_dies_with_its_owner(tmp_path):
-    code = ("from course.cluster import LocalCluster; import os; "
+    code = ("from procbox.cluster import LocalCluster; import os; "
             f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2).start(); print(c.pids(), flush=True); os._exit(0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     pids = json.loads(out.stdout)
@@ -83,7 +83,7 @@ def test_owned_cluster_dies_with_its_owner(tmp_path):
 
 
 def test_reap_stops_a_cluster_left_by_a_crashed_run(tmp_path):
-    code = ("from course.cluster import LocalCluster; import os; "
+    code = ("from procbox.cluster import LocalCluster; import os; "
             f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2, owned=False).start(); os._exit(0)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     st = cl.status(tmp_path)

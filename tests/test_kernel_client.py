@@ -9,8 +9,8 @@ import psutil
 import pytest
 from jupyter_client.utils import run_sync
 
-from grader.kernel_client import wait_for_endpoints
-from grader.sandbox import ForkedProcess, JailedKernelManager
+from procbox.kernel_client import wait_for_endpoints
+from procbox.sandbox import ForkedProcess, JailedKernelManager
 
 pytestmark = pytest.mark.timeout(120)
 

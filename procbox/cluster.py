@@ -16,7 +16,7 @@ The controller's heartbeat is shortened (100 ms instead of 3 s, still allowing
 5 s of silence before an engine counts as dead) and the engines start as soon
 as the controller has written its connection file: four engines are ready in
 about 2.5 s on two cores instead of about 7 s, and in about 1 s when forked
-from a fork server (``fork=True``, :mod:`course.forkserver`); run
+from a fork server (``fork=True``, :mod:`procbox.forkserver`); run
 ``python benchmarks/cluster_start.py`` to measure them.  The controller's ports
 come from a block below the machine's ephemeral port range
 (:func:`_reserve_port_block`), so no outgoing connection can take one of them
@@ -297,10 +297,10 @@ class LocalCluster:
         self.heartbeat_ms = heartbeat_ms
         self.env = env
         self.engine_cwd = engine_cwd
-        self.engine_jail = engine_jail or []  # course.jail options that confine each engine
+        self.engine_jail = engine_jail or []  # procbox.jail options that confine each engine
         if fork and not owned:
             raise ValueError("fork=True needs an owned cluster: forked processes die with their owner")
-        self.fork = fork  # start processes from a fork server (see course.forkserver)
+        self.fork = fork  # start processes from a fork server (see procbox.forkserver)
         self._forkserver = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
@@ -373,9 +373,9 @@ class LocalCluster:
         if self._forkserver is not None:
             pid = self._forkserver.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), jail=jail)
         else:
-            cmd = [sys.executable, "-m", "course._launch", role, *argv]
+            cmd = [sys.executable, "-m", "procbox._launch", role, *argv]
             if jail:
-                cmd = [sys.executable, "-m", "course.jail", *jail, "--", *cmd]
+                cmd = [sys.executable, "-m", "procbox.jail", *jail, "--", *cmd]
             with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
                 popen = subprocess.Popen(cmd, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                          start_new_session=True,

@@ -24,14 +24,14 @@ import sys
 import threading
 import time
 
-from course._launch import die_with_parent
+from procbox._launch import die_with_parent
 
 class ForkServer:
     """The client side: a server process owned by this one."""
 
     def __init__(self, preexec_fn=None, env: dict | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            [sys.executable, "-m", "procbox.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             start_new_session=True, preexec_fn=preexec_fn, text=True, bufsize=1)
         self._lock = threading.Lock()
         ready = self.proc.stdout.readline()
@@ -79,10 +79,10 @@ def _child(request: dict) -> None:
         os.chdir(request["cwd"])
         die_with_parent()
         if request["jail"]:
-            from course import jail
+            from procbox import jail
 
             jail.enter(jail.parse(request["jail"] + ["--"])[0])
-        from course._launch import run
+        from procbox._launch import run
 
         run(request["role"], request["argv"])
         code = 0
@@ -124,7 +124,7 @@ def serve() -> None:
     import numpy  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
 
-    from course import jail  # noqa: F401
+    from procbox import jail  # noqa: F401
 
     out = sys.stdout
     print(json.dumps({"ready": True}), file=out, flush=True)

@@ -1,6 +1,6 @@
 """Start a student-facing process (kernel or engine) confined, then exec it.
 
-    python -m course.jail [--user nobody] [--hide PATH]... [--keep PATH]... [--share PATH]...
+    python -m procbox.jail [--user nobody] [--hide PATH]... [--keep PATH]... [--share PATH]...
                           [--private-tmp] [--memory BYTES] [--workdir DIR] -- COMMAND...
 
 As root: a private mount namespace in which each ``--hide`` directory is an empty
@@ -17,7 +17,7 @@ import pwd
 import resource
 import sys
 
-from course._launch import die_with_parent
+from procbox._launch import die_with_parent
 
 CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -51,7 +51,7 @@ def parse(argv):
         elif key in opts:
             opts[key] = value
         else:
-            raise SystemExit(f"course.jail: unknown option {argv[i]}")
+            raise SystemExit(f"procbox.jail: unknown option {argv[i]}")
         i += 2
     return opts, argv[i + 1:]
 

@@ -1,6 +1,6 @@
 """Run an ipyparallel controller or engine, or an IPython kernel, whose forked children die with it.
 
-    python -m course._launch controller|engine|kernel ARGS...
+    python -m procbox._launch controller|engine|kernel ARGS...
 
 The controller forks its heart monitor with multiprocessing; if the controller is
 killed (say, because its owner died), that child would be orphaned.  Every process

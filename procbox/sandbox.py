@@ -1,4 +1,4 @@
-"""How student code is confined while it is graded (see :mod:`course.jail` and the threat model in README.md)."""
+"""How student code is confined while it is graded (see :mod:`procbox.jail` and the threat model in README.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class Sandbox:
     def _probe(self) -> tuple[bool, str]:
         with tempfile.TemporaryDirectory() as secret:
             Path(secret, "secret").write_text("x")
-            check = [sys.executable, "-m", "course.jail", "--user", self.user, "--hide", secret, "--private-tmp",
+            check = [sys.executable, "-m", "procbox.jail", "--user", self.user, "--hide", secret, "--private-tmp",
                      "--", sys.executable, "-c", f"import os; print(os.path.exists({secret + '/secret'!r}), os.getuid())"]
             out = subprocess.run(check, capture_output=True, text=True, timeout=30)
         if out.returncode == 0 and out.stdout.split()[:1] == ["False"]:
@@ -64,7 +64,7 @@ class Sandbox:
                 f"{self.memory // 2**20} MiB per process")
 
     def jail_options(self, run_dir: Path, workdir: Path, share: list[Path]) -> list[str]:
-        """:mod:`course.jail` options that confine one kernel or engine of the run in ``run_dir``."""
+        """:mod:`procbox.jail` options that confine one kernel or engine of the run in ``run_dir``."""
         opts = ["--memory", str(self.memory), "--workdir", str(workdir)]
         if self.active:
             opts += ["--user", self.user, "--private-tmp", "--keep", str(run_dir)]
@@ -89,23 +89,23 @@ def own_tree(sandbox: Sandbox, top: Path) -> None:
 
 
 class JailedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start confined by :mod:`course.jail`, forked when it can.
+    """A kernel manager whose kernels start confined by :mod:`procbox.jail`, forked when it can.
 
     With ``fork`` set (a callable ``(argv, env, cwd, jail) -> pid``, such as
-    :meth:`course.cluster.LocalCluster.fork_kernel`), the kernel is forked from a
+    :meth:`procbox.cluster.LocalCluster.fork_kernel`), the kernel is forked from a
     process that has already imported ipykernel, numpy and ipyparallel, and the
     fork enters the jail before it becomes the kernel: a fraction of the CPU of
     ``python -m ipykernel_launcher``.  Without ``fork`` it starts as usual,
     unconfined (a ``jail`` then is an error, never silently ignored).
     """
 
-    jail = List(Unicode(), help=":mod:`course.jail` options for the kernel (empty: not confined).").tag(config=True)
+    jail = List(Unicode(), help=":mod:`procbox.jail` options for the kernel (empty: not confined).").tag(config=True)
     fork = Any(None, allow_none=True, help="(argv, env, cwd, jail) -> pid of a forked kernel; None: a new process")
-    client_class = DottedObjectName("grader.kernel_client.ReadyAsyncClient")  # see grader.kernel_client
+    client_class = DottedObjectName("procbox.kernel_client.ReadyAsyncClient")  # see procbox.kernel_client
     client_factory = Type(klass="jupyter_client.asynchronous.AsyncKernelClient",
-                          default_value="grader.kernel_client.ReadyAsyncClient")
+                          default_value="procbox.kernel_client.ReadyAsyncClient")
     blocking_class = Type(klass="jupyter_client.blocking.BlockingKernelClient",
-                          default_value="grader.kernel_client.ReadyBlockingClient")
+                          default_value="procbox.kernel_client.ReadyBlockingClient")
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         if self.fork is None or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
