@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
+from procbox import box as box_mod  # noqa: E402
 from procbox import cluster as cluster_mod  # noqa: E402
 from grader import grade, gradebook, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
@@ -47,8 +48,9 @@ STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submi
     ("kernel: fork + ready", worker.Slot, "_start_kernel"),
     ("kernel: guard installed", worker.Slot, "_install_guard"),
     ("slot prepare (all of the above)", worker.Slot, "prepare"),
-    ("execute the notebook", worker.Slot, "execute"),
-    ("stop kernel + cluster", worker.Slot, "_stop"),
+    ("  of which: the box", box_mod.Box, "__init__"),
+    ("execute the notebook", grade.ExecuteSubmission, "preprocess"),
+    ("close the box (every process)", worker.Slot, "_stop"),
     ("  of which: cluster.stop", cluster_mod.LocalCluster, "stop"),
     ("record in the gradebook", gradebook.Gradebook, "record"),
 ]
@@ -108,11 +110,11 @@ class CpuByRole:
 def fresh_only(cycles: int, sandbox: bool, sampler: CpuByRole) -> int:
     """CPU seconds per 'new verified cluster and kernel, then stop it all', with nothing executed."""
     from course.data import start_mirror
-    from procbox.sandbox import Sandbox
+    from procbox.box import BoxPolicy
 
     with tempfile.TemporaryDirectory(prefix="profile-fresh-") as tmp, start_mirror() as mirror:
         hide = [ROOT / "exercises", Path(tmp)]  # as grade.main hides the sources and its own folder
-        slot = worker.Slot(Path(tmp) / "slot", mirror_url=mirror.url, sandbox=Sandbox(hide=hide, requested=sandbox))
+        slot = worker.Slot(Path(tmp) / "slot", mirror_url=mirror.url, policy=BoxPolicy(hide=hide, requested=sandbox))
         try:
             slot.prepare()  # the fork server's own start is not part of a cycle
             slot._stop()

@@ -10,6 +10,19 @@ import inspect
 import sys
 
 
+def _size(n: int) -> str:
+    return f"{n // 2**30}G" if n % 2**30 == 0 else f"{n // 2**20}M"
+
+
+def parse_size(text: str) -> int:
+    from procbox.box import parse_size as parse
+
+    try:
+        return parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _defaults(func) -> dict:
     return {k: p.default for k, p in inspect.signature(func).parameters.items() if p.default is not p.empty}
 
@@ -42,8 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                    help="run student code unconfined (the sandbox needs root; see the threat model in README.md)")
-    p.add_argument("--memory", type=int, default=d["memory"], help="bytes of memory per kernel and per engine "
-                   "(default: %(default)s)")
+    p.add_argument("--memory", type=parse_size, default=d["memory"], help="memory of all the processes of one "
+                   "submission together, e.g. 2G (default: %s)" % _size(d["memory"]))
+    p.add_argument("--max-procs", type=int, default=d["max_procs"], help="processes and threads of one submission "
+                   "together (default: %(default)s)")
+    p.add_argument("--tmp-size", dest="tmp_bytes", type=parse_size, default=d["tmp_bytes"],
+                   help="bytes a submission may keep in /tmp (default: %s)" % _size(d["tmp_bytes"]))
+    p.add_argument("--work-size", dest="work_bytes", type=parse_size, default=d["work_bytes"],
+                   help="bytes a submission may keep in its working directory (default: %s)" % _size(d["work_bytes"]))
     p.add_argument("--max-bytes", type=int, default=d["max_bytes"], help="largest notebook file accepted "
                    "(default: %(default)s)")
     p.set_defaults(func=grade.main)

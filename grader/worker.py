@@ -1,28 +1,28 @@
 """Where submissions run: a worker grades one submission at a time on one of two slots.
 
-A :class:`Slot` is an owned 4-engine cluster (:class:`procbox.cluster.LocalCluster`,
-whose processes are forked from a fork server) plus, for each submission, a fresh
-run directory and a fresh kernel.  :meth:`Slot.prepare` starts a new controller and
-engines working in the new directory, verifies them (ids 0..3, our PIDs) and forks
-the kernel from the same fork server; when the submission is done, the kernel,
-the controller, the engines and anything they started are stopped.  So nothing
-one student's code did (variables, imports, patches, cwd, environment, files,
-dead or shut-down engines, the controller's task history, stray processes)
-reaches the next student.
+A :class:`Slot` gives each submission a fresh run directory, a sealed box
+(:mod:`procbox.box`: a PID namespace, a cgroup with the submission's limits, the
+slot's own uid, a private /tmp and a size-capped working directory), a new
+4-engine cluster started in the box and verified (ids 0..3, our PIDs), and a new
+kernel forked into the box with the grader's guard installed.  Everything is a
+``fork()`` of the slot's warm fork server.  When the submission is done the box
+is closed, which ends every process in it, however it detached.  So nothing one
+student's code did reaches the next student, a neighbour, or the grader.
 
 A :class:`Worker` prepares its other slot while a submission runs on one, so the
-cluster start and the kernel start overlap with execution instead of adding to it.
+box, cluster and kernel start overlap with execution instead of adding to it.
 
 Run directory layout: ``work/`` is the kernel's and the engines' working
-directory; ``ipython/`` holds the client connection file a bare ``ipp.Client()``
-finds; ``engines/`` the engines' connection file.  With the sandbox on, the run
-directory belongs to the sandbox user and the rest of the grader is hidden.
+directory (a tmpfs in the box); ``controller/`` the controller's IPython
+profile; ``ipython/`` holds the client connection file a bare ``ipp.Client()``
+finds; ``engines/`` the engines' connection file; ``logs/`` what the processes
+print.  Without namespaces (``policy.mode == "off"``) the same processes are
+forked unboxed, with per-process limits only.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import os
 import queue
 import shutil
@@ -31,69 +31,105 @@ import threading
 from pathlib import Path
 
 from jupyter_core.utils import ensure_event_loop, run_sync
-from traitlets.config import Config
 
-from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
+from procbox.box import Box, BoxError, BoxPolicy, UidLease, minimal_env
+from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, _die_with
+from procbox.forkserver import ForkServer
+from procbox.kernel import kernel_manager
+from procbox.kernel_client import wait_for_endpoints
 from course.data import ENV_VAR
 
-from procbox.kernel_client import wait_for_endpoints
-from .preprocessors.execute_submission import ExecuteSubmission, guard_requests
-from procbox.sandbox import JailedKernelManager, Sandbox, own_tree
-
+from .preprocessors.execute_submission import guard_requests
 
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
 
 
+class SlotError(RuntimeError):
+    """A slot could not be prepared (the grader's infrastructure, not a student's doing)."""
+
+
 class Slot:
-    def __init__(self, root: Path, mirror_url: str, sandbox: Sandbox, n_engines: int = DEFAULT_ENGINES):
+    def __init__(self, root: Path, mirror_url: str, policy: BoxPolicy, n_engines: int = DEFAULT_ENGINES):
         self.root = root
         self.root.mkdir(mode=0o711)
         self.mirror_url = mirror_url
-        self.sandbox = sandbox
-        self.cluster = LocalCluster(n=n_engines, ipython_dir=root / "controller", owned=True, fork=True)
-        self.km: JailedKernelManager | None = None
+        self.policy = policy
+        self.n_engines = n_engines
+        self.lease = UidLease() if policy.mode == "root" else None
+        self.uid, self.gid = (self.lease.uid, self.lease.gid) if self.lease else (os.getuid(), os.getgid())
+        self.forkserver: ForkServer | None = None
+        self.box: Box | None = None
+        self.cluster: LocalCluster | None = None
+        self.km = None
         self.run: Path | None = None
         self._count = 0
+        self._unboxed: LocalCluster | None = None
+
+    @property
+    def workdir(self) -> Path:
+        return self.run / "work"
 
     def prepare(self) -> "Slot":
-        """A new run directory, a new verified cluster working in it, and a new kernel."""
+        """A new run directory, box, verified cluster and kernel; one more try if the first fails (a busy machine)."""
+        for attempt in (1, 2):
+            try:
+                return self._prepare()
+            except (ClusterError, BoxError, RuntimeError, OSError) as e:
+                self._close_run()
+                if attempt == 2:
+                    raise SlotError(str(e)) from e
+                print(f"grader: a slot did not start ({e}); starting a new one", file=sys.stderr)
+
+    def _prepare(self) -> "Slot":
         self._close_run()
         self._count += 1
         self.run = run = self.root / f"run-{self._count}"
-        for sub in ("work", "ipython/profile_default/security", "engines"):
+        for sub in ("work", "controller/profile_default/security", "controller/profile_default/log",
+                    "ipython/profile_default/security", "engines", "logs", "kernels"):
             (run / sub).mkdir(parents=True)
-        own_tree(self.sandbox, run)
-        self.cluster.engine_cwd = run / "work"
-        self.cluster.engine_profile_dir = run / "engines"
-        self.cluster.engine_jail = self.sandbox.jail_options(run, run / "work", share=[run / "engines"])
-        for attempt in (1, 2):  # a start that fails once (a busy machine) gets one more try
-            try:
-                self.cluster.start(timeout=START_TIMEOUT)
-                self.cluster.verify()
-                break
-            except ClusterError as e:
-                self.cluster.stop(keep_forkserver=True)
-                if attempt == 2:
-                    raise
-                print(f"grader: a cluster did not start ({e}); starting a new one", file=sys.stderr)
+        env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url})
+        if self.policy.active:
+            if self.forkserver is None:  # in the preparing thread: it dies with that thread
+                self.forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env=minimal_env())
+            own_tree(run, self.uid, self.gid)
+            self.box = Box(self.forkserver, self.policy, run_dir=run, workdir=run / "work", uid=self.uid,
+                           gid=self.gid, name=f"procbox-{os.getpid()}-{self.root.parent.name}-{self.root.name}"
+                           f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT)
+            self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", owned=True, box=self.box,
+                                        env=env, engine_cwd=run / "work", engine_profile_dir=run / "engines")
+        else:  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+            if self._unboxed is None:
+                self._unboxed = LocalCluster(n=self.n_engines, ipython_dir=self.root / "controller", owned=True,
+                                             env=env, fork=True)
+            self.cluster = self._unboxed
+            self.cluster.env = env
+            self.cluster.engine_cwd, self.cluster.engine_profile_dir = run / "work", run / "engines"
+            self.cluster.engine_jail = ["--memory", str(self.policy.memory), "--workdir", str(run / "work")]
+        self.cluster.start(timeout=START_TIMEOUT)
+        self.cluster.verify()
         client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
         shutil.copy(self.cluster.client_file, client_file)
-        self.sandbox.own(client_file)
-        self._start_kernel(run)
+        if self.policy.active and os.geteuid() == 0:
+            os.chown(client_file, self.uid, self.gid)
+        self._start_kernel(run, dict(env, IPYTHONDIR=str(run / "ipython")))
         self._install_guard()
         return self
 
-    def _start_kernel(self, run: Path) -> None:
-        """Fork the kernel from the cluster's fork server (which has ipykernel, numpy and ipyparallel imported)."""
-        env = dict(os.environ)
-        env.update({"IPYTHONDIR": str(run / "ipython"), ENV_VAR: self.mirror_url, "PYTHONUNBUFFERED": "1"})
-        config = Config()
-        config.JailedKernelManager.jail = self.sandbox.jail_options(run, run / "work", share=[])
-        config.JailedKernelManager.connection_file = str(run / "kernel.json")
-        config.JailedKernelManager.transport = "ipc"
-        config.JailedKernelManager.ip = str(run / "kernel")
-        self.km = JailedKernelManager(kernel_name="python3", config=config)
-        self.km.fork = functools.partial(self.cluster.fork_kernel, log=self.root / "kernel.log")
+    def _start_kernel(self, run: Path, env: dict) -> None:
+        """Fork the kernel into the box (or from the fork server), through the ``procbox-fork`` provisioner."""
+        log = str(run / "logs" / "kernel.log")
+        if self.box is not None:
+            box = self.box
+
+            def spawn(argv, env, cwd):
+                return box.spawn("kernel", argv, env=env, cwd=cwd, log=log)[0]
+        else:
+            jail = ["--memory", str(self.policy.memory), "--workdir", str(run / "work")]
+
+            def spawn(argv, env, cwd):
+                return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=jail, log=log)
+        self.km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
+                                 owner=(self.uid, self.gid), ip=str(run / "kernel"))
         run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"),
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
@@ -112,24 +148,25 @@ class Slot:
         finally:
             kc.stop_channels()
 
-    def execute(self, nb, resources: dict, timeout: float):
-        """Run the notebook in this slot's prepared kernel; afterwards the kernel and the cluster are stopped."""
-        resources["metadata"] = {"path": str(self.run / "work")}
-        executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True)
-        try:
-            return executor.preprocess(nb, resources, km=self.km)
-        finally:
-            if executor.kc is not None:
-                executor.kc.stop_channels()
-            self._stop()
+    def limit_hits(self) -> list[str]:
+        """Which of the submission's limits its processes hit ("memory", "pids"), read before the box closes."""
+        return self.box.limit_hits() if self.box is not None else []
+
+    def release(self) -> None:
+        """The submission is done: end its kernel, its cluster and every other process it started."""
+        self._stop()
 
     def _stop(self) -> None:
-        """Stop the kernel, then every process of this submission (the kernel's strays carry the cluster's token)."""
+        if self.box is not None:  # every process of the submission, at once
+            self.box.close()
+            self.box = None
         if self.km is not None:
             if self.km.has_kernel:
                 run_sync(self.km.shutdown_kernel)(now=True)
             self.km = None
-        self.cluster.stop(grace=0, keep_forkserver=True)
+        if self.cluster is not None:
+            self.cluster.stop(grace=0, keep_forkserver=True)
+            self.cluster = None
 
     def _close_run(self) -> None:
         self._stop()
@@ -139,7 +176,25 @@ class Slot:
 
     def close(self) -> None:
         self._close_run()
-        self.cluster.stop()
+        if self._unboxed is not None:
+            self._unboxed.stop()
+            self._unboxed = None
+        if self.forkserver is not None:
+            self.forkserver.close()
+            self.forkserver = None
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
+
+
+def own_tree(top: Path, uid: int, gid: int) -> None:
+    """Give a run directory to the box's uid (so its processes can use it)."""
+    if os.geteuid() != 0:
+        return
+    for folder, dirs, files in os.walk(top):
+        os.chown(folder, uid, gid)
+        for name in files:
+            os.chown(os.path.join(folder, name), uid, gid)
 
 
 class Worker:

@@ -75,6 +75,7 @@ class Proc:
     pid: int
     create_time: float
     engine_id: int | None = None
+    ns_pid: int | None = None  # its PID inside a sealed box (what os.getpid() says there)
 
     def process(self) -> psutil.Process | None:
         """The live process, or None if it exited (or its PID now belongs to another process)."""
@@ -289,6 +290,7 @@ class LocalCluster:
         fork: bool = False,
         engine_profile_dir: str | os.PathLike | None = None,
         log_level: str = "WARN",
+        box=None,
     ):
         self.n = n
         self.ipython_dir = Path(ipython_dir or default_ipython_dir()).resolve()
@@ -304,6 +306,9 @@ class LocalCluster:
         self._forkserver = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
+        self.box = box  # a procbox.box.Box: every process starts in it (and dies with it)
+        if box is not None and (fork or engine_jail):
+            raise ValueError("a boxed cluster is forked by its box, which also confines it")
         self.state: ClusterState | None = None
         self._ports: int | None = None  # the first of this controller's block of ports (see _reserve_port_block)
         self._popens: list[subprocess.Popen] = []
@@ -345,8 +350,9 @@ class LocalCluster:
         if self.fork and self._forkserver is None:
             # Forked processes show the fork server's environment in /proc, so it carries the token.
             self._token = uuid.uuid4().hex
-            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env={**os.environ, TOKEN_VAR: self._token})
-        token = self._token if self.fork else uuid.uuid4().hex
+            base = os.environ if self.env is None else self.env  # never more than its processes get
+            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env={**base, TOKEN_VAR: self._token})
+        token = self._token if self.fork else "" if self.box is not None else uuid.uuid4().hex
         self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None, token=token)
         try:
             self._start_controller(timeout)
@@ -364,13 +370,17 @@ class LocalCluster:
             profile_dir, jail = Path(self.engine_profile_dir or self.profile_dir), self.engine_jail
         env = dict(os.environ if self.env is None else self.env)
         env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
-        env[TOKEN_VAR] = self.state.token
+        if self.state.token:
+            env[TOKEN_VAR] = self.state.token
         env.setdefault("PYTHONUNBUFFERED", "1")
         cwd = self.engine_cwd if role == "engine" and self.engine_cwd else self.profile_dir
         argv = [f"--profile-dir={profile_dir}", "--cluster-id=", f"--log-level={self.log_level}",
                 f"--work-dir={cwd}", *args]
         log = self.log_dir / f"{name}.log"
-        if self._forkserver is not None:
+        ns_pid = None
+        if self.box is not None:
+            pid, ns_pid = self.box.spawn(role, argv, env=env, cwd=str(cwd), log=str(log))
+        elif self._forkserver is not None:
             pid = self._forkserver.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), jail=jail)
         else:
             cmd = [sys.executable, "-m", "procbox._launch", role, *argv]
@@ -383,7 +393,7 @@ class LocalCluster:
             self._popens.append(popen)
             pid = popen.pid
         try:
-            proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id)
+            proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id, ns_pid)
         except psutil.NoSuchProcess:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
             raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: " + " | ".join(tail)) from None
@@ -414,7 +424,11 @@ class LocalCluster:
         if self.engine_profile_dir:
             security = Path(self.engine_profile_dir) / "security"
             security.mkdir(parents=True, exist_ok=True)
-            shutil.copy(self.engine_file, security / self.engine_file.name)
+            copy = security / self.engine_file.name
+            shutil.copy(self.engine_file, copy)
+            if os.geteuid() == 0:  # readable by the engines' user, as the controller's own file is
+                owner = self.engine_file.stat()
+                os.chown(copy, owner.st_uid, owner.st_gid)
         for i in ids:
             # no nanny process, and no input history: an engine has no user typing into it
             self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False",
@@ -499,7 +513,7 @@ class LocalCluster:
         except Exception as e:
             self._raise_if_exited()
             raise ClusterError(f"the engines did not answer: {e!r}") from e
-        expected = {p.engine_id: p.pid for p in self.state.engines}
+        expected = {p.engine_id: p.pid if p.ns_pid is None else p.ns_pid for p in self.state.engines}
         if dict(zip(range(self.n), pids)) != expected:
             raise ClusterError(f"engine pids {pids} are not the ones this cluster started {expected}")
 

@@ -8,7 +8,7 @@ fresh process with nothing of any earlier one, ready in a fraction of the time
 (``benchmarks/cluster_start.py``, ``benchmarks/profile_grading.py``).
 
 Protocol: one JSON line per request on the server's stdin
-(``{"role", "argv", "env", "cwd", "log", "jail"}``), one JSON line back
+(``{"role", "argv", "env", "cwd", "log", "jail", "box"}``), one JSON line back
 (``{"pid"}`` or ``{"error"}``).  The server dies with its owner, and each child
 with the server (parent-death signals), so nothing outlives a crash.
 """
@@ -42,8 +42,11 @@ class ForkServer:
     def pid(self) -> int:
         return self.proc.pid
 
-    def spawn(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, jail: list[str] | None = None) -> int:
-        request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or []}
+    def spawn(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, jail: list[str] | None = None,
+              box: dict | None = None) -> int:
+        """Fork ``role`` (controller, engine, kernel; or ``box``, a sealed box's parent: see :mod:`procbox.box`)."""
+        request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or [],
+                   "box": box}
         with self._lock:
             self.proc.stdin.write(json.dumps(request) + "\n")
             answer = json.loads(self.proc.stdout.readline() or '{"error": "the fork server exited"}')
@@ -124,7 +127,7 @@ def serve() -> None:
     import numpy  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
 
-    from procbox import jail  # noqa: F401
+    from procbox import box, jail  # noqa: F401
 
     out = sys.stdout
     print(json.dumps({"ready": True}), file=out, flush=True)
@@ -148,6 +151,8 @@ def serve() -> None:
             print(json.dumps({"error": repr(e)}), file=out, flush=True)
             continue
         if pid == 0:
+            if request["role"] == "box":
+                box.run_box(request)
             _child(request)
         print(json.dumps({"pid": pid}), file=out, flush=True)
 

@@ -78,29 +78,54 @@ def _needed_paths():
 
 
 def confine(opts):
-    """The mount namespace (root only).
+    """A private mount namespace for one process (root only); see :func:`cover`."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    cover(opts["hide"], opts["keep"], tmp="mode=1777" if opts["private_tmp"] else None)
+
+
+def confine_box(mounts: dict) -> None:
+    """A sealed box's file system, in the mount namespace its parent just unshared (see :mod:`procbox.box`).
+
+    The instructor's paths are hidden and the run directory kept (:func:`cover`); ``/tmp``
+    is a fresh tmpfs of ``tmp_bytes``, also mounted at ``/var/tmp`` and ``/dev/shm`` so the
+    three share one size; the working directory is a tmpfs of ``work_bytes`` owned by the
+    box's uid.  tmpfs pages count in the box's memory cgroup too.
+    """
+    cover(mounts["hide"], mounts["keep"], tmp=f"mode=1777,size={mounts['tmp_bytes']}", shared_tmp=True)
+    work = mounts["work"]
+    os.makedirs(work, exist_ok=True)
+    _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=0700,size={mounts['work_bytes']},uid={mounts['uid']},gid={mounts['gid']}")
+
+
+def cover(hide, keep, tmp=None, shared_tmp=False):
+    """Cover ``hide`` paths and bring ``keep`` paths back, in the current (private) mount namespace.
 
     Covers that keep paths must show through go first (fresh /tmp, a home directory
     others cannot enter, a hidden folder holding the run directory), then the kept
     paths are bound back in, then the remaining hidden paths are covered, so a
-    source folder inside a project kept under /tmp is still hidden.
+    source folder inside a project kept under /tmp is still hidden.  ``tmp`` is the
+    tmpfs options of a fresh /tmp (None: keep the machine's); with ``shared_tmp``
+    /var/tmp and /dev/shm are that same tmpfs, else each gets its own.
     """
-    keep = list(opts["keep"])
-    hide = list(opts["hide"])
-    tmps = [p for p in TMP_DIRS if opts["private_tmp"] and os.path.isdir(p)]
+    keep = list(keep)
+    hide = list(hide)
+    tmps = [p for p in TMP_DIRS if tmp is not None and os.path.isdir(p)]
     for path in _needed_paths():  # e.g. Python installed under /root: cover /root, bring the installation back
         ancestor = _blocking_ancestor(path)
         if ancestor:
             hide.append(ancestor)
         if ancestor or any(_under(path, t) for t in tmps):  # a project cloned under /tmp stays visible
             keep.append(path)
-    _check(_libc.unshare(CLONE_NEWNS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keeps = [(path, os.open(path, os.O_PATH)) for path in keep]  # in the new namespace, before covering
     first = [p for p in hide if os.path.isdir(p) and any(_under(k, p) for k in keep)
              and not any(_under(p, t) for t in tmps)]  # under a fresh /tmp it is gone already
     for path in tmps:
-        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        if shared_tmp and path != "/tmp" and "/tmp" in tmps:
+            _mount("/tmp", path, None, MS_BIND)
+        else:
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, tmp)
     for path in first:
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     for path, fd in keeps:

@@ -1,6 +1,7 @@
 """The grader's kernel plumbing: readiness without jupyter_client's IOPub wait, and forked kernels' handles."""
 
 import contextlib
+import os
 import queue
 import signal
 import subprocess
@@ -9,20 +10,39 @@ import psutil
 import pytest
 from jupyter_client.utils import run_sync
 
+from procbox.forkserver import ForkServer
+from procbox.kernel import ForkedProcess, kernel_manager
 from procbox.kernel_client import wait_for_endpoints
-from procbox.sandbox import ForkedProcess, JailedKernelManager
 
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.fixture(scope="module")
+def forkserver():
+    fs = ForkServer()
+    yield fs
+    fs.close()
+
+
 @pytest.fixture
-def km(tmp_path):
-    km = JailedKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"),
-                             connection_file=str(tmp_path / "kernel.json"))
-    run_sync(km.start_kernel)(cwd=str(tmp_path))
+def km(tmp_path, forkserver):
+    def spawn(argv, env, cwd):
+        return forkserver.spawn("kernel", argv, env=env, cwd=cwd, log=str(tmp_path / "kernel.log"))
+
+    km = kernel_manager(spawn, kernels_dir=tmp_path / "kernels", connection_file=tmp_path / "kernel.json",
+                        ip=str(tmp_path / "kernel"))
+    run_sync(km.start_kernel)(cwd=str(tmp_path), env=dict(os.environ))
     yield km
     if km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
+
+
+def test_the_kernel_is_launched_by_the_procbox_provisioner_through_its_entry_point(km):
+    from procbox.kernel import ForkProvisioner
+
+    assert type(km.provisioner) is ForkProvisioner  # found by jupyter_client from the kernel spec's metadata
+    assert km.kernel_spec.metadata["kernel_provisioner"]["provisioner_name"] == "procbox-fork"
+    assert psutil.Process(km.provisioner.pid).ppid() != os.getpid()  # forked by the fork server, not by us
 
 
 def test_a_ready_kernel_delivers_the_output_of_its_first_cell(km):
@@ -68,9 +88,8 @@ def test_the_handle_of_a_process_that_is_not_our_child():
     assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
 
 
-def test_a_confined_kernel_that_cannot_be_forked_is_an_error_not_an_unconfined_kernel(tmp_path):
-    km = JailedKernelManager(kernel_name="python3", jail=["--memory", str(2**30)],
-                             connection_file=str(tmp_path / "kernel.json"))
-    with pytest.raises(ValueError, match="confined kernel is forked"):
+def test_a_kernel_manager_without_a_spawn_is_an_error_not_an_unconfined_kernel(tmp_path):
+    km = kernel_manager(None, kernels_dir=tmp_path / "kernels", connection_file=tmp_path / "kernel.json")
+    with pytest.raises(RuntimeError, match="needs `spawn`"):
         run_sync(km.start_kernel)(cwd=str(tmp_path))
     assert not km.has_kernel
