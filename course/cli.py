@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from procbox import cluster
+from procbox import cluster, rundirs
 
 from . import data
 
@@ -44,6 +44,10 @@ def _cluster_stop(args) -> int:
         print(f"Stopped {len(pids)} cluster processes: {' '.join(map(str, pids))}")
     else:
         print(f"No course cluster was running in {cluster.profile_dir_for(None, args.profile)}")
+    removed = rundirs.sweep_stale(rundirs.PREFIX)  # run directories of graders that were killed (kill -9)
+    if removed:
+        print(f"Removed {len(removed)} run director{'y' if len(removed) == 1 else 'ies'} left by killed graders: "
+              + " ".join(map(str, removed)))
     return 0
 
 

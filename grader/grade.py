@@ -13,13 +13,15 @@ Where they run, and how the cluster is renewed between submissions, is
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import difflib
+import errno
 import hashlib
 import json
 import os
 import queue
+import stat
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,11 +39,19 @@ from .gradebook import Gradebook, GradebookError
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
 from .release import student_version
-from procbox.sandbox import DEFAULT_MEMORY, Sandbox
-from .worker import Worker, close_thread_loop, drain
+from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
+from procbox.box import DEFAULT_MEMORY, DEFAULT_PROCS, DEFAULT_TMP, DEFAULT_WORK, BoxPolicy
+from .preprocessors.execute_submission import ExecuteSubmission
+from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
+from .worker import Slot, SlotError, Worker, close_thread_loop, drain
 from .results import SubmissionResult, TestResult
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+MAX_NESTING = 100  # levels of lists and objects a notebook's JSON may nest (real notebooks: about 10)
+REDOWNLOAD = "the student should re-download the .ipynb from Jupyter (File > Download) and submit it again"
+NOT_A_LINK = "submit the notebook itself, as a regular file in the student's own folder, not a link"
+_OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+_OPEN_DIR = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 class SubmissionError(ValueError):
@@ -54,75 +64,285 @@ class Submission:
     exercise: str
     path: Path
     checksum: str
+    root: Path | None = None  # the SUBMISSIONS folder: ``path`` is opened from it without following any link
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def shown(path) -> str:
+    """A path or name as text that can be printed and stored (bytes that are not UTF-8 as ``\\xNN``)."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
+
+
+def _describe(e: BaseException) -> str:
+    """``Type: message``, short, for any exception (a schema error's message, never its whole instance)."""
+    try:
+        text = getattr(e, "message", None)
+        text = text if isinstance(text, str) else str(e)
+    except Exception:  # noqa: BLE001 - a message that cannot even be made (too deep, say)
+        text = ""
+    text = shown(text[:200]).replace("\n", " ")
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _not_plain(st: os.stat_result) -> str | None:
+    """Why a file with this (l)stat is not a submission the grader may open, or None."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return f"is a symbolic link, which the grader does not follow; {NOT_A_LINK}"
+    if stat.S_ISFIFO(mode):
+        return f"is a named pipe (FIFO), not a file; {NOT_A_LINK}"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return f"is a device, not a file; {NOT_A_LINK}"
+    if stat.S_ISSOCK(mode):
+        return f"is a socket, not a file; {NOT_A_LINK}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a notebook; the student should submit the .ipynb file itself"
+    if not stat.S_ISREG(mode):
+        return f"is not a regular file; {NOT_A_LINK}"
+    if st.st_nlink > 1:
+        return (f"is hard-linked ({st.st_nlink} names for one file), so it may be someone else's file; "
+                "submit a copy of the notebook as a regular file of the student's own, not a link")
+    return None
+
+
+def _open_plain(path: Path, root: Path | None = None) -> tuple[int, os.stat_result]:
+    """``path`` opened for reading without following a link (none in any folder below ``root`` either) and
+    without blocking; raises SubmissionError unless what was opened is a regular file with one link."""
+    names = list(path.relative_to(root).parts) if root is not None else [str(path)]
+    dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if root is not None else None
+    try:
+        for name in names[:-1]:
+            try:
+                fd = os.open(name, _OPEN_DIR, dir_fd=dir_fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise SubmissionError(f"{shown(path)}: {name} is not a folder but a link or a file; "
+                                          f"{NOT_A_LINK}") from None
+                raise
+            os.close(dir_fd)
+            dir_fd = fd
+        try:
+            fd = os.open(names[-1], _OPEN_FILE, dir_fd=dir_fd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise SubmissionError(f"{shown(path)}: {_not_plain(os.lstat(path)) or 'is a link'}") from None
+            raise
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+    st = os.fstat(fd)
+    problem = _not_plain(st)
+    if problem:
+        os.close(fd)
+        raise SubmissionError(f"{shown(path)}: {problem}")
+    return fd, st
+
+
+def sha256(path: Path, root: Path | None = None) -> str:
+    """The sha256 of a submission, read as :func:`_open_plain` opens it."""
+    fd, _ = _open_plain(path, root)
+    try:
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _read_plain(path: Path, root: Path | None, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a submission, read as :func:`_open_plain` opens it (SubmissionError if longer)."""
+    fd, st = _open_plain(path, root)
+    try:
+        chunks, size = [], 0
+        if st.st_size <= max_bytes:
+            while size <= max_bytes:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    finally:
+        os.close(fd)
+    if st.st_size > max_bytes or size > max_bytes:
+        raise SubmissionError(f"{shown(path)}: {max(st.st_size, size)} bytes is larger than the {max_bytes}-byte "
+                              "limit; the student should clear the outputs (Edit > Clear Outputs of All Cells), "
+                              "save and submit again")
+    return b"".join(chunks)
+
+
+def _not_run(exercise: Exercise) -> list[TestResult]:
+    return [TestResult(t, 0.0, p, "not-run", "the submission could not be read") for t, p in exercise.tests.items()]
+
+
+def _error_row(student: str, name: str, path: Path, checksum: str, message: str,
+               exercise: Exercise | None = None) -> SubmissionResult:
+    row = SubmissionResult(shown(student), shown(name), shown(path), checksum, status="error", message=message,
+                           started=now(), finished=now())
+    if exercise is not None:
+        row.max_points, row.tests = exercise.max_points, _not_run(exercise)
+    return row
+
+
+def _below(folder: Path) -> list[tuple[Path, os.stat_result | None, str | None]]:
+    """(path, lstat, problem) of everything below ``folder`` that is not a folder, sorted; no link is followed
+    (a link to a folder is listed, not entered), checkpoints are skipped, a folder that cannot be listed is a problem."""
+    out, todo = [], [folder]
+    while todo:
+        here = todo.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = list(it)
+        except OSError as e:
+            out.append((here, None, f"could not be read ({e.strerror or _describe(e)}); the student should "
+                                    "submit the notebook again as a regular file"))
+            continue
+        for entry in entries:
+            if entry.name == ".ipynb_checkpoints":
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # gone since it was listed
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                todo.append(Path(entry.path))
+            else:
+                out.append((Path(entry.path), st, None))
+    return sorted(out, key=lambda item: item[0])
 
 
 def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Submission], list[SubmissionResult]]:
-    """``SUBMISSIONS/<student>/<exercise>.ipynb``; anything else becomes an error row naming the file."""
+    """``SUBMISSIONS/<student>/<exercise>.ipynb``; anything else becomes an error row naming the file.
+
+    A submission is a regular file of the student's own: a symlink (to a file or a folder, the student's folder
+    included), a FIFO, a device, a socket or a file hard-linked from elsewhere is an error row, and what it
+    points to is never opened.  A file that cannot be read is an error row too; the run goes on.
+    """
     if not submissions.is_dir():
-        raise SubmissionError(f"{submissions}: no such directory; expected SUBMISSIONS/<student>/<NN-name>.ipynb")
+        raise SubmissionError(f"{shown(submissions)}: no such directory; expected SUBMISSIONS/<student>/<NN-name>.ipynb")
     found, errors = [], []
-    for entry in sorted(submissions.iterdir()):
-        if not entry.is_dir():
-            print(f"grader: skipping {entry}: not in a student folder (expected {submissions}/<student>/{entry.name})",
-                  file=sys.stderr)
+    try:
+        with os.scandir(submissions) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        raise SubmissionError(f"{shown(submissions)}: cannot be listed ({e.strerror or _describe(e)})") from None
+    for entry in entries:
+        folder = Path(entry.path)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
             continue
-        for path in sorted(p for p in entry.rglob("*") if p.is_file()):
-            if ".ipynb_checkpoints" in path.parts:
+        if stat.S_ISLNK(st.st_mode) and os.path.isdir(folder):
+            message = (f"{shown(folder)}: the student's folder is a symbolic link to another folder, which the grader "
+                       "does not follow; submit the notebooks in a folder of the student's own, not a link")
+            errors += [_error_row(entry.name, name, folder, "", message, ex) for name, ex in exercises.items()]
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            print(f"grader: skipping {shown(folder)}: not in a student folder (expected "
+                  f"{shown(submissions)}/<student>/{shown(entry.name)})", file=sys.stderr)
+            continue
+        for path, st, problem in _below(folder):
+            name = path.stem if path.suffix == ".ipynb" else path.name
+            exercise = exercises.get(path.stem) if path.suffix == ".ipynb" and path.parent == folder else None
+            checksum = ""
+            if problem is None:
+                problem = _not_plain(st)
+            if problem is None:
+                try:
+                    checksum = sha256(path, submissions)
+                except SubmissionError as e:
+                    problem = str(e).removeprefix(f"{shown(path)}: ")
+                except Exception as e:  # noqa: BLE001 - one file's failure is that file's row
+                    problem = (f"could not be read ({getattr(e, 'strerror', None) or _describe(e)}); "
+                               "the student should submit the notebook again as a regular file")
+            if problem is None and exercise is not None:
+                found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submissions))
                 continue
-            checksum = sha256(path)
-            if path.suffix == ".ipynb" and path.parent == entry and path.stem in exercises:
-                found.append(Submission(entry.name, path.stem, path, checksum))
-                continue
-            close = difflib.get_close_matches(path.stem, list(exercises), n=1, cutoff=0.4)
-            hint = f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(exercises)}"
-            errors.append(SubmissionResult(
-                entry.name, path.stem if path.suffix == ".ipynb" else path.name, str(path), checksum,
-                status="error", message=f"{path}: no exercise of that name; {hint}", started=now(), finished=now()))
+            if problem is None:
+                close = difflib.get_close_matches(shown(path.stem), list(exercises), n=1, cutoff=0.4)
+                hint = f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(exercises)}"
+                problem = f"no exercise of that name; {hint}"
+            errors.append(_error_row(entry.name, name, path, checksum, f"{shown(path)}: {problem}", exercise))
     return found, errors
 
 
-def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES):
-    """The notebook as nbformat 4 with outputs cleared, and what was unusual about it (flags)."""
-    size = path.stat().st_size
-    if size == 0:
-        raise SubmissionError(f"{path}: the file is empty; the student should save the notebook and submit it again")
-    if size > max_bytes:
-        raise SubmissionError(f"{path}: {size} bytes is larger than the {max_bytes}-byte limit; the student should "
-                              "clear the outputs (Edit > Clear Outputs of All Cells), save and submit again")
-    raw = path.read_bytes()
+def _nesting(data, limit: int = MAX_NESTING) -> int:
+    """How deep ``data`` nests lists and dicts (counting stops past ``limit``), without recursion."""
+    deepest, todo = 0, [(data, 1)] if isinstance(data, (dict, list)) else []
+    while todo:
+        value, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES, *, checksum: str | None = None,
+                    root: Path | None = None):
+    """The notebook as nbformat 4 with outputs cleared, and what was unusual about it (flags).
+
+    The file is opened as :func:`discover` checked it (no link followed, below ``root`` either; a regular file
+    with one link; never blocking) and parsed from the very bytes read, whose sha256 must be ``checksum`` if
+    given.  Every failure, whatever raised it (a parser's RecursionError, MemoryError, a schema error), is a
+    :class:`SubmissionError` naming the file and what the student should do.
+    """
+    where = shown(path)
+    try:
+        raw = _read_plain(path, root, max_bytes)
+        if checksum is not None and hashlib.sha256(raw).hexdigest() != checksum:
+            raise SubmissionError(f"{where}: the file changed while the grader was reading it; grade again to grade "
+                                  "the new version (the student should not replace it while grading runs)")
+        return _parse_notebook(where, raw)
+    except SubmissionError:
+        raise
+    except RecursionError:
+        raise SubmissionError(f"{where}: not a notebook: it is nested too deeply to read; {REDOWNLOAD}") from None
+    except MemoryError:
+        raise SubmissionError(f"{where}: the notebook is too large to read; the student should clear the outputs "
+                              "(Edit > Clear Outputs of All Cells), save and submit again") from None
+    except OSError as e:
+        raise SubmissionError(f"{where}: could not be read ({e.strerror or _describe(e)}); the student should "
+                              "submit the notebook again as a regular file") from None
+    except Exception as e:  # noqa: BLE001 - whatever a parser raises, it is this submission's error
+        raise SubmissionError(f"{where}: not a valid notebook ({_describe(e)}); {REDOWNLOAD}") from None
+
+
+def _parse_notebook(where: str, raw: bytes):
+    if not raw:
+        raise SubmissionError(f"{where}: the file is empty; the student should save the notebook and submit it again")
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
     except UnicodeDecodeError:
-        raise SubmissionError(f"{path}: not a notebook (not UTF-8 text); the student should re-download the .ipynb "
-                              "from Jupyter (File > Download) and submit it again") from None
+        raise SubmissionError(f"{where}: not a notebook (not UTF-8 text); {REDOWNLOAD}") from None
     except json.JSONDecodeError as e:
-        raise SubmissionError(f"{path}: not a notebook: invalid JSON at line {e.lineno} ({e.msg}); the student "
-                              "should re-download the .ipynb from Jupyter (File > Download) and submit it again") from None
+        raise SubmissionError(f"{where}: not a notebook: invalid JSON at line {e.lineno} ({e.msg}); "
+                              f"{REDOWNLOAD}") from None
+    if _nesting(data) > MAX_NESTING:
+        raise SubmissionError(f"{where}: not a notebook: its JSON nests more than {MAX_NESTING} levels deep; "
+                              f"{REDOWNLOAD}")
     flags = []
     version = data.get("nbformat") if isinstance(data, dict) else None
-    if version not in (3, 4):
-        raise SubmissionError(f"{path}: not a Jupyter notebook (nbformat {version!r}); the student should "
-                              "re-download the .ipynb from Jupyter and submit it again")
+    if type(version) is not int or version not in (3, 4):
+        raise SubmissionError(f"{where}: not a Jupyter notebook (nbformat {shown(repr(version)[:40])}); the "
+                              "student should re-download the .ipynb from Jupyter and submit it again")
     if version == 3:
         flags.append("the notebook was in nbformat 3 and was converted to nbformat 4")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
-    except Exception as e:
-        raise SubmissionError(f"{path}: not a valid notebook ({type(e).__name__}: {str(e)[:200]}); the student "
+    except Exception as e:  # noqa: BLE001
+        raise SubmissionError(f"{where}: not a valid notebook ({_describe(e)}); the student "
                               "should re-download it from Jupyter and submit it again") from None
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    kernelspec = nb.metadata.get("kernelspec")
+    kernel = kernelspec.get("name", "python3") if isinstance(kernelspec, dict) else "python3"
     if kernel != "python3":
-        flags.append(f"the notebook asked for kernel {kernel!r}; it was graded with python3")
+        flags.append(f"the notebook asked for kernel {shown(repr(kernel)[:100])}; it was graded with python3")
     nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
     return nb, flags
 
@@ -130,26 +350,72 @@ def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES):
 def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, timeout: float, max_bytes: int,
               more_to_come: bool) -> tuple[SubmissionResult, str | None]:
     """Read, restore, execute and score one submission; return its result and the executed notebook."""
-    result = SubmissionResult(sub.student, sub.exercise, str(sub.path), sub.checksum,
+    result = SubmissionResult(sub.student, sub.exercise, shown(sub.path), sub.checksum,
                               max_points=exercise.max_points, started=now())
     try:
-        nb, flags = read_submission(sub.path, max_bytes)
-    except SubmissionError as e:
-        result.status, result.message, result.finished = "error", str(e), now()
-        result.tests = [TestResult(t, 0.0, p, "not-run", "the submission could not be read")
-                        for t, p in exercise.tests.items()]
+        nb, flags = read_submission(sub.path, max_bytes, checksum=sub.checksum, root=sub.root)
+    except Exception as e:  # noqa: BLE001 - read_submission makes every failure a SubmissionError; in case not
+        message = str(e) if isinstance(e, SubmissionError) else (
+            f"{shown(sub.path)}: could not be read ({_describe(e)}); {REDOWNLOAD}")
+        result.status, result.message, result.finished = "error", message, now()
+        result.tests = _not_run(exercise)
         return result, None
-    slot = worker.next_slot(more_to_come)
-    resources = {"grader": {"flags": flags}}
-    nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
-    nb, resources = slot.execute(nb, resources, timeout)
-    nb, resources = ScoreTests().preprocess(nb, resources)
+    for attempt in (1, 2):  # a slot that fails before any student code ran is not the student's doing
+        slot = worker.next_slot(more_to_come)
+        try:
+            graded, resources = _grade_on(slot, copy.deepcopy(nb), flags, exercise, released, timeout)
+            break
+        except SlotFailed as e:
+            if attempt == 2:
+                result.status, result.finished = "error", now()
+                result.message = (f"{sub.path}: could not be graded: the grader's kernel failed twice before any of "
+                                  f"the student's code ran ({e}); run the same command again to grade it")
+                result.tests = [TestResult(t, 0.0, p, "not-run", "not graded (the grader failed)")
+                                for t, p in exercise.tests.items()]
+                return result, None
+            print(f"grader: {sub.student}/{sub.exercise}: the prepared kernel failed ({e}); "
+                  "grading it again on a new one", file=sys.stderr)
     result.tests = resources["grader"]["tests"]
     result.flags = resources["grader"]["flags"]
-    if resources["grader"].get("crash"):
-        result.message = resources["grader"]["crash"]
+    result.message = "; ".join(m for m in (resources["grader"].get("limits"), resources["grader"].get("crash")) if m)
     result.finished = now()
-    return result, nbformat.writes(nb)
+    return result, write_capped(graded, MAX_EXECUTED_BYTES)
+
+
+class SlotFailed(RuntimeError):
+    """The prepared kernel or cluster failed before any student code ran: grade the submission on a new slot."""
+
+
+LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together)",
+               "pids": "its process limit ({procs} processes and threads)",
+               "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
+
+
+def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float):
+    """RestoreTests -> ExecuteSubmission -> ScoreTests on a prepared slot, which is released afterwards."""
+    resources = {"grader": {"flags": list(flags)}, "metadata": {"path": str(slot.workdir)}}
+    executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True)
+    try:
+        nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
+        try:
+            nb, resources = executor.preprocess(nb, resources, km=slot.km)
+        except Exception as e:
+            if not resources["grader"].get("replies"):
+                raise SlotFailed(f"{type(e).__name__}: {e}") from e
+            resources["grader"]["crash"] = f"grading stopped after cell {executor._index}: {type(e).__name__}: {e}"
+        hits = slot.limit_hits()
+    finally:
+        if executor.kc is not None:
+            executor.kc.stop_channels()
+        slot.release()
+    if hits:
+        policy = slot.policy
+        sizes = dict(memory=policy.memory // 2**20, procs=policy.max_procs, tmp=policy.tmp_bytes // 2**20,
+                     work=policy.work_bytes // 2**20)
+        resources["grader"]["limits"] = "the submission hit " + " and ".join(
+            LIMIT_NAMES[h].format(**sizes) for h in hits)
+    nb, resources = ScoreTests().preprocess(nb, resources)
+    return nb, resources
 
 
 def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercise]) -> None:
@@ -200,11 +466,16 @@ def main(
     quiet: bool = False,
     sandbox: bool = True,
     memory: int = DEFAULT_MEMORY,
+    max_procs: int = DEFAULT_PROCS,
+    tmp_bytes: int = DEFAULT_TMP,
+    work_bytes: int = DEFAULT_WORK,
     max_bytes: int = MAX_NOTEBOOK_BYTES,
 ) -> int:
     """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade.
 
-    ``workers`` submissions are graded at once (default: :func:`default_workers`).
+    ``workers`` submissions are graded at once (default: :func:`default_workers`).  Each runs in a sealed
+    box (:mod:`procbox.box`) with ``memory`` bytes for all its processes together, ``max_procs``
+    processes and threads, ``tmp_bytes`` in /tmp and ``work_bytes`` in its working directory.
     """
     try:
         exercises = load_exercises(source)
@@ -231,16 +502,20 @@ def main(
     book_path = Path(gradebook).resolve()
     hidden = [Path(source).resolve(), Path(submissions).resolve()] + [
         p for p in (book_path, Path(f"{book_path}-wal"), Path(f"{book_path}-shm")) if p.exists()]
+    for stale in sweep_stale(RUN_PREFIX):  # left by graders that were killed (kill -9): their owner is gone
+        if not quiet:
+            print(f"grader: removed {stale}, left behind by a grader that was killed", file=sys.stderr)
     try:
-        with tempfile.TemporaryDirectory(prefix="grader-") as root, start_mirror() as mirror:
-            jail = Sandbox(hide=[*hidden, Path(root)], memory=memory, requested=sandbox)
-            if not (quiet and jail.active):
-                print(jail.describe(), file=sys.stdout if jail.active else sys.stderr)
+        with run_root(RUN_PREFIX) as root, start_mirror() as mirror:
+            policy = BoxPolicy(hide=[*hidden, Path(root)], memory=memory, max_procs=max_procs, tmp_bytes=tmp_bytes,
+                               work_bytes=work_bytes, requested=sandbox)
+            if not (quiet and policy.active):
+                print(policy.describe(), file=sys.stdout if policy.active else sys.stderr)
             os.chmod(root, 0o711)
-            slots = dict(mirror_url=mirror.url, sandbox=jail, n_engines=engines)
+            slots = dict(mirror_url=mirror.url, policy=policy, n_engines=engines)
             results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes,
                             workers or default_workers(len(todo)), quiet)
-    except ClusterError as e:
+    except (ClusterError, SlotError) as e:
         print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
               "was recorded for the submission being graded; run the same command again to grade the rest.",
               file=sys.stderr)

@@ -54,18 +54,28 @@ def rc(cluster):
 
 
 def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
-    """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name)."""
+    """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name), and
+    processes of the sealed boxes' uids (student code runs with a minimal environment, without the marker;
+    with ``this_worker``, those descended from this process)."""
+    from procbox.box import UID_BASE, UID_COUNT
+
     me, worker = os.getpid(), os.environ.get(WORKER)
     found = []
-    for proc in psutil.process_iter(["pid"]):
+    for proc in psutil.process_iter(["pid", "uids"]):
         if proc.pid == me:
             continue
         try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            uids = proc.info["uids"]
+            if uids and UID_BASE <= uids.real < UID_BASE + UID_COUNT:
+                if not this_worker or any(parent.pid == me for parent in proc.parents()):
+                    found.append(proc)
+                continue
             env = proc.environ()
             if env.get(MARKER) != os.environ[MARKER] or (this_worker and env.get(WORKER) != worker):
                 continue
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
+            found.append(proc)
         except psutil.Error:
             continue
     return found

@@ -31,6 +31,7 @@ def test_check_passes_a_solved_notebook(tmp_path):
     for gid in public:
         assert f"PASS     {gid}" in out.stdout
     assert f"Public tests: {exercise.max_points:g}/{exercise.max_points:g} points" in out.stdout
+    assert "without encryption" not in out.stdout + out.stderr  # the student sees results, not transport warnings
 
 
 def test_check_reports_failures_of_the_released_version(tmp_path):

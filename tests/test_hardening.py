@@ -267,7 +267,7 @@ def test_fixture_notebooks_are_stored_without_outputs():
 
 # -- 1. unreadable and oversized files ---------------------------------------------------------------------
 
-UNREADABLE = ["not-json", "empty", "truncated", "binary", "not-utf8"]
+UNREADABLE = ["not-json", "empty", "truncated", "binary", "not-utf8", "deeply-nested"]
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,19 @@ import json
 import secrets
 from pathlib import Path
 
+import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ExecutePreprocessor
-from traitlets import Bool, Dict, Integer
+from jupyter_core.utils import ensure_async, run_sync
+from traitlets import Bool, Dict, Float, Instance, Integer, Unicode
 
-from ..exercise import is_test
+from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
+from ..exercise import grade_id, is_test
 
 TIMEOUT_ENAME = "CellTimeoutError"
+MAX_ERROR_FIELD_CHARS = 4000  # of an error's name, and of its value: what the gradebook and feedback show
+MAX_EXECUTED_BYTES = 5 * 1024 * 1024  # the executed notebook stored in the gradebook and rendered to feedback
+REMOVED = "[removed: "  # how a note that replaces an output or a cell's source begins
 GUARD_SOURCE = (Path(__file__).resolve().parents[1] / "kernel_guard.py").read_text()
 INSTALL_GUARD = (
     "import sys as _s, types as _t\n"
@@ -23,9 +29,17 @@ INSTALL_GUARD = (
 GUARD = "__import__('sys').modules['_grader_guard']"
 
 
-def guard_requests() -> list[tuple[str, dict]]:
-    """(code, user_expressions) requests that install the guard in a kernel, before any student code."""
-    return [(INSTALL_GUARD, {}), ("", {"v": f"{GUARD}.install(get_ipython())"})]
+def guard_requests(audit_path: str = "", audit_token: str = "") -> list[tuple[str, dict]]:
+    """(code, user_expressions) requests that install the guard in a kernel, before any student code.
+
+    With ``audit_path`` (the FIFO of an :class:`grader.audit.AuditLog`, opened by the grader before the kernel
+    started, and its ``token``), the first request installs the audit hook writing to it, and the last one
+    snapshots the kernel's state for it, once the guard is in place.
+    """
+    requests = [(INSTALL_GUARD, {}), ("", {"v": f"{GUARD}.install(get_ipython())"})]
+    if audit_path:
+        requests = [(install_code(audit_path, audit_token, trusted_dirs()), {}), *requests, (ARM_CODE, {})]
+    return requests
 
 
 class KernelUnresponsive(RuntimeError):
@@ -51,6 +65,15 @@ class ExecuteSubmission(ExecutePreprocessor):
     probe_timeout = Integer(10, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     guard = Bool(False, help="Protect test cells from student tampering (grading only).").tag(config=True)
     guard_installed = Bool(False, help="The kernel was given the guard already (see guard_requests).")
+    max_error_field_chars = Integer(MAX_ERROR_FIELD_CHARS, help="Characters kept of an error's name and of its "
+                                    "value, each (in outputs and in the recorded replies).").tag(config=True)
+    _error_chars = Dict(help="Characters of error output kept so far, per (notebook, cell).")
+    audit = Instance(AuditLog, allow_none=True, help="The grader's end of the kernel's audit channel, made by the "
+                     "caller before the kernel started (it installs the hook with guard_requests and closes it); "
+                     "drained after every cell, each record a flag.")
+    audit_path = Unicode("", help="Without ``audit``: where to make the audit FIFO (\"\": no audit); the kernel "
+                         "this preprocessor starts gets the hook with the guard.").tag(config=True)
+    audit_timeout = Float(2.0, help="Seconds the audit hook has to answer the last check.").tag(config=True)
 
     def __init__(self, **kw):
         kw.setdefault("allow_errors", True)
@@ -66,12 +89,19 @@ class ExecuteSubmission(ExecutePreprocessor):
         self._index, self._installed = None, self.guard_installed
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
+        self._audit_log = self.audit
+        if self.guard and self.audit is None and self.audit_path:  # before the kernel starts
+            self._audit_log = AuditLog(self.audit_path)
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError as e:
             grader["crash"] = f"the kernel died while running cell {self._index} ({e})"
         except KernelUnresponsive as e:
             grader["crash"] = str(e)
+        finally:
+            self._audit_drain(self._index, grader)
+            if self._audit_log is not None and self._audit_log is not self.audit:
+                self._audit_log.close()
         return nb, resources
 
     def start_new_kernel(self, **kwargs):
@@ -82,16 +112,56 @@ class ExecuteSubmission(ExecutePreprocessor):
     def preprocess_cell(self, cell, resources, index):
         self._index, self._chars = index, 0
         if self.guard and not self._installed:
-            for code, expressions in guard_requests():
+            audit = self._audit_log
+            for code, expressions in guard_requests(*((str(audit.path), audit.token) if audit else ())):
                 self._ask(code, expressions.get("v"))
             self._installed = True
+            if audit is not None:
+                audit.seal()
+                if not audit.connected:
+                    self.log.warning("the audit hook did not connect to %s", audit.path)
         if not (self.guard and is_test(cell)):
             cell, resources = super().preprocess_cell(cell, resources, index)
         else:
             cell, resources = self._run_test(cell, resources, index)
         if resources["grader"]["replies"].get(index, {}).get("ename") == TIMEOUT_ENAME:
             self._probe()
+        if self._audit_log is not None:
+            last = index == len(self.nb.cells) - 1
+            self._audit_drain(index, resources["grader"], sync=last)
         return cell, resources
+
+    def _audit_drain(self, index, grader, sync=False):
+        """The audit records that arrived during cell ``index``, as flags (after the last cell, first a check
+        of the kernel's state, answered: see :meth:`grader.audit.AuditLog.sync`)."""
+        audit = getattr(self, "_audit_log", None)
+        if audit is None:
+            return
+        if audit.pid is None:
+            audit.pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        records = []
+        if sync and audit.connected and audit.sync(self.audit_timeout) is False and self._kernel_alive():
+            records.append({"event": "audit.silent", "where": "",
+                            "what": "stopped the audit hook's checks (it did not answer the last one)"})
+        records = audit.drain() + records
+        alive = None
+        for record in records:
+            if record["event"] in ("audit.closed", "audit.fd"):
+                alive = self._kernel_alive() if alive is None else alive
+                if not alive:  # a kernel that died closes its end: that is the crash, reported as such
+                    continue
+            gid = grade_id(self.nb.cells[index]) if index is not None and index < len(self.nb.cells) else None
+            cell = f"cell {index} ({gid})" if gid else f"cell {index}" if index is not None else "before any cell"
+            flag = describe(record, cell)
+            if flag not in grader["flags"]:
+                grader["flags"].append(flag)
+
+    def _kernel_alive(self) -> bool:
+        km = getattr(self, "km", None)
+        try:
+            return km is not None and bool(run_sync(ensure_async)(km.is_alive()))
+        except Exception:  # noqa: BLE001 - a kernel manager that cannot tell: treat the kernel as gone
+            return False
 
     def _run_test(self, cell, resources, index):
         repaired = self._ask(expression=f"{GUARD}.restore()")
@@ -142,24 +212,155 @@ class ExecuteSubmission(ExecutePreprocessor):
         content = execute_reply.get("content", {})
         self.resources["grader"]["replies"][cell_index] = {
             "status": content.get("status", "error"),
-            "ename": content.get("ename"),
-            "evalue": content.get("evalue"),
+            "ename": cut(content.get("ename"), self.max_error_field_chars),
+            "evalue": cut(content.get("evalue"), self.max_error_field_chars),
         }
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep at most ``max_output_chars`` of a cell's output (nbgrader's LimitOutput, applied as it arrives)."""
-        if msg["msg_type"] in ("stream", "display_data", "execute_result", "error"):
-            size = len(json.dumps(msg["content"].get("text") or msg["content"].get("data") or ""))
+        """Keep at most ``max_output_chars`` of a cell's output (nbgrader's LimitOutput, applied as it arrives),
+        and at most as much again of its errors (:meth:`_capped_error`); what was cut says so."""
+        kind = msg.get("msg_type")
+        content = msg.get("content") if isinstance(msg.get("content"), dict) else {}
+        if kind == "error":
+            capped = self._capped_error(content, cell_index, outs)
+            if capped is None:
+                return None
+            msg = {**msg, "content": capped}
+        elif kind in ("stream", "display_data", "execute_result"):
+            size = len(json.dumps(content, default=str))  # all of it: text, data, metadata, a stream's name
             self._chars += size
-            if self._chars > self.max_output_chars and msg["msg_type"] != "error":
+            if self._chars > self.max_output_chars:
                 if self._chars - size <= self.max_output_chars:
                     note = {"name": "stderr", "text": f"\n... [output cut at {self.max_output_chars} characters]\n"}
                     outs.append(self._stream(note))
                 return None
-        return super().output(outs, msg, display_id, cell_index)
+        try:
+            return super().output(outs, msg, display_id, cell_index)
+        except (KeyError, TypeError, ValueError) as e:  # not what a kernel sends: forged by the cell's code
+            self.log.warning("dropped a malformed %s message from cell %s: %s", kind, cell_index, e)
+            return None
+
+    def _capped_error(self, content: dict, cell_index: int, outs) -> dict | None:
+        """An error's content cut to fit: its name and value to ``max_error_field_chars`` each, its traceback to
+        what is left of the cell's ``max_output_chars`` for errors, a line saying so where it was cut.  None (and
+        a note, once) when the cell's errors have used all of it: a cell that shows tracebacks in a loop."""
+        key = (id(self.nb), cell_index)
+        used = self._error_chars.get(key, 0)
+        left = self.max_output_chars - used
+        if left <= 0:
+            if not self._error_chars.get((*key, "noted")):
+                self._error_chars[(*key, "noted")] = 1
+                note = {"name": "stderr", "text": f"\n... [errors cut at {self.max_output_chars} characters]\n"}
+                outs.append(self._stream(note))
+            return None
+        ename = cut(content.get("ename"), min(self.max_error_field_chars, left)) or ""
+        evalue = cut(content.get("evalue"), min(self.max_error_field_chars, left)) or ""
+        room = left - len(ename) - len(evalue)
+        lines = content.get("traceback") or []
+        traceback = []
+        for line in lines if isinstance(lines, list) else [lines]:
+            line = line if isinstance(line, str) else str(line)
+            if len(line) > room:
+                if room > 0:
+                    traceback.append(line[:room])
+                traceback.append(f"... [traceback cut at {self.max_output_chars} characters]")
+                break
+            traceback.append(line)
+            room -= len(line)
+        self._error_chars[key] = max(used + len(ename) + len(evalue) + sum(map(len, traceback)), used + 1)
+        return {**content, "ename": ename, "evalue": evalue, "traceback": traceback}
 
     @staticmethod
     def _stream(content):
         from nbformat.v4 import new_output
 
         return new_output("stream", name=content["name"], text=content["text"])
+
+
+def cut(value, limit: int):
+    """``value`` as text of at most ``limit`` characters and a note saying how long it was (None stays None)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [cut: {len(text)} characters in all]"
+
+
+def write_capped(nb, max_bytes: int = MAX_EXECUTED_BYTES) -> str:
+    """``nbformat.writes(nb)`` in at most ``max_bytes`` (UTF-8); never raises.
+
+    If the notebook is larger, its largest outputs are replaced, largest first, by a note saying what was
+    removed and why; if that is not enough, the widget state, then the largest cells' sources; failing all
+    that (or if the notebook cannot even be written), a notebook with one cell saying so.  ``nb`` is changed.
+    """
+    size = 0
+    try:
+        text = nbformat.writes(nb)
+        size = original = len(text.encode())
+        for stage in (_outputs, _widgets, _sources):
+            while size > max_bytes:
+                items = sorted(stage(nb, original, max_bytes), key=lambda item: -item[0])
+                if not items:
+                    break
+                excess, saved = size - max_bytes, 0
+                for n, drop in items:
+                    if saved > excess:
+                        break
+                    saved += n - drop()
+                text = nbformat.writes(nb)
+                size = len(text.encode())
+            if size <= max_bytes:
+                return text
+    except Exception:  # noqa: BLE001 - what cannot be written is replaced, below
+        pass
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    return nbformat.writes(new_notebook(cells=[new_markdown_cell(
+        f"{REMOVED}the executed notebook ({size or 'an unknown number of'} bytes) could not be cut down to the "
+        f"{max_bytes}-byte limit, so it is not kept]")]))
+
+
+def _removed(what: str, n: int, original: int, max_bytes: int) -> str:
+    return (f"{REMOVED}{what} of {n} bytes; the executed notebook was {original} bytes, more than the "
+            f"{max_bytes}-byte limit]\n")
+
+
+def _json_size(value) -> int:
+    return len(json.dumps(value, default=str).encode())
+
+
+def _outputs(nb, original: int, max_bytes: int):
+    from nbformat.v4 import new_output
+
+    def drop(outputs, i, n):
+        outputs[i] = new_output("stream", name="stderr", text=_removed("an output", n, original, max_bytes))
+        return _json_size(outputs[i])
+
+    for cell in nb.cells:
+        outputs = cell.get("outputs") or []
+        for i, out in enumerate(outputs):
+            if not (out.get("output_type") == "stream" and str(out.get("text", "")).startswith(REMOVED)):
+                n = _json_size(out)
+                yield n, lambda outputs=outputs, i=i, n=n: drop(outputs, i, n)
+
+
+def _widgets(nb, original: int, max_bytes: int):
+    if "widgets" in nb.metadata:
+        def drop():
+            del nb.metadata["widgets"]
+            return 0
+        yield _json_size(nb.metadata["widgets"]), drop
+
+
+def _sources(nb, original: int, max_bytes: int):
+    for cell in nb.cells:
+        if not str(cell.get("source", "")).startswith(REMOVED) or cell.get("attachments"):
+            n = _json_size(cell.get("source", "")) + _json_size(cell.get("attachments", {}))
+
+            def drop(cell=cell, n=n):
+                cell.pop("attachments", None)
+                cell.source = _removed("this cell's source", n, original, max_bytes)
+                return _json_size(cell.source)
+
+            yield n, drop
