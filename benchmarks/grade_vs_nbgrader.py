@@ -1,6 +1,7 @@
 """Benchmark: our grader against nbgrader's autograde on the same class, and the floor (cell execution alone).
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers N] [--no-sandbox]
+                                                     [--baseline REV]
 
 Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: 3 to 6).  nbgrader is installed
 once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
@@ -84,6 +85,16 @@ def ensure_nbgrader() -> str:
         subprocess.run([*pip, "-e", str(ROOT), "--no-deps"], check=True)  # the exercises import course.data
     return subprocess.run([NBG_PY, "-c", "import nbgrader; print(nbgrader.__version__)"],
                           capture_output=True, text=True, check=True).stdout.strip()
+
+
+def baseline_tree(rev: str) -> Path:
+    """A git worktree of this repository at ``rev`` (made once), run with this venv and PYTHONPATH=it."""
+    sha = subprocess.run(["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    tree = CACHE / f"baseline-{sha[:12]}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT, check=True,
+                       capture_output=True)
+    return tree
 
 
 def nbgrader_env(**extra) -> dict:
@@ -209,6 +220,9 @@ def main() -> int:
                     help="our grader's workers (default 0: the grader's own default, one per CPU up to 4)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per cell, both graders (default 60)")
     ap.add_argument("--no-sandbox", action="store_true", help="run our grader with sandbox=False")
+    ap.add_argument("--baseline", metavar="REV", default=None,
+                    help="also grade the class with our grader as of git revision REV (a worktree in "
+                         "benchmarks/.cache), in this same run, and print both throughput ratios")
     args = ap.parse_args()
     students, sandbox = (6 if args.quick else args.students), ("off" if args.no_sandbox else "on")
     workers = args.workers or f"{default_workers()} (the default: one per CPU, at most 4)"
@@ -241,6 +255,14 @@ def main() -> int:
         rc, wall, mem = timed_run([sys.executable, "-c", OURS, tmp / "class", ROOT / "exercises", book,
                                    args.timeout, args.workers, sandbox], "ours.log", cwd=ROOT)
         rows["ours (grade.main)"] = (wall, mem, rc, before, load(), machine_cpu() - cpu0)
+        if args.baseline:
+            tree = baseline_tree(args.baseline)
+            print(f"grading with ours as of {args.baseline} ({tree}) ...", flush=True)
+            before, cpu0 = load(), machine_cpu()
+            rc, wall, mem = timed_run([sys.executable, "-c", OURS, tmp / "class", ROOT / "exercises",
+                                       tmp / "baseline.sqlite", args.timeout, args.workers, sandbox], "baseline.log",
+                                      cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
+            baseline = (wall, mem, rc, before, load(), machine_cpu() - cpu0)
         with Gradebook(book) as gb:
             graded = gb.submissions()
         ours = {(r.student, r.exercise): r.total for r in graded}
@@ -278,6 +300,12 @@ def main() -> int:
         print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} {mem and round(mem) or '-':>13} "
               f"{rc:>5}   {before.split()[0]} -> {after.split()[0]}")
     (ow, *_), (nw, *_), (fw, *_) = rows.values()
+    if args.baseline:
+        bw, bmem, brc, bbefore, bafter, bcpu = baseline
+        print(f"  {'ours at ' + args.baseline[:11]:<20} {bw:8.1f} {bw / n:8.2f} {n / bw:8.3f} {bcpu / n:12.2f} "
+              f"{bmem and round(bmem) or '-':>13} {brc:>5}   {bbefore.split()[0]} -> {bafter.split()[0]}")
+        print(f"\n  throughput ratio to nbgrader: {nw / bw:.2f}x at {args.baseline} -> {nw / ow:.2f}x now "
+              f"(now / then = {bw / ow:.2f})")
     print(f"\n  our throughput = {nw / ow:.2f} x nbgrader's  (wall: ours {ow:.1f} s, nbgrader {nw:.1f} s)")
     print(f"  our wall time  = {ow / fw:.2f} x the floor;  nbgrader's = {nw / fw:.2f} x the floor")
     print("  (the floor excludes kernel and cluster start-up; nbgrader's wall excludes starting its cluster)")

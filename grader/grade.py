@@ -382,11 +382,14 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
     return result, write_capped(graded, MAX_EXECUTED_BYTES)
 
 
+KERNEL_READY_TIMEOUT = 20  # seconds a prepared kernel (already answering, guard installed) has to answer again
+
+
 class SlotFailed(RuntimeError):
     """The prepared kernel or cluster failed before any student code ran: grade the submission on a new slot."""
 
 
-LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together)",
+LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together, {one} MiB for one)",
                "pids": "its process limit ({procs} processes and threads)",
                "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
 
@@ -394,7 +397,8 @@ LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes t
 def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float):
     """RestoreTests -> ExecuteSubmission -> ScoreTests on a prepared slot, which is released afterwards."""
     resources = {"grader": {"flags": list(flags)}, "metadata": {"path": str(slot.workdir)}}
-    executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True)
+    executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True,
+                                 startup_timeout=KERNEL_READY_TIMEOUT)
     try:
         nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
         try:
@@ -404,13 +408,16 @@ def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: floa
                 raise SlotFailed(f"{type(e).__name__}: {e}") from e
             resources["grader"]["crash"] = f"grading stopped after cell {executor._index}: {type(e).__name__}: {e}"
         hits = slot.limit_hits()
+        if slot.policy.active and "memory" not in hits and any(
+                r.get("ename") == "MemoryError" for r in resources["grader"].get("replies", {}).values()):
+            hits.append("memory")  # one process reached its share of the box's memory (see BoxPolicy)
     finally:
         if executor.kc is not None:
             executor.kc.stop_channels()
         slot.release()
     if hits:
         policy = slot.policy
-        sizes = dict(memory=policy.memory // 2**20, procs=policy.max_procs, tmp=policy.tmp_bytes // 2**20,
+        sizes = dict(memory=policy.memory // 2**20, one=policy.per_process_memory // 2**20, procs=policy.max_procs, tmp=policy.tmp_bytes // 2**20,
                      work=policy.work_bytes // 2**20)
         resources["grader"]["limits"] = "the submission hit " + " and ".join(
             LIMIT_NAMES[h].format(**sizes) for h in hits)

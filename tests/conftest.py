@@ -55,8 +55,8 @@ def rc(cluster):
 
 def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
     """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name), and
-    processes of the sealed boxes' uids (student code runs with a minimal environment, without the marker;
-    with ``this_worker``, those descended from this process)."""
+    processes of the sealed boxes' uids descended from this process (student code runs with a minimal
+    environment, without the marker; another test session's boxes on the same machine are not ours)."""
     from procbox.box import UID_BASE, UID_COUNT
 
     me, worker = os.getpid(), os.environ.get(WORKER)
@@ -69,7 +69,7 @@ def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
                 continue
             uids = proc.info["uids"]
             if uids and UID_BASE <= uids.real < UID_BASE + UID_COUNT:
-                if not this_worker or any(parent.pid == me for parent in proc.parents()):
+                if any(parent.pid == me for parent in proc.parents()):
                     found.append(proc)
                 continue
             env = proc.environ()

