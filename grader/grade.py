@@ -41,7 +41,9 @@ from .preprocessors.score_tests import ScoreTests
 from .release import student_version
 from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
 from procbox.box import DEFAULT_MEMORY, DEFAULT_PROCS, DEFAULT_TMP, DEFAULT_WORK, BoxPolicy
-from .preprocessors.execute_submission import ExecuteSubmission
+from .preprocessors.execute_submission import ExecuteSubmission, KernelNotReady
+from .preprocessors.scan_submission import ScanSubmission
+from .state import GradingState
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
 from .worker import Slot, SlotError, Worker, close_thread_loop, drain
 from .results import SubmissionResult, TestResult
@@ -363,21 +365,19 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
     for attempt in (1, 2):  # a slot that fails before any student code ran is not the student's doing
         slot = worker.next_slot(more_to_come)
         try:
-            graded, resources = _grade_on(slot, copy.deepcopy(nb), flags, exercise, released, timeout)
+            graded, state = _grade_on(slot, copy.deepcopy(nb), flags, exercise, released, timeout)
             break
         except SlotFailed as e:
             if attempt == 2:
                 result.status, result.finished = "error", now()
-                result.message = (f"{sub.path}: could not be graded: the grader's kernel failed twice before any of "
-                                  f"the student's code ran ({e}); run the same command again to grade it")
+                result.message = (f"{shown(sub.path)}: could not be graded: the grader's kernel failed twice before "
+                                  f"any of the student's code ran ({e}); run the same command again to grade it")
                 result.tests = [TestResult(t, 0.0, p, "not-run", "not graded (the grader failed)")
                                 for t, p in exercise.tests.items()]
                 return result, None
             print(f"grader: {sub.student}/{sub.exercise}: the prepared kernel failed ({e}); "
                   "grading it again on a new one", file=sys.stderr)
-    result.tests = resources["grader"]["tests"]
-    result.flags = resources["grader"]["flags"]
-    result.message = "; ".join(m for m in (resources["grader"].get("limits"), resources["grader"].get("crash")) if m)
+    result.tests, result.flags, result.message = state.tests, state.flags, state.message
     result.finished = now()
     return result, write_capped(graded, MAX_EXECUTED_BYTES)
 
@@ -389,40 +389,40 @@ class SlotFailed(RuntimeError):
     """The prepared kernel or cluster failed before any student code ran: grade the submission on a new slot."""
 
 
-LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together, {one} MiB for one)",
-               "pids": "its process limit ({procs} processes and threads)",
-               "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
+def grading(exercise: Exercise, released, slot: Slot, timeout: float) -> list:
+    """The grading of one submission, step by step; each step reads and adds to the typed grading state.
+
+    The slot supplies only the prepared kernel (with its audit channel), the working directory and a check
+    of the submission's limits; where that kernel and its engines run is :mod:`grader.worker`'s business.
+    """
+    return [
+        RestoreTests(source=exercise.nb, released=released),
+        ScanSubmission(),
+        ExecuteSubmission(kernel=slot.km, audit=slot.audit, stop_when=slot.limits_reached, timeout=int(timeout),
+                          guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT),
+        ScoreTests(),
+    ]
 
 
 def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float):
-    """RestoreTests -> ExecuteSubmission -> ScoreTests on a prepared slot, which is released afterwards."""
-    resources = {"grader": {"flags": list(flags)}, "metadata": {"path": str(slot.workdir)}}
-    executor = ExecuteSubmission(timeout=int(timeout), guard=True, guard_installed=True,
-                                 startup_timeout=KERNEL_READY_TIMEOUT)
+    """Run :func:`grading` on a prepared slot, which is released afterwards; the notebook and the state."""
+    state = GradingState(flags=list(flags))
+    resources = {"grader": state, "metadata": {"path": str(slot.workdir)}}
+    steps = grading(exercise, released, slot, timeout)
     try:
-        nb, resources = RestoreTests(source=exercise.nb, released=released).preprocess(nb, resources)
-        try:
-            nb, resources = executor.preprocess(nb, resources, km=slot.km)
-        except Exception as e:
-            if not resources["grader"].get("replies"):
-                raise SlotFailed(f"{type(e).__name__}: {e}") from e
-            resources["grader"]["crash"] = f"grading stopped after cell {executor._index}: {type(e).__name__}: {e}"
-        hits = slot.limit_hits()
-        if slot.policy.active and "memory" not in hits and any(
-                r.get("ename") == "MemoryError" for r in resources["grader"].get("replies", {}).values()):
-            hits.append("memory")  # one process reached its share of the box's memory (see BoxPolicy)
+        for step in steps:
+            nb, resources = step.preprocess(nb, resources)
+        if not state.limits:  # read before the box closes
+            state.limits = slot.limits_reached(
+                memory_error=any(r.ename == "MemoryError" for r in state.replies.values()))
+    except KernelNotReady as e:
+        raise SlotFailed(str(e)) from e
     finally:
-        if executor.kc is not None:
-            executor.kc.stop_channels()
+        for step in steps:
+            if isinstance(step, ExecuteSubmission) and step.kc is not None:
+                step.kc.stop_channels()
         slot.release()
-    if hits:
-        policy = slot.policy
-        sizes = dict(memory=policy.memory // 2**20, one=policy.per_process_memory // 2**20, procs=policy.max_procs, tmp=policy.tmp_bytes // 2**20,
-                     work=policy.work_bytes // 2**20)
-        resources["grader"]["limits"] = "the submission hit " + " and ".join(
-            LIMIT_NAMES[h].format(**sizes) for h in hits)
-    nb, resources = ScoreTests().preprocess(nb, resources)
-    return nb, resources
+    return nb, state
 
 
 def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercise]) -> None:

@@ -39,8 +39,12 @@ from procbox.kernel import kernel_manager
 from procbox.kernel_client import wait_for_endpoints
 from course.data import ENV_VAR
 
+from .audit import AuditLog
 from .preprocessors.execute_submission import guard_requests
 
+LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together, {one} MiB for one)",
+               "pids": "its process limit ({procs} processes and threads)",
+               "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
 
 
@@ -61,6 +65,7 @@ class Slot:
         self.box: Box | None = None
         self.cluster: LocalCluster | None = None
         self.km = None
+        self.audit: AuditLog | None = None  # the kernel's audit channel (grader.audit)
         self.run: Path | None = None
         self._count = 0
         self._unboxed: LocalCluster | None = None
@@ -111,6 +116,7 @@ class Slot:
         shutil.copy(self.cluster.client_file, client_file)
         if self.policy.active and os.geteuid() == 0:
             os.chown(client_file, self.uid, self.gid)
+        self.audit = AuditLog(run / "audit.fifo")  # root's, after own_tree: the kernel may write, never read
         self._start_kernel(run, dict(env, IPYTHONDIR=str(run / "ipython")))
         self._install_guard()
         return self
@@ -140,17 +146,30 @@ class Slot:
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=60)
-            for code, expressions in guard_requests():
+            for code, expressions in guard_requests(str(self.audit.path), self.audit.token):
                 reply = kc.execute_interactive(code, silent=True, store_history=False, user_expressions=expressions,
                                                timeout=60, output_hook=lambda msg: None)
                 if reply["content"]["status"] != "ok":
                     raise ClusterError(f"the kernel could not install the grader's guard: {reply['content']}")
         finally:
             kc.stop_channels()
+        self.audit.pid = self.km.provisioner.pid
+        self.audit.seal()  # before any student code
+        if not self.audit.connected:
+            raise ClusterError("the kernel's audit hook did not connect to the grader")
 
-    def limit_hits(self) -> list[str]:
-        """Which of the submission's limits its processes hit ("memory", "pids"), read before the box closes."""
-        return self.box.limit_hits() if self.box is not None else []
+    def limits_reached(self, memory_error: bool = False) -> str:
+        """Which of the submission's limits its processes hit so far, as a message ("" for none); read before
+        the box closes.  ``memory_error``: a process got a MemoryError (its share of the box's memory)."""
+        hits = self.box.limit_hits() if self.box is not None else []
+        if memory_error and self.policy.active and "memory" not in hits:
+            hits.append("memory")
+        if not hits:
+            return ""
+        p = self.policy
+        sizes = dict(memory=p.memory // 2**20, one=p.per_process_memory // 2**20, procs=p.max_procs,
+                     tmp=p.tmp_bytes // 2**20, work=p.work_bytes // 2**20)
+        return "the submission hit " + " and ".join(LIMIT_NAMES[h].format(**sizes) for h in hits)
 
     def release(self) -> None:
         """The submission is done: end its kernel, its cluster and every other process it started."""
@@ -167,6 +186,9 @@ class Slot:
         if self.cluster is not None:
             self.cluster.stop(grace=0, keep_forkserver=True)
             self.cluster = None
+        if self.audit is not None:
+            self.audit.close()
+            self.audit = None
 
     def _close_run(self) -> None:
         self._stop()

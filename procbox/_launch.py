@@ -21,6 +21,43 @@ def die_with_parent() -> None:
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+CHILD_SIGNALS = tuple(getattr(signal, name) for name in (
+    "SIGCHLD", "SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2",
+    "SIGQUIT"))
+
+
+def start_session(log: str) -> None:
+    """In a freshly forked child: a session of its own, default signal handling, no stdin, output to ``log``."""
+    os.setsid()
+    for sig in CHILD_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.close(devnull)
+
+
+def child_main(body) -> None:
+    """Run ``body()`` as the whole life of a forked child: exit with what it returns (0 for None), its
+    SystemExit code, or 1 after printing the traceback of anything else; never returns."""
+    code = 1
+    try:
+        code = body() or 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
+
+
 def run(role: str, argv: list[str]) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
     if role == "kernel":  # what ``python -m ipykernel_launcher ARGS`` does

@@ -50,7 +50,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procbox._launch import die_with_parent
+from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
 
 DEFAULT_MEMORY = 2 * 1024**3  # all processes of one submission together
 DEFAULT_PROCS = 512  # processes and threads of one submission together (a box needs about 70)
@@ -161,10 +161,11 @@ class Cgroup:
         """Which limits were hit so far: "memory", "pids"."""
         hit = []
         events = self._read("memory", "memory.events") + self._read("memory", "memory.oom_control")
-        m = re.search(r"oom_kill (\d+)", events)
-        if (m and int(m.group(1)) > 0) or re.search(r"^oom (\d*[1-9])", events, re.M):
-            hit.append("memory")
-        elif self._read("memory", "memory.failcnt").strip() not in ("", "0"):
+        m = re.search(r"oom_kill (\d+)", events)  # a process was killed: reclaiming page cache is no hit
+        if m:
+            if int(m.group(1)) > 0:
+                hit.append("memory")
+        elif re.search(r"under_oom 1", events):  # an old kernel without the count
             hit.append("memory")
         m = re.search(r"max (\d+)", self._read("pids", "pids.events"))
         if m and int(m.group(1)) > 0:
@@ -375,19 +376,10 @@ def _host_pid(host_proc: int) -> int:
 
 def run_box(request: dict) -> None:
     """The box parent P: cgroups, the grader's socket, namespaces, mounts; then fork the box init and wait for it."""
-    code = 1
-    try:
+
+    def body() -> int:
         spec = request["box"]
-        os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        os.close(devnull)
+        start_session(request["log"])
         die_with_parent()
         for procs in spec["cgroup_procs"]:
             Path(procs).write_text(str(os.getpid()))
@@ -404,60 +396,40 @@ def run_box(request: dict) -> None:
         jail.confine_box(spec["mounts"])
         pid = os.fork()
         if pid == 0:
-            _box_init(conn, host_proc, spec)
+            child_main(lambda: _box_init(conn, host_proc, spec))
         conn.close()
         os.close(host_proc)
         while True:
             try:
-                _, status = os.waitpid(pid, 0)
-                code = os.waitstatus_to_exitcode(status)
-                break
+                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
             except ChildProcessError:
-                code = 0
-                break
+                return 0
             except InterruptedError:
                 continue
-    except BaseException:
-        import traceback
 
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code if isinstance(code, int) and code >= 0 else 1)
+    child_main(body)
 
 
 def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
-    """PID 1 of the box: fork what the grader asks for, reap orphans, exit (ending the box) when the grader goes."""
-    code = 1
-    try:
-        die_with_parent()
-        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN,
-                    signal.SIGTTOU, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT):
+    """PID 1 of the box: fork what the grader asks for, reap orphans, return (ending the box) when the grader goes."""
+    die_with_parent()
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    for sig in CHILD_SIGNALS:
+        if sig != signal.SIGCHLD:
             signal.signal(sig, signal.SIG_IGN)
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        conn.sendall((json.dumps({"init": _host_pid(host_proc)}) + "\n").encode())
-        reader = conn.makefile("r")
-        while True:
-            _reap_all()
-            readable, _, _ = select.select([conn], [], [], 0.5)
-            if not readable:
-                continue
-            line = reader.readline()
-            if not line:
-                code = 0
-                return
-            request = json.loads(line)
-            conn.sendall((json.dumps(_spawn_in_box(request, spec, conn, host_proc)) + "\n").encode())
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # PID 1 exits: the kernel kills everything else in the box
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    conn.sendall((json.dumps({"init": _host_pid(host_proc)}) + "\n").encode())
+    reader = conn.makefile("r")
+    while True:
+        _reap_all()
+        readable, _, _ = select.select([conn], [], [], 0.5)
+        if not readable:
+            continue
+        line = reader.readline()
+        if not line:
+            return  # PID 1 exits: the kernel kills everything else in the box
+        request = {**json.loads(line), "box": spec}  # the limits and uid are the box's, whatever was asked
+        conn.sendall((json.dumps(_spawn_in_box(request, conn, host_proc)) + "\n").encode())
 
 
 def _reap_all() -> None:
@@ -470,7 +442,7 @@ def _reap_all() -> None:
             return
 
 
-def _spawn_in_box(request: dict, spec: dict, conn: socket.socket, host_proc: int) -> dict:
+def _spawn_in_box(request: dict, conn: socket.socket, host_proc: int) -> dict:
     read_end, write_end = os.pipe()
     try:
         sys.stdout.flush()
@@ -481,25 +453,15 @@ def _spawn_in_box(request: dict, spec: dict, conn: socket.socket, host_proc: int
         os.close(write_end)
         return {"error": repr(e)}
     if pid == 0:
-        os.close(read_end)
-        code = 1
-        try:
+        def body():
+            os.close(read_end)
             os.write(write_end, str(_host_pid(host_proc)).encode())
-            os.close(write_end)
-            os.close(host_proc)
+            for fd in (write_end, host_proc):  # nothing of the init's reaches student code
+                os.close(fd)
             conn.close()
-            _become(request, spec)
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        except BaseException:
-            import traceback
+            _become(request)
 
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+        child_main(body)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as f:
         host = f.read()
@@ -508,23 +470,14 @@ def _spawn_in_box(request: dict, spec: dict, conn: socket.socket, host_proc: int
     return {"pid": int(host), "ns_pid": pid}
 
 
-def _become(request: dict, spec: dict) -> None:
+def _become(request: dict) -> None:
     """In a process the init forked: its own session, the box's uid and limits, then the role it was asked for."""
     import resource
 
-    os.setsid()
-    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP,
-                signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT):
-        signal.signal(sig, signal.SIG_DFL)
-    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    os.close(devnull)
+    start_session(request["log"])
     os.environ.clear()
     os.environ.update(request["env"])
+    spec = request["box"]
     limits = spec["limits"]
     if limits.get("data"):
         resource.setrlimit(resource.RLIMIT_DATA, (limits["data"], limits["data"]))

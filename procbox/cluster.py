@@ -524,7 +524,7 @@ class LocalCluster:
 
     def stop(self, grace: float = 3, keep_forkserver: bool = False) -> None:
         """Stop every process this cluster started (process groups, by PID); remove its files."""
-        if self.state is not None:
+        if self.state is not None and self.box is None:  # a box ends its processes itself (Box.close)
             _kill_groups(self.state.procs(), grace, self.state.token,
                          spare=self._forkserver.pid if self._forkserver else None)
         if self._forkserver is not None and not keep_forkserver:

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from procbox._launch import die_with_parent
+from procbox._launch import child_main, die_with_parent, start_session
 
 class ForkServer:
     """The client side: a server process owned by this one."""
@@ -67,16 +67,9 @@ class ForkServer:
 
 def _child(request: dict) -> None:
     """In the forked child: become the requested process; never returns."""
-    code = 1
-    try:
-        os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
+
+    def body():
+        start_session(request["log"])
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
@@ -88,17 +81,8 @@ def _child(request: dict) -> None:
         from procbox._launch import run
 
         run(request["role"], request["argv"])
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException:
-        import traceback
 
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    child_main(body)
 
 
 def _reap() -> bool:
@@ -125,6 +109,11 @@ def serve() -> None:
     import ipyparallel.engine.app  # noqa: F401
     import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
     import numpy  # noqa: F401
+    import pygments.formatters.html  # noqa: F401  (what IPython imports to show a kernel's first traceback:
+    import pygments.formatters.terminal256  # noqa: F401   tens of ms per kernel, and memory a process that
+    import pygments.lexers.python  # noqa: F401   has just hit its memory limit no longer has)
+    import stack_data  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
 
     from procbox import box, jail  # noqa: F401

@@ -9,10 +9,11 @@ import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ExecutePreprocessor
 from jupyter_core.utils import ensure_async, run_sync
-from traitlets import Bool, Dict, Float, Instance, Integer, Unicode
+from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
 from ..exercise import grade_id, is_test
+from ..state import Reply, state_of
 
 TIMEOUT_ENAME = "CellTimeoutError"
 MAX_ERROR_FIELD_CHARS = 4000  # of an error's name, and of its value: what the gradebook and feedback show
@@ -38,7 +39,7 @@ def guard_requests(audit_path: str = "", audit_token: str = "") -> list[tuple[st
     """
     requests = [(INSTALL_GUARD, {}), ("", {"v": f"{GUARD}.install(get_ipython())"})]
     if audit_path:
-        requests = [(install_code(audit_path, audit_token, trusted_dirs()), {}), *requests, (ARM_CODE, {})]
+        requests = [("", {"v": install_code(audit_path, audit_token, trusted_dirs())}), *requests, (ARM_CODE, {})]
     return requests
 
 
@@ -46,13 +47,21 @@ class KernelUnresponsive(RuntimeError):
     pass
 
 
+class KernelNotReady(RuntimeError):
+    """The kernel failed before any of the notebook's cells started: the kernel's fault, not the notebook's."""
+
+
+class _LimitReached(Exception):
+    """A limit of the submission was hit (``stop_when`` said so): the cells after this one do not run."""
+
+
 class ExecuteSubmission(ExecutePreprocessor):
-    """Run every cell whatever fails before it; record each reply in ``resources["grader"]["replies"]``.
+    """Run every cell whatever fails before it; record each reply in the grading state (:mod:`grader.state`).
 
     Errors are recorded, not raised; a cell that runs too long is interrupted and
     recorded as a timeout, and if the kernel then does not answer it is stopped;
     a kernel that dies leaves the cells after it unexecuted and the reason in
-    ``resources["grader"]["crash"]``.  Scores come from the kernel's execute
+    the state's ``crash``.  Scores come from the kernel's execute
     replies, never from what a cell printed.  With ``guard``, what student code
     did to IPython or to the modules tests use is undone before each test cell
     (see :mod:`grader.kernel_guard`), and a test only counts if its code ran to
@@ -73,6 +82,10 @@ class ExecuteSubmission(ExecutePreprocessor):
                      "drained after every cell, each record a flag.")
     audit_path = Unicode("", help="Without ``audit``: where to make the audit FIFO (\"\": no audit); the kernel "
                          "this preprocessor starts gets the hook with the guard.").tag(config=True)
+    kernel = Any(None, allow_none=True, help="A started kernel manager to execute in (a slot's prepared kernel); "
+                 "None: start a new kernel")
+    stop_when = Any(None, allow_none=True, help="Called after every cell: a message (a limit of the submission "
+                    "was hit; the cells after it do not run) or None")
     audit_timeout = Float(2.0, help="Seconds the audit hook has to answer the last check.").tag(config=True)
 
     def __init__(self, **kw):
@@ -83,9 +96,10 @@ class ExecuteSubmission(ExecutePreprocessor):
         self.on_cell_executed = self._record
 
     def preprocess(self, nb, resources=None, km=None):
-        grader = resources.setdefault("grader", {})
-        grader["replies"] = {}
-        grader.setdefault("flags", [])
+        """Execute ``nb`` in ``km`` (default: the ``kernel`` trait; None starts a new kernel)."""
+        grader = state_of(resources)
+        grader.replies = {}
+        km = km if km is not None else self.kernel
         self._index, self._installed = None, self.guard_installed
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
@@ -94,10 +108,19 @@ class ExecuteSubmission(ExecutePreprocessor):
             self._audit_log = AuditLog(self.audit_path)
         try:
             return super().preprocess(nb, resources, km)
-        except DeadKernelError as e:
-            grader["crash"] = f"the kernel died while running cell {self._index} ({e})"
-        except KernelUnresponsive as e:
-            grader["crash"] = str(e)
+        except _LimitReached:
+            pass
+        except Exception as e:
+            if not self.guard and not isinstance(e, (DeadKernelError, KernelUnresponsive)):
+                raise  # not grading (a tutorial run by the demo): errors are errors
+            if self._index is None and km is not None:  # a prepared kernel that failed before any cell
+                raise KernelNotReady(f"{type(e).__name__}: {e}") from e
+            if isinstance(e, DeadKernelError):
+                grader.crash = f"the kernel died while running cell {self._index} ({e})"
+            elif isinstance(e, KernelUnresponsive):
+                grader.crash = str(e)
+            else:
+                grader.crash = f"grading stopped at cell {self._index}: {type(e).__name__}: {e}"
         finally:
             self._audit_drain(self._index, grader)
             if self._audit_log is not None and self._audit_log is not self.audit:
@@ -124,11 +147,15 @@ class ExecuteSubmission(ExecutePreprocessor):
             cell, resources = super().preprocess_cell(cell, resources, index)
         else:
             cell, resources = self._run_test(cell, resources, index)
-        if resources["grader"]["replies"].get(index, {}).get("ename") == TIMEOUT_ENAME:
+        state = state_of(resources)
+        if state.replies.get(index, Reply("ok")).ename == TIMEOUT_ENAME:
             self._probe()
         if self._audit_log is not None:
             last = index == len(self.nb.cells) - 1
-            self._audit_drain(index, resources["grader"], sync=last)
+            self._audit_drain(index, state, sync=last)
+        if self.stop_when is not None and (reached := self.stop_when()):
+            state.limits = reached
+            raise _LimitReached(reached)
         return cell, resources
 
     def _audit_drain(self, index, grader, sync=False):
@@ -139,11 +166,12 @@ class ExecuteSubmission(ExecutePreprocessor):
             return
         if audit.pid is None:
             audit.pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        records = []
-        if sync and audit.connected and audit.sync(self.audit_timeout) is False and self._kernel_alive():
+        records = audit.drain()
+        if sync and audit.connected and not audit.broken and audit.sync(self.audit_timeout) is False and \
+                not audit.broken and self._kernel_alive():
             records.append({"event": "audit.silent", "where": "",
                             "what": "stopped the audit hook's checks (it did not answer the last one)"})
-        records = audit.drain() + records
+        records += audit.drain()
         alive = None
         for record in records:
             if record["event"] in ("audit.closed", "audit.fd"):
@@ -152,9 +180,7 @@ class ExecuteSubmission(ExecutePreprocessor):
                     continue
             gid = grade_id(self.nb.cells[index]) if index is not None and index < len(self.nb.cells) else None
             cell = f"cell {index} ({gid})" if gid else f"cell {index}" if index is not None else "before any cell"
-            flag = describe(record, cell)
-            if flag not in grader["flags"]:
-                grader["flags"].append(flag)
+            grader.flag(describe(record, cell))
 
     def _kernel_alive(self) -> bool:
         km = getattr(self, "km", None)
@@ -165,8 +191,9 @@ class ExecuteSubmission(ExecutePreprocessor):
 
     def _run_test(self, cell, resources, index):
         repaired = self._ask(expression=f"{GUARD}.restore()")
+        state = state_of(resources)
         for what in json.loads(repaired or "[]"):
-            resources["grader"]["flags"].append(f"student code changed {what}; restored before the tests")
+            state.flag(f"student code changed {what}; restored before the tests")
         nonce = secrets.token_hex(16)
         source = cell.source
         cell.source = f"{source}\n{GUARD}.ran({nonce!r})"
@@ -174,14 +201,14 @@ class ExecuteSubmission(ExecutePreprocessor):
             cell, resources = super().preprocess_cell(cell, resources, index)
         finally:
             cell.source = source
-        reply = resources["grader"]["replies"].get(index)
-        if reply is None or reply["ename"] == TIMEOUT_ENAME:  # the probe comes next; no question now
+        reply = state.replies.get(index)
+        if reply is None or reply.ename == TIMEOUT_ENAME:  # the probe comes next; no question now
             return cell, resources
         ran = json.loads(self._ask(expression=f"{GUARD}.check()") or "null")
-        if reply["status"] == "ok" and ran != nonce:
-            reply.update(status="error", ename="TestNotRun", evalue="the test's code did not run as written "
-                         "(something in the notebook changed it before it ran)")
-            resources["grader"]["flags"].append(f"test cell {index}: the test code did not run as written")
+        if reply.status == "ok" and ran != nonce:
+            state.replies[index] = Reply("error", "TestNotRun", "the test's code did not run as written "
+                                         "(something in the notebook changed it before it ran)")
+            state.flag(f"test cell {index}: the test code did not run as written")
         return cell, resources
 
     def _ask(self, code="", expression=None):
@@ -210,11 +237,11 @@ class ExecuteSubmission(ExecutePreprocessor):
 
     def _record(self, cell, cell_index, execute_reply):
         content = execute_reply.get("content", {})
-        self.resources["grader"]["replies"][cell_index] = {
-            "status": content.get("status", "error"),
-            "ename": cut(content.get("ename"), self.max_error_field_chars),
-            "evalue": cut(content.get("evalue"), self.max_error_field_chars),
-        }
+        state_of(self.resources).replies[cell_index] = Reply(
+            content.get("status", "error"),
+            cut(content.get("ename"), self.max_error_field_chars),
+            cut(content.get("evalue"), self.max_error_field_chars),
+        )
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``max_output_chars`` of a cell's output (nbgrader's LimitOutput, applied as it arrives),

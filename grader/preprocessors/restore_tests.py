@@ -6,6 +6,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Any
 
 from ..exercise import grade_id, is_locked, nbgrader
+from ..state import state_of
 
 
 MEANINGFUL = ("grade_id", "grade", "solution", "locked", "points", "task")
@@ -17,14 +18,14 @@ class RestoreTests(Preprocessor):
     A student's solution cell keeps its code under the source's metadata; cells the
     student added stay after the cell they followed.  Anything that differs from the
     source (a changed, deleted, duplicated or moved locked cell, forged metadata) is
-    put right and reported in ``resources["grader"]["flags"]``.
+    put right and reported in the grading state's ``flags``.
     """
 
     source = Any(help="The instructor's source notebook (nbformat.NotebookNode).")
     released = Any(help="The student version of the source, to tell what the student changed.")
 
     def preprocess(self, nb, resources):
-        flags = resources.setdefault("grader", {}).setdefault("flags", [])
+        flags = state_of(resources).flags
         by_id = {grade_id(c): c for c in self.source.cells if grade_id(c)}
         given = {grade_id(c): c for c in self.released.cells if grade_id(c)}
         order = [grade_id(c) for c in self.source.cells if grade_id(c)]
