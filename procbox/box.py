@@ -40,6 +40,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import select
 import signal
 import socket
@@ -515,22 +516,28 @@ class Box:
         self.parent_pid = self.init_pid = None
         self._conn = None
         self._workdir = workdir
-        sock_path = run_dir.parent / f".{run_dir.name}.sock"
+        sock_path = _socket_dir() / f"box-{os.getpid()}-{secrets.token_hex(6)}.sock"  # short: AF_UNIX's 108 bytes
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock_path.unlink(missing_ok=True)
             listener.bind(str(sock_path))
+            os.chmod(sock_path, 0o600)  # the box's parent runs as this user: nobody else may connect
             listener.listen(1)
-            listener.settimeout(timeout)
             limits = {"data": policy.per_process_memory, "fsize": max(policy.work_bytes, policy.tmp_bytes),
                       "nproc": 0 if (self.cgroup and "pids" in self.cgroup.dirs) else policy.max_procs}
             spec = {"socket": str(sock_path), "mounts": policy.mounts(run_dir, workdir, uid, gid), "limits": limits,
                     "cgroup_procs": self.cgroup.procs_files if self.cgroup else []}
             self.parent_pid = forkserver.spawn("box", [], env={}, cwd="/", log=str(log), box=spec)
-            try:
-                self._conn, _ = listener.accept()
-            except socket.timeout:
-                raise BoxError(f"the box did not start in {timeout:.0f} s; see {log}") from None
+            listener.settimeout(0.05)
+            deadline = time.monotonic() + timeout
+            while self._conn is None:
+                try:
+                    self._conn, _ = listener.accept()
+                except socket.timeout:
+                    if not _alive(self.parent_pid):
+                        raise BoxError(f"the box's parent exited as it started; see {log}: {_tail(log)}") from None
+                    if time.monotonic() > deadline:
+                        raise BoxError(f"the box did not start in {timeout:.0f} s; see {log}") from None
             self._conn.settimeout(timeout)
             self._reader = self._conn.makefile("r")
             hello = self._reader.readline()
@@ -592,6 +599,20 @@ class Box:
             self.cgroup.remove()
             self.cgroup = None
         self.init_pid = self.parent_pid = None
+
+
+def _socket_dir() -> Path:
+    """A directory with a short path that only this user may enter, for the sockets boxes connect to."""
+    for top in (LOCK_DIR, Path("/tmp"), Path(tempfile.gettempdir())):
+        folder = top if top == LOCK_DIR else top / f"procbox-{os.getuid()}"
+        try:
+            folder.mkdir(mode=0o700 if folder != LOCK_DIR else 0o755, parents=True, exist_ok=True)
+            st = folder.lstat()
+            if st.st_uid == os.getuid() and os.access(folder, os.W_OK) and len(str(folder)) < 60:
+                return folder
+        except OSError:
+            continue
+    raise BoxError("no directory with a short path for the boxes' sockets (tried /run/procbox and /tmp)")
 
 
 def _alive(pid: int) -> bool:
