@@ -4,7 +4,7 @@
     python3 dev.py demo    # execute the course on a 4-engine cluster and grade a sample class
     python3 dev.py test    # the test suite (what CI runs)
 
-Needs only Python >= 3.10 and the package index: it creates ``.venv`` next to this file,
+Needs only Python >= 3.11 and the package index: it creates ``.venv`` next to this file,
 installs the project into it (again whenever pyproject.toml changes), and runs the
 command there.  Extra arguments go to the command (``python3 dev.py test -k cluster``).
 """

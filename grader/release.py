@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
 
-from .exercise import load_exercises
+from .exercise import ExerciseError, load_exercises
 from .preprocessors.clear_solutions import ClearSolutions
 from .preprocessors.lock_cells import LockCells
 from .preprocessors.remove_hidden_tests import RemoveHiddenTests
@@ -26,7 +27,13 @@ def student_version(source_nb):
 
 
 def main(*, source: str | Path = "exercises", out: str | Path = "release") -> int:
-    exercises = load_exercises(source)
+    """Write ``out/<NN-name>.ipynb`` and ``out/checksums.json``; return 0, or 2 (a one-line error) if the source
+    is missing or malformed."""
+    try:
+        exercises = load_exercises(source)
+    except ExerciseError as e:
+        print(f"grader release: {e}", file=sys.stderr)
+        return 2
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checksums = {}

@@ -45,6 +45,7 @@ from .preprocessors.execute_submission import guard_requests
 LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together, {one} MiB for one)",
                "pids": "its process limit ({procs} processes and threads)",
                "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
+IPC_PATH_MAX = 100  # bytes of a unix socket's path (AF_UNIX allows 107; ipc sockets add "-<port>")
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
 
 
@@ -134,8 +135,11 @@ class Slot:
 
             def spawn(argv, env, cwd):
                 return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=jail, log=log)
+        ipc = str(run / "kernel")
+        transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"  # a long TMPDIR: zmq cannot bind the path
         self.km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
-                                 owner=(self.uid, self.gid), ip=str(run / "kernel"))
+                                 owner=(self.uid, self.gid), transport=transport,
+                                 ip=ipc if transport == "ipc" else "127.0.0.1")
         run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"),
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
 

@@ -1,6 +1,7 @@
 """Every tutorial runs headless against the session's cluster and shows what it must show."""
 
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.demo import execute_notebook
+from grader.demo import LessonError, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -73,9 +74,28 @@ def test_navigation_script_is_idempotent(tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_lesson_runs_headless_and_shows_what_it_teaches(path, cluster, mirror, tmp_path):
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(CHECKS[path.stem]))
-    nb = execute_notebook(nb, cwd=path.parent, ipython_dir=cluster.ipython_dir, mirror_url=mirror.url)
+    marker = f"lesson checks passed {secrets.token_hex(8)}"
+    nb.cells.append(nbformat.v4.new_code_cell(f"{CHECKS[path.stem]}\nprint({marker!r})"))
+    nb = execute_notebook(nb, cwd=path.parent, ipython_dir=cluster.ipython_dir, mirror_url=mirror.url,
+                          name=path.name)
+    assert printed(nb.cells[-1]) == marker + "\n", "the checks appended to the lesson did not run to their end"
     tagged = [c for c in nb.cells if "raises-exception" in c.metadata.get("tags", [])]
     for cell in tagged:
         assert any(o.output_type == "error" for o in cell.outputs), f"tagged cell did not raise:\n{cell.source}"
     cluster.verify()  # the lesson left the shared cluster healthy for the next one
+
+
+def printed(cell) -> str:
+    return "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stdout")
+
+
+@pytest.mark.timeout(120)
+def test_a_lesson_whose_kernel_dies_fails(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("import os; os._exit(1)"),
+                                         nbformat.v4.new_code_cell("print('after the crash')")])
+    with pytest.raises(LessonError, match=r"^99-dies\.ipynb did not run to its end: the kernel died while running "
+                                          r"cell 1 "):
+        execute_notebook(nb, cwd=tmp_path, ipython_dir=tmp_path / "ipython", mirror_url="http://127.0.0.1:9",
+                         timeout=60, name="99-dies.ipynb")
+    assert printed(nb.cells[2]) == ""
