@@ -9,6 +9,14 @@ would point at Google: only the base URL changes.
 - ``NGRAM_BASE_URL`` set: notebooks download from there (set it to
   :data:`GOOGLE_BASE_URL` to use the real bucket).
 - unset: :func:`mirror_url` starts a mirror in this process and returns its URL.
+
+The mirror also answers ``/_manifest.json`` (the manifest, so code that may not read
+``data/`` still knows the files: :func:`load_manifest` falls back to it) and
+``/_served`` (JSON: every file it served, with the client's address and, where this
+process may tell, the client's PID as its own PID namespace sees it).  A base URL
+``http://HOST:PORT/_t/<token>/books/ngrams/books/`` serves the same files and tags
+each record with ``token``; ``/_served?token=<token>`` lists only those, so a grader's
+test can tell exactly what its own call downloaded.
 """
 
 from __future__ import annotations
@@ -17,25 +25,95 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import threading
+import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "NGRAM_BASE_URL"
 PATH_PREFIX = "/books/ngrams/books/"
 GOOGLE_BASE_URL = "http://storage.googleapis.com" + PATH_PREFIX
-DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", Path(__file__).resolve().parents[1] / "data" / "ngrams"))
+PROJECT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", PROJECT_DATA_DIR / "ngrams"))
+MANIFEST_PATH = "/_manifest.json"
+SERVED_PATH = "/_served"
+_FILE_PATH = re.compile(r"^(?:/_t/([A-Za-z0-9_.-]{1,64}))?" + re.escape(PATH_PREFIX) + r"([^/]+)$")
+
+
+def private_dirs() -> list[Path]:
+    """The course's data directories, which graded code must not read (the grader hides them)."""
+    return list(dict.fromkeys(p.resolve() for p in (PROJECT_DATA_DIR, DATA_DIR)))
+
+
+def site_root(base_url: str) -> str:
+    """``http://HOST:PORT`` of a mirror's base URL (with or without a ``/_t/<token>`` part)."""
+    parts = urllib.parse.urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def load_manifest(data_dir: Path = DATA_DIR) -> list[dict]:
-    """The manifest's entries: ``file``, ``bytes``, ``sha256``, ``lines``."""
+    """The manifest's entries: ``file``, ``bytes``, ``sha256``, ``lines``.
+
+    Read from ``data_dir``; if that is the default directory and it cannot be read
+    (graded code: the grader hides it), fetched from the mirror at ``$NGRAM_BASE_URL``."""
     path = Path(data_dir) / "manifest.json"
     try:
         return json.loads(path.read_text())["files"]
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
+        url = os.environ.get(ENV_VAR)
+        if url and Path(data_dir) == DATA_DIR:
+            try:
+                with urllib.request.urlopen(site_root(url) + MANIFEST_PATH, timeout=30) as response:
+                    return json.loads(response.read())["files"]
+            except (OSError, ValueError, KeyError):
+                pass
         raise FileNotFoundError(
             f"{path}: no n-gram manifest here; regenerate the data with `python data/make_ngrams.py`"
         ) from None
+
+
+def served(base_url: str, token: str | None = None) -> list[dict]:
+    """What the mirror at ``base_url`` has served (only under ``/_t/<token>/`` if ``token``)."""
+    query = "?" + urllib.parse.urlencode({"token": token}) if token else ""
+    with urllib.request.urlopen(site_root(base_url) + SERVED_PATH + query, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _client_pid(port: int, server_port: int) -> int | None:
+    """PID (in its innermost PID namespace) of the local process whose TCP socket goes from ``port`` to
+    ``server_port`` (Linux reuses a local port for connections to different places), if this process may see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if (len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port
+                    and int(fields[2].rsplit(":", 1)[1], 16) == server_port and fields[9] != "0"):
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = os.listdir(proc / "fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(proc / "fd" / fd) in inodes:
+                    status = (proc / "status").read_text()
+                    m = re.search(r"^NSpid:\s*(.*)$", status, re.M)
+                    return int(m.group(1).split()[-1]) if m else int(proc.name)
+            except (OSError, ValueError):
+                continue
+    return None
 
 
 def file_names(data_dir: Path = DATA_DIR) -> list[str]:
@@ -60,7 +138,7 @@ def verify(data_dir: Path = DATA_DIR) -> list[str]:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serve only the manifest's files under Google's path layout; 404 otherwise."""
+    """Serve only the manifest's files under Google's path layout (and the manifest and the record); 404 otherwise."""
 
     server: "_Server"
 
@@ -71,14 +149,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(body=False)
 
     def _send(self, body: bool) -> None:
-        path = self.path.split("?", 1)[0]
-        name = path[len(PATH_PREFIX):] if path.startswith(PATH_PREFIX) else None
+        path, _, query = self.path.partition("?")
+        if path == MANIFEST_PATH:
+            return self._reply(body, (self.server.data_dir / "manifest.json").read_bytes(), "application/json")
+        if path == SERVED_PATH:
+            token = urllib.parse.parse_qs(query).get("token", [None])[0]
+            with self.server.lock:
+                records = [r for r in self.server.log if token is None or r["token"] == token]
+            return self._reply(body, json.dumps(records).encode(), "application/json")
+        m = _FILE_PATH.match(path)
+        token, name = (m.group(1), m.group(2)) if m else (None, None)
         if name not in self.server.files:
             self.send_error(404, f"no such n-gram file: {path}")
             return
         data = (self.server.data_dir / name).read_bytes()
+        host, port = self.client_address[:2]
+        record = {"path": path, "file": name, "token": token, "client": f"{host}:{port}",
+                  "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None, "time": time.time(),
+                  "method": self.command}
+        with self.server.lock:
+            self.server.log.append(record)
+        self._reply(body, data, "application/octet-stream")
+
+    def _reply(self, body: bool, data: bytes, content_type: str) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if body:
@@ -92,6 +187,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     data_dir: Path
     files: frozenset
+    log: list  # one record per file served: path, file, token, client, pid, time, method
+    lock: threading.Lock
+    find_pids: bool
 
 
 @dataclass
@@ -105,6 +203,11 @@ class Mirror:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{PATH_PREFIX}"
+
+    def served(self, token: str | None = None) -> list[dict]:
+        """The records of the files served so far (see the module's docstring)."""
+        with self.server.lock:
+            return [dict(r) for r in self.server.log if token is None or r["token"] == token]
 
     def stop(self) -> None:
         if self.thread is not None:
@@ -124,6 +227,7 @@ def _make_server(port: int, data_dir: Path) -> _Server:
     server = _Server(("127.0.0.1", port), _Handler)
     server.data_dir = Path(data_dir)
     server.files = frozenset(file_names(data_dir))
+    server.log, server.lock, server.find_pids = [], threading.Lock(), True
     return server
 
 

@@ -26,15 +26,30 @@ from .exercise import load_exercises
 from .gradebook import Gradebook
 from .preprocessors.execute_submission import ExecuteSubmission
 from .sample_class import make_class
+from .state import state_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeout: int = 300):
-    """Execute a tutorial top to bottom (only cells tagged ``raises-exception`` may fail); return it."""
+class LessonError(RuntimeError):
+    """A tutorial did not run to its end (its kernel died or stopped answering)."""
+
+
+def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeout: int = 300,
+                     name: str = "the notebook"):
+    """Execute a tutorial top to bottom (only cells tagged ``raises-exception`` may fail); return it.
+
+    A cell that fails raises nbclient's CellExecutionError; a kernel that dies or stops answering (which
+    :class:`ExecuteSubmission` records in the grading state instead of raising) raises :class:`LessonError`
+    naming ``name``.
+    """
     env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url})
     executor = ExecuteSubmission(timeout=timeout, kernel_env=env, allow_errors=False, interrupt_on_timeout=False)
-    executor.preprocess(nb, {"metadata": {"path": str(cwd)}})
+    resources = {"metadata": {"path": str(cwd)}}
+    executor.preprocess(nb, resources)
+    crash = state_of(resources).crash
+    if crash:
+        raise LessonError(f"{name} did not run to its end: {crash}")
     return nb
 
 
@@ -46,7 +61,7 @@ def run_tutorials(notebooks: Path, out: Path) -> list[tuple[str, float]]:
         for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
             t0 = time.perf_counter()
             nb = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
-                                  ipython_dir=cluster.ipython_dir, mirror_url=mirror.url)
+                                  ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
             body, _ = exporter.from_notebook_node(nb)
             (out / f"{path.stem}.html").write_text(body)
             timings.append((path.name, time.perf_counter() - t0))
@@ -55,25 +70,45 @@ def run_tutorials(notebooks: Path, out: Path) -> list[tuple[str, float]]:
     return timings
 
 
+def exit_code(grading: int, mismatches: int) -> int:
+    """The demo's exit code: the grading's own if it failed, else 1 if any score differs from the expected one."""
+    if grading != 0:
+        return grading
+    return 1 if mismatches else 0
+
+
 def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | None = None) -> int:
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     print(f"== 1/3 Executing the tutorials against a 4-engine cluster -> {out / 'notebooks'}")
-    run_tutorials(ROOT / "notebooks", out / "notebooks")
+    try:
+        run_tutorials(ROOT / "notebooks", out / "notebooks")
+    except LessonError as e:
+        print(f"grader demo: {e}", file=sys.stderr)
+        return 1
+    return grade_sample_class(out, students=students, workers=workers)
 
+
+def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = None) -> int:
+    """Steps 2 and 3: release, grade a sample class in ``out``, check every score; the demo's exit code."""
     print(f"== 2/3 Releasing the exercises and grading a sample class of {students} -> {out}")
-    release.main(source=ROOT / "exercises", out=out / "release")
+    released = release.main(source=ROOT / "exercises", out=out / "release")
+    if released != 0:
+        return released
     exercises = load_exercises(ROOT / "exercises")
-    expected = make_class(exercises, out / "submissions", students=students)
+    expected = make_class(exercises, out / "submissions", students=students, shortcuts=True)
     book = out / "gradebook.sqlite"
     t0 = time.perf_counter()
-    grade.main(submissions=out / "submissions", source=ROOT / "exercises", gradebook=book, workers=workers)
+    graded = grade.main(submissions=out / "submissions", source=ROOT / "exercises", gradebook=book, workers=workers)
+    if graded not in (0, 1):  # a usage error or an interruption: there are no grades to look at
+        print(f"grader demo: grading failed (exit code {graded})", file=sys.stderr)
+        return graded
     elapsed = time.perf_counter() - t0
     export.main(gradebook=book, format="csv", level="test", output=out / "grades.csv")
     export.main(gradebook=book, format="csv", level="student", output=out / "grades-by-student.csv")
     feedback.main(gradebook=book, out=out / "feedback")
-    print(f"graded {len(expected)} submissions in {elapsed:.1f} s ({elapsed / len(expected):.2f} s each); "
+    print(f"graded {len(expected)} submissions in {elapsed:.1f} s ({elapsed / max(len(expected), 1):.2f} s each); "
           f"grades in {out / 'grades.csv'}")
 
     print("== 3/3 Checking every score against the sample class's expected score")
@@ -83,4 +118,6 @@ def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | 
     for (student, exercise), (g, e) in sorted(wrong.items()):
         print(f"  MISMATCH {student}/{exercise}: graded {g}, expected {e}", file=sys.stderr)
     print("all scores as expected" if not wrong else f"{len(wrong)} score(s) differ from the expected ones")
-    return 1 if wrong else 0
+    if graded:
+        print(f"grader demo: grading failed (exit code {graded}): see its errors above", file=sys.stderr)
+    return exit_code(graded, len(wrong))

@@ -32,7 +32,7 @@ from nbconvert.preprocessors import ClearOutputPreprocessor
 from tqdm import tqdm
 
 from procbox.cluster import DEFAULT_ENGINES, ClusterError
-from course.data import start_mirror
+from course.data import private_dirs, start_mirror
 
 from .exercise import Exercise, ExerciseError, load_exercises
 from .gradebook import Gradebook, GradebookError
@@ -507,7 +507,8 @@ def main(
     if skipped and not quiet:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)")
     book_path = Path(gradebook).resolve()
-    hidden = [Path(source).resolve(), Path(submissions).resolve()] + [
+    hidden = [  # what student code must not see; the n-gram files it must download from the mirror
+        Path(source).resolve(), Path(submissions).resolve(), *(p for p in private_dirs() if p.exists())] + [
         p for p in (book_path, Path(f"{book_path}-wal"), Path(f"{book_path}-shm")) if p.exists()]
     for stale in sweep_stale(RUN_PREFIX):  # left by graders that were killed (kill -9): their owner is gone
         if not quiet:

@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell
 
 from .exercise import Exercise, is_solution, is_test, nbgrader
 from .release import student_version
+from .shortcuts import SHORTCUTS, Shortcut
 
 KINDS = ("complete", "partial", "blank", "erroring", "tampering")
 
@@ -52,8 +53,11 @@ def expected_points(exercise: Exercise, solved: int) -> float:
     return points
 
 
-def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 12, seed: int = 2024) -> dict:
-    """Write ``out/<student>/<exercise>.ipynb``; return {(student, exercise): expected points}."""
+def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 12, seed: int = 2024,
+               shortcuts: bool = False) -> dict:
+    """Write ``out/<student>/<exercise>.ipynb``; return {(student, exercise): expected points}.
+
+    With ``shortcuts``, also the students of :data:`grader.shortcuts.SHORTCUTS`, one submission each."""
     rng = random.Random(seed)
     out = Path(out)
     expected = {}
@@ -73,6 +77,31 @@ def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 
                         cell.source = "assert True  # looks fine to me"
             nbformat.write(nb, out / student / f"{name}.ipynb")
             expected[(student, name)] = expected_points(exercise, solved)
+    if shortcuts:
+        expected.update(write_shortcuts(exercises, out))
+    return expected
+
+
+def shortcut_notebook(exercise: Exercise, shortcut: Shortcut):
+    """The complete notebook with the solution cell ``shortcut.question`` replaced by ``shortcut.source``."""
+    n = sum(1 for c in exercise.nb.cells if is_solution(c) and c.cell_type == "code")
+    nb, _ = fill(exercise, n, broken=False)
+    cells = [c for c in nb.cells if nbgrader(c).get("grade_id") == shortcut.question and is_solution(c)]
+    if len(cells) != 1:
+        raise ValueError(f"{exercise.name}: shortcut {shortcut.name!r} names no solution cell {shortcut.question!r}")
+    cells[0].source = shortcut.source
+    return nb
+
+
+def write_shortcuts(exercises: dict[str, Exercise], out: Path) -> dict:
+    expected = {}
+    for name, exercise in exercises.items():
+        for shortcut in SHORTCUTS.get(name, []):
+            student = f"shortcut-{name[:2]}-{shortcut.name}"
+            (out / student).mkdir(parents=True, exist_ok=True)
+            nbformat.write(shortcut_notebook(exercise, shortcut), out / student / f"{name}.ipynb")
+            missed = sum(points for test, points in exercise.tests.items() if test in shortcut.misses)
+            expected[(student, name)] = exercise.max_points - missed
     return expected
 
 

@@ -89,3 +89,44 @@ def test_cli_verify(tmp_path):
                          env={**os.environ, "COURSE_DATA_DIR": str(copy)})
     assert bad.returncode == 1
     assert data.load_manifest()[0]["file"] in bad.stderr
+
+
+def test_mirror_records_what_it_served_per_token_with_the_clients_pid(mirror):
+    entry = data.load_manifest()[2]
+    base = data.site_root(mirror.url) + "/_t/rec-test" + data.PATH_PREFIX
+    with urllib.request.urlopen(base + entry["file"], timeout=10) as response:
+        assert hashlib.sha256(response.read()).hexdigest() == entry["sha256"], "a token URL serves the same file"
+    urllib.request.urlopen(mirror.url + entry["file"], timeout=10).close()  # no token: not in the token's record
+    record = data.served(mirror.url, "rec-test")
+    assert [(r["file"], r["token"], r["method"]) for r in record] == [(entry["file"], "rec-test", "GET")]
+    assert record[0]["path"] == "/_t/rec-test" + data.PATH_PREFIX + entry["file"]
+    assert record[0]["client"].startswith("127.0.0.1:")
+    assert record[0]["pid"] == os.getpid(), "the mirror tells which process downloaded"
+    assert mirror.served("rec-test") == record
+    assert len(data.served(mirror.url)) >= 2, "without a token: everything served"
+    assert data.served(mirror.url, "never-used") == []
+
+
+def test_mirror_serves_its_manifest(mirror):
+    with urllib.request.urlopen(data.site_root(mirror.url) + data.MANIFEST_PATH, timeout=10) as response:
+        import json
+
+        assert json.loads(response.read())["files"] == data.load_manifest()
+
+
+def test_load_manifest_falls_back_to_the_mirror_when_the_data_dir_is_unreadable(mirror, monkeypatch, tmp_path):
+    want = data.load_manifest()
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "hidden")  # what graded code sees: no data directory
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    with pytest.raises(FileNotFoundError):
+        data.load_manifest(tmp_path / "hidden")  # no mirror to ask
+    monkeypatch.setenv(data.ENV_VAR, mirror.url)
+    assert data.load_manifest(tmp_path / "hidden") == want
+    assert data.file_names(tmp_path / "hidden") == [e["file"] for e in want]
+    with pytest.raises(FileNotFoundError):
+        data.load_manifest(tmp_path / "elsewhere")  # an explicit other directory is never replaced by the mirror's
+
+
+def test_private_dirs_are_the_course_data():
+    assert (ROOT / "data").resolve() in data.private_dirs()
+    assert data.DATA_DIR.resolve() in data.private_dirs()

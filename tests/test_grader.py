@@ -57,11 +57,39 @@ def test_release_writes_student_versions(tmp_path):
         assert any("### BEGIN HIDDEN TESTS" in c.source for c in exercise.nb.cells if is_test(c)), name
 
 
-def test_release_of_a_missing_source_says_what_to_do(tmp_path, capsys):
-    code = subprocess.run([sys.executable, "-m", "grader", "release", "--source", str(tmp_path / "nope")],
-                          capture_output=True, text=True)
-    assert code.returncode != 0
-    assert "nope" in code.stderr and "--source" in code.stderr
+def test_release_of_a_missing_source_says_what_to_do(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "grader", "release", "--source", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2, run.stderr  # a usage error, as the README says
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == [f"grader release: {tmp_path / 'nope'}: no such exercise directory; "
+                                       "pass --source with your exercises/ folder"]
+    assert run.stdout == "" and not (tmp_path / "out").exists()
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("grading, mismatches, code", [(0, 0, 0), (0, 3, 1), (1, 0, 1), (1, 3, 1), (2, 0, 2),
+                                                       (130, 0, 130)])
+def test_demo_exit_code_is_the_gradings_when_grading_fails(grading, mismatches, code):
+    from grader.demo import exit_code
+
+    assert exit_code(grading, mismatches) == code
+
+
+@pytest.mark.parametrize("graded", [0, 1, 2])
+def test_demo_fails_when_its_grading_fails_even_if_no_score_differs(tmp_path, monkeypatch, capsys, graded):
+    from grader import demo
+
+    def fake_grade(*, submissions, source, gradebook, workers):
+        Gradebook(gradebook).close()  # an empty gradebook: no score to compare, so none differs
+        return graded
+
+    monkeypatch.setattr(demo, "make_class", lambda exercises, out, **kw: {})
+    monkeypatch.setattr(grade, "main", fake_grade)
+    assert demo.grade_sample_class(tmp_path / "demo", students=1) == graded
+    err = capsys.readouterr().err
+    assert ("grading failed (exit code" in err) == bool(graded)
 
 
 # -- grading real exercises -------------------------------------------------------------------------
