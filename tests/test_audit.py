@@ -358,18 +358,11 @@ def test_guard_requests_install_the_hook_first_and_arm_it_last():
     assert ARM_EVENT in audited[-1][0]
 
 
-# -- end to end, once the grader's pipeline uses them (grader/worker.py, grader/grade.py) -------------------
+# -- end to end, through the grader's pipeline (grader.grade.grading, grader.worker.Slot) ---------------------
 
-def _wired() -> tuple[bool, bool]:
-    text = (ROOT / "grader" / "worker.py").read_text() + (ROOT / "grader" / "grade.py").read_text()
-    return "AuditLog" in text, "ScanSubmission" in text
-
-
-@pytest.mark.skipif(not any(_wired()), reason="the grading pipeline does not use the audit log or the scan yet")
 def test_grading_flags_the_rewrite_and_nothing_else(tmp_path):
     from test_hardening import assert_good, assert_no_leaks, grade_class
 
-    audit, scan = _wired()
     cheat = with_cell(REWRITE_DO_EXECUTE)
     obfuscated = with_cell(REWRITE_DO_EXECUTE.replace("k.do_execute = fake", "setattr(k, 'do_' + 'execute', fake)")
                            .replace("real = k.do_execute", "real = getattr(k, 'do_' + 'execute')"))
@@ -382,9 +375,8 @@ def test_grading_flags_the_rewrite_and_nothing_else(tmp_path):
         r = run.r(student)
         assert r.total == 5, "flags, not zeros"
         flags = audit_flags(r.flags)
-        if audit:
-            assert any("student code replaced the kernel's do_execute" in f for f in flags), r.flags
-        if scan and student == "a-rewrites":
+        assert any("student code replaced the kernel's do_execute" in f for f in flags), r.flags
+        if student == "a-rewrites":
             assert any("the submitted code uses the kernel's do_execute" in f for f in flags), r.flags
     assert_good(run)
     assert audit_flags(run.r("z-good").flags) == []
