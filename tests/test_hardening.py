@@ -702,13 +702,19 @@ def _rows(book: Path) -> int:
         return 0
 
 
-def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
+def slow_class(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Three good students whose notebooks take 3 s or more each (to interrupt a run mid-way): (source, subs, book)."""
     source = make_source(tmp_path / "source")
     subs, book = tmp_path / "subs", tmp_path / "gradebook.sqlite"
     slow = nbformat.reads(fixture("good").decode(), as_version=4)
     slow.cells.insert(5, new_code_cell("import time\ntime.sleep(3)"))
     for student in ("s1", "s2", "s3"):
         write(slow, subs / student / f"{TOY}.ipynb")
+    return source, subs, book
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
+    source, subs, book = slow_class(tmp_path)
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
            "--quiet", "--timeout", "30", "--workers", "2"]  # two workers: both are stopped, each once
     before = _marked()

@@ -245,29 +245,27 @@ def stop_class(tmp_path_factory):
                         chosen("stops-every-process", slow=True, goods=("z-good", "z-good-2", "z-good-3")), timeout=5)
 
 
+SIGNAL_ATTACKS = {  # class fixture -> (attacker, what it prints once sent, what passing q2-clean would mean)
+    "kill_class": ("a-kills-every-process", "KILL-ALL-SENT", "its engines survived the SIGKILL"),
+    "stop_class": ("a-stops-every-process", "STOP-ALL-SENT", "its own engines kept running"),
+}
+
+
 @needs_root
-def test_sigkill_to_every_process_reaches_only_its_own_box(kill_class):
-    student = "a-kills-every-process"
-    assert_attack_ran(kill_class, student, "KILL-ALL-SENT")
-    r = kill_class.r(student)
-    assert r.status == "graded", diagnosis(kill_class, student)
-    assert_q1_passed(kill_class, student)
-    assert statuses(r)["q2-clean"] != "passed", "its engines survived the SIGKILL\n" + diagnosis(kill_class, student)
+@pytest.mark.parametrize("which", sorted(SIGNAL_ATTACKS))
+def test_a_signal_to_every_process_reaches_only_its_own_box(which, request):
+    run = request.getfixturevalue(which)
+    student, sent, survived = SIGNAL_ATTACKS[which]
+    assert_attack_ran(run, student, sent)
+    r = run.r(student)
+    assert r.status == "graded", diagnosis(run, student)
+    assert_q1_passed(run, student)
+    assert statuses(r)["q2-clean"] != "passed", f"{survived}\n" + diagnosis(run, student)
 
 
 @needs_root
 def test_sigkill_class_costs_nobody_else(kill_class):
     assert_costs_nobody_else(kill_class)
-
-
-@needs_root
-def test_sigstop_to_every_process_reaches_only_its_own_box(stop_class):
-    student = "a-stops-every-process"
-    assert_attack_ran(stop_class, student, "STOP-ALL-SENT")
-    r = stop_class.r(student)
-    assert r.status == "graded", diagnosis(stop_class, student)
-    assert_q1_passed(stop_class, student)
-    assert statuses(r)["q2-clean"] != "passed", "its own engines kept running\n" + diagnosis(stop_class, student)
 
 
 @needs_root

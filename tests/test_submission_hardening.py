@@ -33,7 +33,7 @@ from grader.gradebook import Gradebook
 from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
 from procbox import rundirs
 from test_hardening import (TOY, TOY_TESTS, _marked, _rows, assert_good, assert_no_leaks, fixture, grade_class,
-                            make_source, reap_new, statuses)
+                            make_source, reap_new, slow_class, statuses)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -491,12 +491,7 @@ def test_sweep_logs_what_it_cannot_remove(tmp_path, monkeypatch, caplog):
 def test_a_killed_graders_run_root_is_removed_by_the_next_run(tmp_path):
     tmp = tmp_path / "tmp"  # the graders' temporary directory: only theirs and ours are in it
     tmp.mkdir()
-    source = make_source(tmp_path / "source")
-    subs, book = tmp_path / "subs", tmp_path / "gradebook.sqlite"
-    slow = nbformat.reads(fixture("good").decode(), as_version=4)
-    slow.cells.insert(5, new_code_cell("import time\ntime.sleep(3)"))
-    for student in ("s1", "s2", "s3"):
-        write(slow, subs / student / f"{TOY}.ipynb")
+    source, subs, book = slow_class(tmp_path)
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
            "--quiet", "--timeout", "30", "--workers", "1"]
     env = {**os.environ, "TMPDIR": str(tmp)}
