@@ -176,8 +176,8 @@ def _read_plain(path: Path, root: Path | None, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _not_run(exercise: Exercise) -> list[TestResult]:
-    return [TestResult(t, 0.0, p, "not-run", "the submission could not be read") for t, p in exercise.tests.items()]
+def _not_run(exercise: Exercise, why: str = "the submission could not be read") -> list[TestResult]:
+    return [TestResult(t, 0.0, p, "not-run", why) for t, p in exercise.tests.items()]
 
 
 def _error_row(student: str, name: str, path: Path, checksum: str, message: str,
@@ -367,13 +367,12 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
         try:
             graded, state = _grade_on(slot, copy.deepcopy(nb), flags, exercise, released, timeout)
             break
-        except SlotFailed as e:
+        except KernelNotReady as e:  # the prepared kernel failed before any student code ran
             if attempt == 2:
                 result.status, result.finished = "error", now()
                 result.message = (f"{shown(sub.path)}: could not be graded: the grader's kernel failed twice before "
                                   f"any of the student's code ran ({e}); run the same command again to grade it")
-                result.tests = [TestResult(t, 0.0, p, "not-run", "not graded (the grader failed)")
-                                for t, p in exercise.tests.items()]
+                result.tests = _not_run(exercise, "not graded (the grader failed)")
                 return result, None
             print(f"grader: {sub.student}/{sub.exercise}: the prepared kernel failed ({e}); "
                   "grading it again on a new one", file=sys.stderr)
@@ -383,10 +382,6 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
 
 
 KERNEL_READY_TIMEOUT = 20  # seconds a prepared kernel (already answering, guard installed) has to answer again
-
-
-class SlotFailed(RuntimeError):
-    """The prepared kernel or cluster failed before any student code ran: grade the submission on a new slot."""
 
 
 def grading(exercise: Exercise, released, slot: Slot, timeout: float) -> list:
@@ -415,8 +410,6 @@ def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: floa
         if not state.limits:  # read before the box closes
             state.limits = slot.limits_reached(
                 memory_error=any(r.ename == "MemoryError" for r in state.replies.values()))
-    except KernelNotReady as e:
-        raise SlotFailed(str(e)) from e
     finally:
         for step in steps:
             if isinstance(step, ExecuteSubmission) and step.kc is not None:

@@ -110,7 +110,7 @@ class Slot:
             self.cluster = self._unboxed
             self.cluster.env = env
             self.cluster.engine_cwd, self.cluster.engine_profile_dir = run / "work", run / "engines"
-            self.cluster.engine_jail = ["--memory", str(self.policy.memory), "--workdir", str(run / "work")]
+            self.cluster.engine_jail = self._unboxed_limits(run)
         self.cluster.start(timeout=START_TIMEOUT)
         self.cluster.verify()
         client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
@@ -122,6 +122,10 @@ class Slot:
         self._install_guard()
         return self
 
+    def _unboxed_limits(self, run: Path) -> list[str]:
+        """:mod:`procbox.jail` options for a process forked without a box: its memory and working directory."""
+        return ["--memory", str(self.policy.memory), "--workdir", str(run / "work")]
+
     def _start_kernel(self, run: Path, env: dict) -> None:
         """Fork the kernel into the box (or from the fork server), through the ``procbox-fork`` provisioner."""
         log = str(run / "logs" / "kernel.log")
@@ -131,10 +135,8 @@ class Slot:
             def spawn(argv, env, cwd):
                 return box.spawn("kernel", argv, env=env, cwd=cwd, log=log)[0]
         else:
-            jail = ["--memory", str(self.policy.memory), "--workdir", str(run / "work")]
-
             def spawn(argv, env, cwd):
-                return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=jail, log=log)
+                return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=self._unboxed_limits(run), log=log)
         ipc = str(run / "kernel")
         transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"  # a long TMPDIR: zmq cannot bind the path
         self.km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",

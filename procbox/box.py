@@ -34,7 +34,6 @@ limits are; :class:`Box` is the grader's handle on one box.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -52,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
+from procbox.forkserver import _reap
+from procbox.jail import _check, _libc, _mount, confine_box
 
 DEFAULT_MEMORY = 2 * 1024**3  # all processes of one submission together
 DEFAULT_PROCS = 512  # processes and threads of one submission together (a box needs about 70)
@@ -64,7 +65,6 @@ ENV_ALLOW = ("PATH", "PYTHONPATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x20000000, 0x08000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 2, 4, 8, 4096
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class BoxError(RuntimeError):
@@ -182,15 +182,21 @@ class Cgroup:
 
     def remove(self) -> None:
         for path in self.dirs.values():
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # still has processes: they are dying
-                    time.sleep(0.01)
+            _rmdir_when_empty(path, tries=50)
         self.dirs = {}
+
+
+def _rmdir_when_empty(path: Path, tries: int) -> bool:
+    """Remove a cgroup directory, waiting (10 ms at a time) while its last processes finish dying; True if gone."""
+    for _ in range(tries):
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:  # still has processes
+            time.sleep(0.01)
+    return False
 
 
 def sweep_stale_cgroups(bases: dict[str, Path]) -> list[Path]:
@@ -206,15 +212,8 @@ def sweep_stale_cgroups(bases: dict[str, Path]) -> list[Path]:
                     for pid in (path / "cgroup.procs").read_text().split():  # a box that outlived its grader
                         with contextlib.suppress(OSError):
                             os.kill(int(pid), signal.SIGKILL)
-                for _ in range(100):
-                    try:
-                        path.rmdir()
-                        removed.append(path)
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError:
-                        time.sleep(0.01)
+                if _rmdir_when_empty(path, tries=100):
+                    removed.append(path)
     return removed
 
 
@@ -345,19 +344,8 @@ def _probe_child() -> int:
 
 # -- system calls ----------------------------------------------------------------------------------------------
 
-def _check(result, what):
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
 def _unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags,
-                       data and data.encode()), f"mount {target}")
 
 
 def _map_ids(uid: int, gid: int) -> None:
@@ -392,9 +380,7 @@ def run_box(request: dict) -> None:
         _unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (CLONE_NEWUSER if userns else 0))
         if userns:
             _map_ids(uid, gid)
-        from procbox import jail
-
-        jail.confine_box(spec["mounts"])
+        confine_box(spec["mounts"])
         pid = os.fork()
         if pid == 0:
             child_main(lambda: _box_init(conn, host_proc, spec))
@@ -422,7 +408,7 @@ def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
     conn.sendall((json.dumps({"init": _host_pid(host_proc)}) + "\n").encode())
     reader = conn.makefile("r")
     while True:
-        _reap_all()
+        _reap()
         readable, _, _ = select.select([conn], [], [], 0.5)
         if not readable:
             continue
@@ -431,16 +417,6 @@ def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
             return  # PID 1 exits: the kernel kills everything else in the box
         request = {**json.loads(line), "box": spec}  # the limits and uid are the box's, whatever was asked
         conn.sendall((json.dumps(_spawn_in_box(request, conn, host_proc)) + "\n").encode())
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def _spawn_in_box(request: dict, conn: socket.socket, host_proc: int) -> dict:
