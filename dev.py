@@ -7,10 +7,14 @@
 Needs only Python >= 3.11 and the package index: it creates ``.venv`` next to this file,
 installs the project into it (again whenever pyproject.toml changes), and runs the
 command there.  Extra arguments go to the command (``python3 dev.py test -k cluster``).
+For ``test`` it also makes sure the Debian packages the tests need are there (chromium for
+the browser tests, slurm-wlm and munge for the Slurm tests), installed with apt-get when
+run as root, as CI runs it.
 """
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -19,6 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+# Debian packages the tests need, by a file each installs: the browser tests drive Debian's chromium (playwright's
+# own browsers are not reachable), the Slurm tests start their own single-node slurmctld, slurmd and munged.
+SYSTEM_PACKAGES = {
+    "/usr/bin/chromium": ["chromium", "fonts-dejavu-core"],
+    "/usr/sbin/slurmctld": ["slurm-wlm"],
+    "/usr/sbin/munged": ["munge"],
+}
 COMMANDS = {
     "demo": ["-m", "grader", "demo"],
     "test": ["-m", "pytest"],
@@ -40,11 +51,36 @@ def ensure_environment() -> None:
     stamp.write_text(want)
 
 
+def ensure_system_packages() -> None:
+    """Install the Debian packages of SYSTEM_PACKAGES that are missing (as root, with apt-get); else say what to
+    install and go on: the tests that need them then fail with the same advice."""
+    missing = [pkg for path, pkgs in SYSTEM_PACKAGES.items() if not Path(path).exists() for pkg in pkgs]
+    if not missing:
+        return
+    apt = shutil.which("apt-get")
+    if not apt or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"dev.py: missing Debian packages and this is not root with apt-get: install {' '.join(missing)} "
+              "(apt-get install --no-install-recommends ...) or the browser and Slurm tests fail", flush=True)
+        return
+    print(f"dev.py: installing {' '.join(missing)} with apt-get for the browser and Slurm tests ...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = [apt, "install", "-y", "-q", "--no-install-recommends", *missing]
+    update = [apt, "update", "-q"]
+    quiet = {"env": env, "stdout": subprocess.DEVNULL}
+    if not any(Path("/var/lib/apt/lists").glob("*_Packages*")):  # no package lists yet (a fresh image)
+        subprocess.run(update, check=True, **quiet)
+    if subprocess.run(install, **quiet).returncode != 0:  # lists too old to find it: update once and retry
+        subprocess.run(update, check=True, **quiet)
+        subprocess.run(install, check=True, **quiet)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         return 2
     ensure_environment()
+    if argv[0] == "test":
+        ensure_system_packages()
     return subprocess.call([str(PY), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT)
 
 

@@ -54,6 +54,7 @@ from grader.grade import default_workers  # noqa: E402
 from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
+from measure import load, machine_cpu  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 VENV = CACHE / "nbgrader-venv"
@@ -200,16 +201,6 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
     return busy, cpu, scores, broken
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine so far, all CPUs (/proc/stat): whatever else runs on it counts too."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def load() -> str:  # the load averages over 1, 5 and 15 minutes
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> int:

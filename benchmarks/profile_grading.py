@@ -38,6 +38,7 @@ from procbox import box as box_mod  # noqa: E402
 from procbox import cluster as cluster_mod  # noqa: E402
 from grader import grade, gradebook, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
+from measure import machine_cpu  # noqa: E402
 
 STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submission meets them
     ("read + restore tests", grade, "read_submission"),
@@ -54,13 +55,6 @@ STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submi
     ("  of which: cluster.stop", cluster_mod.LocalCluster, "stop"),
     ("record in the gradebook", gradebook.Gradebook, "record"),
 ]
-
-
-def cpu_seconds() -> float:
-    """Busy CPU seconds of the whole machine so far (all CPUs), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuByRole:
@@ -118,13 +112,13 @@ def fresh_only(cycles: int, sandbox: bool, sampler: CpuByRole) -> int:
         try:
             slot.prepare()  # the fork server's own start is not part of a cycle
             slot._stop()
-            cpu0, self0, t0 = cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            cpu0, self0, t0 = machine_cpu(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
             with sampler:
                 for _ in range(cycles):
                     slot.prepare()
                     slot._stop()
             wall, self1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
-            machine = cpu_seconds() - cpu0
+            machine = machine_cpu() - cpu0
         finally:
             slot.close()
     mine = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
@@ -182,12 +176,12 @@ def main() -> int:
         expected = sample_class.make_class(exercises, Path(tmp) / "class", students=args.students)
         n = len(expected)
         load_before = os.getloadavg()[0]
-        cpu0, self0, t0 = cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        cpu0, self0, t0 = machine_cpu(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         with sampler:
             rc = grade.main(submissions=Path(tmp) / "class", source=ROOT / "exercises",
                             gradebook=Path(tmp) / "g.sqlite", workers=args.workers, quiet=True,
                             sandbox=not args.no_sandbox)
-        wall, cpu1, self1 = time.perf_counter() - t0, cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
+        wall, cpu1, self1 = time.perf_counter() - t0, machine_cpu(), resource.getrusage(resource.RUSAGE_SELF)
         with gradebook.Gradebook(Path(tmp) / "g.sqlite") as gb:
             right = sum(1 for r in gb.submissions() if r.total == expected[(r.student, r.exercise)])
 

@@ -14,9 +14,11 @@ from . import data
 
 
 def _cluster_start(args) -> int:
+    if args.launcher != "local":
+        return _ipp_cluster_start(args)
     lc = cluster.LocalCluster(n=args.n, profile=args.profile, owned=False)
     try:
-        lc.start(timeout=args.timeout)
+        lc.start(timeout=args.timeout or 60)
     except cluster.ClusterError as e:
         print(f"course cluster start: {e}", file=sys.stderr)
         return 1
@@ -26,7 +28,48 @@ def _cluster_start(args) -> int:
     return 0
 
 
+def _ipp_cluster_start(args) -> int:
+    from procbox import ippcluster
+
+    try:
+        rec = ippcluster.start(args.launcher, n=args.n, profile=args.profile, timeout=args.timeout or 120)
+    except cluster.ClusterError as e:
+        print(f"course cluster start: {e}", file=sys.stderr)
+        return 1
+    where = sorted({e["host"] for e in rec.engines})
+    print(f"Started {rec.n} engines (ids 0..{rec.n - 1}) with ipyparallel's {args.launcher} launcher in {rec.profile_dir}"
+          + (f", Slurm job {rec.job_id}" if rec.job_id else "") + f", on {', '.join(where)}")
+    print(f"ipyparallel's cluster file: {rec.cluster_file}")
+    print("Connect from Python or a notebook with: import ipyparallel as ipp; rc = ipp.Client()"
+          + ("" if args.profile == "default" else f" (with IPython profile {args.profile}: ipp.Client(profile={args.profile!r}))"))
+    print("Stop it with: course cluster stop" + ("" if args.profile == "default" else f" --profile {args.profile}"))
+    return 0
+
+
+def _ipp_cluster_status(args) -> int | None:
+    """Status of an MPI/Slurm cluster in the profile; None if there is none (then the local cluster's is shown)."""
+    from procbox import ippcluster
+
+    st = ippcluster.status(profile=args.profile)
+    if st is None:
+        return None
+    print(f"Cluster in {st['profile_dir']} ({st['launcher']} launcher; ipyparallel's cluster file "
+          f"{st['cluster_file'] or 'GONE'})")
+    print(f"  controller  pid {st['controller_pid']}  {'running' if st['controller_alive'] else 'EXITED'}")
+    for es in st["engine_sets"]:
+        what = f"Slurm job {es['job_id']} ({st['job_state'] or 'not in the queue'})" if es["job_id"] else f"pid {es['pid']}"
+        print(f"  engine set {es['id']}: {es['n']} engines via {es['launcher']}, {what}")
+    for e in st["engines"]:
+        state = {True: "running", False: "EXITED", None: "on another host"}[e["alive"]]
+        rank = "" if e.get("rank") is None else f"  MPI rank {e['rank']}"
+        print(f"  engine {e['id']:<4} pid {e['pid']}  on {e['host']}{rank}  {state}")
+    return 0 if st["running"] else 1
+
+
 def _cluster_status(args) -> int:
+    code = _ipp_cluster_status(args)
+    if code is not None:
+        return code
     st = cluster.status(profile=args.profile)
     if st is None or not st["running"]:
         print(f"No course cluster is running in {cluster.profile_dir_for(None, args.profile)}")
@@ -39,7 +82,9 @@ def _cluster_status(args) -> int:
 
 
 def _cluster_stop(args) -> int:
-    pids = cluster.reap(profile=args.profile)
+    from procbox import ippcluster
+
+    pids = ippcluster.stop(profile=args.profile) + cluster.reap(profile=args.profile)
     if pids:
         print(f"Stopped {len(pids)} cluster processes: {' '.join(map(str, pids))}")
     else:
@@ -81,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     clsub = cl.add_subparsers(dest="action", required=True)
     start = clsub.add_parser("start", help="start a controller and N engines")
     start.add_argument("-n", type=int, default=cluster.DEFAULT_ENGINES, help="number of engines (default 4)")
-    start.add_argument("--timeout", type=float, default=60, help="seconds to wait for the engines")
+    start.add_argument("--timeout", type=float, default=None,
+                       help="seconds to wait for the engines (default 60; 120 with --launcher mpi or slurm)")
+    start.add_argument("--launcher", choices=["local", "mpi", "slurm"], default="local",
+                       help="local: engines forked on this machine (default); mpi: one mpiexec job of engines; "
+                            "slurm: engines in a Slurm batch job (ipyparallel's own launchers, procbox/profiles/ in the course)")
     start.set_defaults(func=_cluster_start)
     stat = clsub.add_parser("status", help="show the cluster's processes")
     stat.set_defaults(func=_cluster_status)

@@ -172,12 +172,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(body, data, "application/octet-stream")
 
     def _reply(self, body: bool, data: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up early: its loss, not an error here
+            self.close_connection = True
 
     def log_message(self, format, *args):  # quiet: notebooks and graders read stdout
         pass

@@ -2,8 +2,9 @@
 
 1. start a 4-engine cluster and the n-gram mirror, execute every tutorial in
    ``notebooks/`` and write executed HTML copies, stop the cluster;
-2. release the exercises, generate a sample class, grade it (the grader starts
-   and owns its own clusters), export the grades and write feedback;
+2. release the exercises, build the course site of the executed tutorials
+   (``site/``), generate a sample class, grade it (the grader starts and owns
+   its own clusters), export the grades and write feedback;
 3. compare every score with the one the sample class should get.
 """
 
@@ -12,16 +13,19 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
+from traitlets.config import Config
 
 from procbox.cluster import LocalCluster
 from course.data import ENV_VAR, start_mirror
+from course.site import build_site
 
-from . import export, feedback, grade, release
+from . import export, feedback, grade, release, report
 from .exercise import load_exercises
 from .gradebook import Gradebook
 from .preprocessors.execute_submission import ExecuteSubmission
@@ -44,16 +48,21 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
     naming ``name``.
     """
     env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url})
-    executor = ExecuteSubmission(timeout=timeout, kernel_env=env, allow_errors=False, interrupt_on_timeout=False)
-    resources = {"metadata": {"path": str(cwd)}}
-    executor.preprocess(nb, resources)
+    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets:
+        # the kernel on ipc sockets, as the grader's: no "running over TCP without encryption" in the output
+        config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+        executor = ExecuteSubmission(timeout=timeout, kernel_env=env, allow_errors=False, interrupt_on_timeout=False,
+                                     config=config)
+        resources = {"metadata": {"path": str(cwd)}}
+        executor.preprocess(nb, resources)
     crash = state_of(resources).crash
     if crash:
         raise LessonError(f"{name} did not run to its end: {crash}")
     return nb
 
 
-def run_tutorials(notebooks: Path, out: Path) -> list[tuple[str, float]]:
+def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None) -> list[tuple[str, float]]:
+    """Execute every tutorial, write its HTML to ``out``; keep the executed notebooks in ``executed`` (by name)."""
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter()
     timings = []
@@ -64,6 +73,8 @@ def run_tutorials(notebooks: Path, out: Path) -> list[tuple[str, float]]:
                                   ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
             body, _ = exporter.from_notebook_node(nb)
             (out / f"{path.stem}.html").write_text(body)
+            if executed is not None:
+                executed[path.stem] = nb
             timings.append((path.name, time.perf_counter() - t0))
             print(f"  executed {path.name} in {timings[-1][1]:.1f} s -> {out / (path.stem + '.html')}", flush=True)
     shutil.rmtree(out / "ipython", ignore_errors=True)
@@ -82,20 +93,26 @@ def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | 
     if out.exists():
         shutil.rmtree(out)
     print(f"== 1/3 Executing the tutorials against a 4-engine cluster -> {out / 'notebooks'}")
+    executed = {}
     try:
-        run_tutorials(ROOT / "notebooks", out / "notebooks")
+        run_tutorials(ROOT / "notebooks", out / "notebooks", executed)
     except LessonError as e:
         print(f"grader demo: {e}", file=sys.stderr)
         return 1
-    return grade_sample_class(out, students=students, workers=workers)
+    return grade_sample_class(out, students=students, workers=workers, executed=executed)
 
 
-def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = None) -> int:
-    """Steps 2 and 3: release, grade a sample class in ``out``, check every score; the demo's exit code."""
+def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = None,
+                       executed: dict | None = None) -> int:
+    """Steps 2 and 3: release, build the course site of the ``executed`` tutorials (if given), grade a sample
+    class in ``out``, check every score; the demo's exit code."""
     print(f"== 2/3 Releasing the exercises and grading a sample class of {students} -> {out}")
     released = release.main(source=ROOT / "exercises", out=out / "release")
     if released != 0:
         return released
+    if executed:
+        site = build_site(executed, out / "site", exercises_dir=out / "release")
+        print(f"course site of {len(executed)} lesson(s): {site}", flush=True)
     exercises = load_exercises(ROOT / "exercises")
     expected = make_class(exercises, out / "submissions", students=students, shortcuts=True)
     book = out / "gradebook.sqlite"
@@ -107,7 +124,9 @@ def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = N
     elapsed = time.perf_counter() - t0
     export.main(gradebook=book, format="csv", level="test", output=out / "grades.csv")
     export.main(gradebook=book, format="csv", level="student", output=out / "grades-by-student.csv")
-    feedback.main(gradebook=book, out=out / "feedback")
+    feedback.main(gradebook=book, out=out / "feedback", quiet=True)
+    report.main(gradebook=book, out=out / "report", feedback=out / "feedback")
+    print(f"class report: {out / 'report' / 'index.html'}")
     print(f"graded {len(expected)} submissions in {elapsed:.1f} s ({elapsed / max(len(expected), 1):.2f} s each); "
           f"grades in {out / 'grades.csv'}")
 

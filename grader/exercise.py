@@ -33,7 +33,9 @@ def is_test(cell) -> bool:
 
 
 def is_locked(cell) -> bool:
-    """Students may not change it: explicitly locked, or a test cell."""
+    """Students may not change it: a test cell, or one explicitly locked that is not an answer (as nbgrader has it)."""
+    if is_solution(cell):
+        return False
     return bool(nbgrader(cell).get("locked")) or is_test(cell)
 
 
@@ -41,23 +43,68 @@ def is_solution(cell) -> bool:
     return bool(nbgrader(cell).get("solution"))
 
 
+def is_task(cell) -> bool:
+    """A task: a (markdown) cell worth points, graded by hand from what the student wrote after it."""
+    return bool(nbgrader(cell).get("task"))
+
+
+def is_manual(cell) -> bool:
+    """Graded by hand: an answer that is both a solution and graded (markdown or code), or a task."""
+    meta = nbgrader(cell)
+    return bool(meta.get("grade")) and bool(meta.get("solution")) or is_task(cell)
+
+
+def kind_of(cell) -> str | None:
+    """How a graded cell is scored: "auto" (a test), "manual" (an answer graded by hand), "task"; else None."""
+    if is_test(cell):
+        return "auto"
+    if is_task(cell):
+        return "task"
+    if is_manual(cell):
+        return "manual"
+    return None
+
+
 @dataclass
 class Exercise:
-    name: str  # "03-map-over-engines"
+    name: str  # "03-map-over-engines", or any notebook name in an nbgrader course ("problem1")
     path: Path
     nb: nbformat.NotebookNode
+    assignment: str = ""  # the nbgrader assignment it belongs to ("ps1"); "" in this course's flat layout
+
+    @property
+    def key(self) -> str:
+        """What names it among all exercises graded together: ``name``, or ``assignment/name``."""
+        return f"{self.assignment}/{self.name}" if self.assignment else self.name
 
     @property
     def tests(self) -> dict[str, float]:
-        """grade_id -> points of every test cell, in notebook order."""
-        return {grade_id(c): float(nbgrader(c).get("points", 0)) for c in self.nb.cells if is_test(c)}
+        """grade_id -> points of every autograded test cell, in notebook order."""
+        return {grade_id(c): points(c) for c in self.nb.cells if is_test(c)}
+
+    @property
+    def graded(self) -> dict[str, tuple[float, str]]:
+        """grade_id -> (points, kind) of every cell worth points (tests, answers graded by hand, tasks)."""
+        return {grade_id(c): (points(c), kind_of(c)) for c in self.nb.cells if kind_of(c)}
 
     @property
     def max_points(self) -> float:
-        return sum(self.tests.values())
+        return sum(p for p, _ in self.graded.values())
 
 
-def load_exercise(path: str | Path) -> Exercise:
+def plain_text(text: str) -> str:
+    """Source text as compared: without trailing spaces and blank lines (what editors and nbgrader change)."""
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+
+
+def points(cell) -> float:
+    try:
+        return float(nbgrader(cell).get("points", 0) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def load_exercise(path: str | Path, assignment: str = "") -> Exercise:
     path = Path(path)
     try:
         nb = nbformat.read(path, as_version=4)
@@ -72,7 +119,40 @@ def load_exercise(path: str | Path) -> Exercise:
             raise ExerciseError(f"{path}: grade_id {gid!r} is used twice (cell {index})")
         if gid:
             seen.add(gid)
-    return Exercise(path.stem, path, nb)
+        if kind_of(cell) and points(cell) < 0:
+            raise ExerciseError(f"{path}: cell {gid!r} has negative points")
+    return Exercise(path.stem, path, nb, assignment)
+
+
+def is_nbgrader_course(path: str | Path) -> bool:
+    """A course directory in nbgrader's layout: ``source/<assignment>/*.ipynb`` (and ``submitted/`` once collected)."""
+    return (Path(path) / "source").is_dir() and not NAME_RE.match(Path(path).name)
+
+
+def assignments_of(course: str | Path) -> list[str]:
+    """The assignments of an nbgrader course: the folders of ``source/`` that hold notebooks."""
+    source = Path(course) / "source"
+    return sorted(p.name for p in source.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb")))
+
+
+def load_course(course: str | Path, assignment: str | None = None) -> dict[str, Exercise]:
+    """Every notebook of ``source/<assignment>/`` (of every assignment if None), by ``assignment/notebook``."""
+    course = Path(course)
+    names = assignments_of(course)
+    if assignment is not None:
+        if not (course / "source" / assignment).is_dir():
+            hint = f"its assignments: {', '.join(names)}" if names else "it has none"
+            raise ExerciseError(f"{course}/source/{assignment}: no such assignment; {hint}")
+        names = [assignment]
+    found = {}
+    for name in names:
+        for path in sorted((course / "source" / name).glob("*.ipynb")):
+            exercise = load_exercise(path, name)
+            found[exercise.key] = exercise
+    if not found:
+        raise ExerciseError(f"{course}/source: no notebooks in source/<assignment>/; is this an nbgrader course?")
+    return found
 
 
 def load_exercises(source: str | Path) -> dict[str, Exercise]:

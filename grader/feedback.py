@@ -7,33 +7,40 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbconvert import HTMLExporter
+
+from course.site import offline_exporter
 
 from .export import gradescope_results
 from .gradebook import Gradebook
+from .progress import Progress
+from .preprocessors.drop_local_links import DropLocalLinks
 from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
 from .preprocessors.report_tests import ReportTests
 
 
-def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedback") -> int:
+def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedback", quiet: bool = False) -> int:
     if not Path(gradebook).is_file():
         print(f"grader feedback: {gradebook}: no gradebook here; run `grader grade` first or pass --gradebook",
               file=sys.stderr)
         return 2
     out = Path(out)
-    exporter = HTMLExporter(preprocessors=[RemoveHiddenTests, ReportTests])
+    exporter = offline_exporter(preprocessors=[RemoveHiddenTests, DropLocalLinks, ReportTests])
     with Gradebook(gradebook) as book:
         results = book.submissions()
+        progress = Progress(len(results), "feedback", quiet=quiet)
         for r in results:
-            folder = out / r.student
+            folder = out / r.student / r.assignment if r.assignment else out / r.student
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{r.exercise}.results.json").write_text(json.dumps(gradescope_results(r), indent=2) + "\n")
-            executed = book.executed_notebook(r.student, r.exercise)
+            executed = book.executed_notebook(r.student, r.exercise, r.assignment)
             nb = _executed(executed)
             body, _ = exporter.from_notebook_node(nb, resources={"grader_result": r})
             (folder / f"{r.exercise}.html").write_text(body)
-    print(f"wrote feedback for {len(results)} submission(s) to {out}/<student>/<exercise>.html")
+            progress.update(f"{r.student}/{r.key}")
+        progress.close()
+    layout = "<student>/<assignment>/<notebook>.html" if any(r.assignment for r in results) else "<student>/<exercise>.html"
+    print(f"wrote feedback for {len(results)} submission(s) to {out}/{layout}")
     return 0
 
 

@@ -1,9 +1,13 @@
 """``grader grade``: execute a class's submissions, each against a fresh, verified 4-engine cluster, and score them.
 
-The pipeline for one submission is three preprocessors; this module does the I/O
-around them (read the file, write the gradebook)::
+The pipeline for one submission is :func:`grading`; this module does the I/O
+around it (find and read the files, write the gradebook)::
 
-    RestoreTests -> ExecuteSubmission -> ScoreTests
+    RestoreTests -> ScanSubmission -> ExecuteSubmission -> ScoreTests
+
+Two layouts: this course's flat ``SUBMISSIONS/<student>/<NN-name>.ipynb`` against
+``--source exercises/``, and an nbgrader course as it is, ``COURSE/source/<assignment>/``
+and ``COURSE/submitted/<student>/<assignment>/<notebook>.ipynb`` with ``timestamp.txt``.
 
 Where they run, and how the cluster is renewed between submissions, is
 :mod:`grader.worker`'s business; the cluster's own lifecycle is
@@ -29,12 +33,12 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
-from tqdm import tqdm
 
 from procbox.cluster import DEFAULT_ENGINES, ClusterError
 from course.data import private_dirs, start_mirror
 
-from .exercise import Exercise, ExerciseError, load_exercises
+from .exercise import Exercise, ExerciseError, is_nbgrader_course, load_course, load_exercises
+from .late import LateError, LatePolicy, iso, parse_time
 from .gradebook import Gradebook, GradebookError
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
@@ -45,6 +49,7 @@ from .preprocessors.execute_submission import ExecuteSubmission, KernelNotReady
 from .preprocessors.scan_submission import ScanSubmission
 from .state import GradingState
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
+from .progress import Progress
 from .worker import Slot, SlotError, Worker, close_thread_loop, drain
 from .results import SubmissionResult, TestResult
 
@@ -63,10 +68,17 @@ class SubmissionError(ValueError):
 @dataclass
 class Submission:
     student: str
-    exercise: str
+    exercise: str  # the notebook's name
     path: Path
     checksum: str
     root: Path | None = None  # the SUBMISSIONS folder: ``path`` is opened from it without following any link
+    assignment: str = ""  # the nbgrader assignment ("" in the flat layout)
+    submitted_at: str = ""  # ISO 8601 UTC, from nbgrader's timestamp.txt or --submitted-at
+    notes: tuple[str, ...] = ()  # what was odd about finding it (an unreadable timestamp.txt, say)
+
+    @property
+    def key(self) -> str:
+        return f"{self.assignment}/{self.exercise}" if self.assignment else self.exercise
 
 
 def now() -> str:
@@ -177,13 +189,13 @@ def _read_plain(path: Path, root: Path | None, max_bytes: int) -> bytes:
 
 
 def _not_run(exercise: Exercise, why: str = "the submission could not be read") -> list[TestResult]:
-    return [TestResult(t, 0.0, p, "not-run", why) for t, p in exercise.tests.items()]
+    return [TestResult(t, 0.0, p, "not-run", why, kind) for t, (p, kind) in exercise.graded.items()]
 
 
 def _error_row(student: str, name: str, path: Path, checksum: str, message: str,
-               exercise: Exercise | None = None) -> SubmissionResult:
+               exercise: Exercise | None = None, assignment: str = "") -> SubmissionResult:
     row = SubmissionResult(shown(student), shown(name), shown(path), checksum, status="error", message=message,
-                           started=now(), finished=now())
+                           started=now(), finished=now(), assignment=shown(assignment))
     if exercise is not None:
         row.max_points, row.tests = exercise.max_points, _not_run(exercise)
     return row
@@ -271,6 +283,89 @@ def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Su
     return found, errors
 
 
+MAX_TIMESTAMP_BYTES = 1000
+
+
+def _timestamp(folder: Path, root: Path) -> tuple[str, str | None]:
+    """(ISO UTC time, problem) from nbgrader's ``timestamp.txt`` in ``folder``; ("", None) when there is none."""
+    path = folder / "timestamp.txt"
+    if not os.path.lexists(path):
+        return "", None
+    try:
+        text = _read_plain(path, root, MAX_TIMESTAMP_BYTES).decode("utf-8")
+        return iso(parse_time(text)), None
+    except (SubmissionError, UnicodeDecodeError, LateError, OSError) as e:
+        why = str(e).removeprefix(f"{shown(path)}: ") if isinstance(e, SubmissionError) else str(e)
+        return "", f"{shown(path)} could not be read ({why}); the submission time is unknown, so no late penalty applies"
+
+
+def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[Submission], list[SubmissionResult]]:
+    """nbgrader's ``COURSE/submitted/<student>/<assignment>/<notebook>.ipynb``, for the assignments of ``exercises``.
+
+    Other files next to the notebooks (``timestamp.txt``, data the student handed in) are not submissions;
+    a notebook the assignment does not have is an error row, and so is a notebook, an assignment folder or a
+    student folder that is a link or not a regular file, as in :func:`discover`.
+    """
+    submitted = course / "submitted"
+    if not submitted.is_dir():
+        raise SubmissionError(f"{shown(submitted)}: no such directory; collect the submissions first "
+                              "(nbgrader collect ASSIGNMENT) or copy them to submitted/<student>/<assignment>/")
+    assignments = sorted({e.assignment for e in exercises.values()})
+    found, errors = [], []
+    for entry in sorted(os.scandir(submitted), key=lambda e: e.name):
+        st = entry.stat(follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            if stat.S_ISLNK(st.st_mode):
+                message = (f"{shown(entry.path)}: the student's folder is a symbolic link, which the grader does not "
+                           "follow; collect the submissions into folders of the students' own")
+                errors += [_error_row(entry.name, e.name, Path(entry.path), "", message, e, e.assignment)
+                           for e in exercises.values()]
+            continue
+        for assignment in assignments:
+            folder = Path(entry.path) / assignment
+            if not os.path.lexists(folder):
+                continue
+            mine = {e.name: e for e in exercises.values() if e.assignment == assignment}
+            if _not_plain_dir(folder):
+                message = f"{shown(folder)}: {_not_plain_dir(folder)}"
+                errors += [_error_row(entry.name, n, folder, "", message, e, assignment) for n, e in mine.items()]
+                continue
+            submitted_at, problem = _timestamp(folder, submitted)
+            for path in sorted(folder.iterdir()):
+                if path.suffix != ".ipynb":
+                    continue
+                exercise = mine.get(path.stem)
+                checksum, why = "", _not_plain(os.lstat(path))
+                if why is None:
+                    try:
+                        checksum = sha256(path, submitted)
+                    except SubmissionError as e:
+                        why = str(e).removeprefix(f"{shown(path)}: ")
+                    except OSError as e:
+                        why = f"could not be read ({e.strerror or _describe(e)})"
+                if why is None and exercise is None:
+                    close = difflib.get_close_matches(shown(path.stem), list(mine), n=1, cutoff=0.4)
+                    why = (f"assignment {assignment!r} has no notebook of that name; "
+                           + (f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(mine)}"))
+                if why is not None:
+                    errors.append(_error_row(entry.name, path.stem, path, checksum, f"{shown(path)}: {why}", exercise,
+                                             assignment))
+                    continue
+                found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submitted,
+                                        assignment=assignment, submitted_at=submitted_at,
+                                        notes=(problem,) if problem else ()))
+    return found, errors
+
+
+def _not_plain_dir(path: Path) -> str | None:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return f"is a symbolic link, which the grader does not follow; {NOT_A_LINK}"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder; nbgrader keeps each assignment in a folder submitted/<student>/<assignment>/"
+    return None
+
+
 def _nesting(data, limit: int = MAX_NESTING) -> int:
     """How deep ``data`` nests lists and dicts (counting stops past ``limit``), without recursion."""
     deepest, todo = 0, [(data, 1)] if isinstance(data, (dict, list)) else []
@@ -341,19 +436,55 @@ def _parse_notebook(where: str, raw: bytes):
     except Exception as e:  # noqa: BLE001
         raise SubmissionError(f"{where}: not a valid notebook ({_describe(e)}); the student "
                               "should re-download it from Jupyter and submit it again") from None
-    kernelspec = nb.metadata.get("kernelspec")
-    kernel = kernelspec.get("name", "python3") if isinstance(kernelspec, dict) else "python3"
-    if kernel != "python3":
+    kernel = _foreign_kernel(nb.metadata)
+    if kernel:
         flags.append(f"the notebook asked for kernel {shown(repr(kernel)[:100])}; it was graded with python3")
     nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
     return nb, flags
 
 
+PYTHON_KERNELS = ("python", "python3")  # what Jupyter names a Python kernel (JupyterLab writes either)
+
+
+def _foreign_kernel(metadata) -> str | None:
+    """The kernel a notebook asked for if it is not a Python one (None for python, python3 or any kernel whose
+    language is Python, such as a conda environment's)."""
+    spec = metadata.get("kernelspec")
+    if not isinstance(spec, dict):
+        return None
+    name = spec.get("name", "python3")
+    language = spec.get("language") or (metadata.get("language_info") or {}).get("name")
+    if name in PYTHON_KERNELS or (isinstance(language, str) and language.lower() == "python"):
+        return None
+    return name if isinstance(name, str) else repr(name)
+
+
+@dataclass
+class Lateness:
+    """When each assignment is due and what lateness costs (the same for the whole run)."""
+
+    due: dict[str, str]  # assignment (or exercise, in the flat layout) or "*" -> ISO UTC due date
+    policy: LatePolicy
+    submitted_at: dict[tuple[str, str], str]  # (student, assignment or "*") -> ISO UTC, from --submitted-at
+
+    def apply(self, sub: Submission, result: SubmissionResult) -> None:
+        name = sub.assignment or sub.exercise
+        result.due = self.due.get(name) or self.due.get("*", "")
+        result.submitted_at = (self.submitted_at.get((sub.student, name)) or self.submitted_at.get((sub.student, "*"))
+                               or sub.submitted_at)
+        result.late_policy = str(self.policy) if result.due else ""
+
+
+NO_LATENESS = Lateness({}, LatePolicy(), {})
+
+
 def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, timeout: float, max_bytes: int,
-              more_to_come: bool) -> tuple[SubmissionResult, str | None]:
+              more_to_come: bool, lateness: Lateness = NO_LATENESS,
+              stderr_fails: bool = False) -> tuple[SubmissionResult, str | None]:
     """Read, restore, execute and score one submission; return its result and the executed notebook."""
     result = SubmissionResult(sub.student, sub.exercise, shown(sub.path), sub.checksum,
-                              max_points=exercise.max_points, started=now())
+                              max_points=exercise.max_points, started=now(), assignment=sub.assignment)
+    lateness.apply(sub, result)
     try:
         nb, flags = read_submission(sub.path, max_bytes, checksum=sub.checksum, root=sub.root)
     except Exception as e:  # noqa: BLE001 - read_submission makes every failure a SubmissionError; in case not
@@ -365,7 +496,8 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
     for attempt in (1, 2):  # a slot that fails before any student code ran is not the student's doing
         slot = worker.next_slot(more_to_come)
         try:
-            graded, state = _grade_on(slot, copy.deepcopy(nb), flags, exercise, released, timeout)
+            graded, state = _grade_on(slot, copy.deepcopy(nb), flags + list(sub.notes), exercise, released, timeout,
+                                      stderr_fails)
             break
         except KernelNotReady as e:  # the prepared kernel failed before any student code ran
             if attempt == 2:
@@ -374,7 +506,7 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
                                   f"any of the student's code ran ({e}); run the same command again to grade it")
                 result.tests = _not_run(exercise, "not graded (the grader failed)")
                 return result, None
-            print(f"grader: {sub.student}/{sub.exercise}: the prepared kernel failed ({e}); "
+            print(f"grader: {sub.student}/{sub.key}: the prepared kernel failed ({e}); "
                   "grading it again on a new one", file=sys.stderr)
     result.tests, result.flags, result.message = state.tests, state.flags, state.message
     result.finished = now()
@@ -384,7 +516,7 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
 KERNEL_READY_TIMEOUT = 20  # seconds a prepared kernel (already answering, guard installed) has to answer again
 
 
-def grading(exercise: Exercise, released, slot: Slot, timeout: float) -> list:
+def grading(exercise: Exercise, released, slot: Slot, timeout: float, stderr_fails: bool = False) -> list:
     """The grading of one submission, step by step; each step reads and adds to the typed grading state.
 
     The slot supplies only the prepared kernel (with its audit channel), the working directory and a check
@@ -395,15 +527,15 @@ def grading(exercise: Exercise, released, slot: Slot, timeout: float) -> list:
         ScanSubmission(),
         ExecuteSubmission(kernel=slot.km, audit=slot.audit, stop_when=slot.limits_reached, timeout=int(timeout),
                           guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT),
-        ScoreTests(),
+        ScoreTests(released=released, stderr_fails=stderr_fails),
     ]
 
 
-def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float):
+def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float, stderr_fails: bool = False):
     """Run :func:`grading` on a prepared slot, which is released afterwards; the notebook and the state."""
     state = GradingState(flags=list(flags))
     resources = {"grader": state, "metadata": {"path": str(slot.workdir)}}
-    steps = grading(exercise, released, slot, timeout)
+    steps = grading(exercise, released, slot, timeout, stderr_fails)
     try:
         for step in steps:
             nb, resources = step.preprocess(nb, resources)
@@ -421,10 +553,14 @@ def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: floa
 def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercise]) -> None:
     by_student: dict[str, dict[str, SubmissionResult]] = {}
     for r in results:
-        by_student.setdefault(r.student, {})[r.exercise] = r
+        by_student.setdefault(r.student, {})[r.key] = r
     names = list(exercises)
     width = max([7] + [len(s) for s in by_student])
-    print("\n" + "student".ljust(width) + "  " + "  ".join(n[:2] for n in names) + "   total")
+    numbered = all(n[:2].isdigit() for n in names)
+    labels = [n[:2] if numbered else f"{i + 1:>2}" for i, n in enumerate(names)]
+    if not numbered:
+        print("\n" + "\n".join(f"{label}: {name}" for label, name in zip(labels, names)))
+    print("\n" + "student".ljust(width) + "  " + "  ".join(labels) + "   total")
     for student, rows in sorted(by_student.items()):
         cells = []
         for n in names:
@@ -439,7 +575,92 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
         print(f"ER  {r.summary()}")
     for r in flagged:
         for flag in r.flags:
-            print(f"!!  {r.student}/{r.exercise}: {flag}")
+            print(f"!!  {r.student}/{r.key}: {flag}")
+    pending = [r for r in results if r.pending]
+    if pending:
+        count = sum(len(r.pending) for r in pending)
+        print(f"{count} answer(s) in {len(pending)} submission(s) are to be graded by hand: "
+              "grader manual export -o manual.csv, fill in points, grader manual import manual.csv")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """(K, N) from ``K/N``, 0 <= K < N (what ``$SLURM_ARRAY_TASK_ID`` of ``--array=0-(N-1)`` and
+    ``$JOB_COMPLETION_INDEX`` give)."""
+    k, sep, n = str(text).partition("/")
+    try:
+        k_, n_ = int(k), int(n)
+    except ValueError:
+        raise ShardError(f"--shard {text!r}: expected K/N, e.g. 0/4 for the first of 4 shares") from None
+    if not sep or n_ < 1 or not 0 <= k_ < n_:
+        raise ShardError(f"--shard {text!r}: K must be at least 0 and below N (0/{max(n_, 1)} .. "
+                         f"{max(n_, 1) - 1}/{max(n_, 1)})")
+    return k_, n_
+
+
+class ShardError(ValueError):
+    pass
+
+
+def shard_of(student: str, n: int) -> int:
+    """The share (0 .. n-1) a student belongs to: from the name alone, the same on every host and run."""
+    return int(hashlib.sha256(student.encode("utf-8", "surrogateescape")).hexdigest(), 16) % n
+
+
+def _seconds(grace: str | float) -> float:
+    from .late import parse_duration
+
+    return float(grace) if isinstance(grace, (int, float)) else parse_duration(grace)
+
+
+def due_dates(course: Path | None, given) -> dict[str, str]:
+    """Assignment (or "*") -> ISO UTC due date: an nbgrader course's own (its gradebook.db), then ``given``
+    (``NAME=WHEN`` or ``WHEN``), which win."""
+    dues: dict[str, str] = {}
+    if course is not None and (course / "gradebook.db").is_file():
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+            try:
+                for name, when in db.execute("SELECT name, duedate FROM assignment WHERE duedate IS NOT NULL"):
+                    dues[name] = iso(parse_time(str(when)))  # nbgrader stores naive UTC
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            print(f"grader grade: {course / 'gradebook.db'}: due dates not read ({e}); pass --due", file=sys.stderr)
+    for item in given:
+        name, sep, when = item.partition("=")
+        if not sep:
+            name, when = "*", item
+        if not name.strip():
+            raise LateError(f"--due {item!r}: expected ASSIGNMENT=WHEN or WHEN")
+        dues[name.strip()] = iso(parse_time(when))
+    return dues
+
+
+def read_submitted_at(path: str | Path) -> dict[tuple[str, str], str]:
+    """(student, assignment or "*") -> ISO UTC from a CSV with columns student, assignment (optional),
+    submitted_at."""
+    import csv
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or not {"student", "submitted_at"} <= set(reader.fieldnames):
+                raise LateError(f"{path}: expected columns student, assignment (optional) and submitted_at")
+            times = {}
+            for line, row in enumerate(reader, start=2):
+                if not (row.get("student") or "").strip():
+                    raise LateError(f"{path}, line {line}: no student")
+                try:
+                    when = iso(parse_time(row["submitted_at"] or ""))
+                except LateError as e:
+                    raise LateError(f"{path}, line {line}: {e}") from None
+                times[(row["student"].strip(), (row.get("assignment") or "").strip() or "*")] = when
+            return times
+    except OSError as e:
+        raise LateError(f"{path}: cannot be read ({e.strerror}); pass --submitted-at a CSV file") from None
 
 
 SUBMISSIONS_PER_WORKER = 4  # a worker's own fork servers cost about 0.65 CPU-s each: worth it from here on
@@ -470,21 +691,56 @@ def main(
     tmp_bytes: int = DEFAULT_TMP,
     work_bytes: int = DEFAULT_WORK,
     max_bytes: int = MAX_NOTEBOOK_BYTES,
+    assignment: str | None = None,
+    due: list[str] | tuple[str, ...] = (),
+    late_policy: str = "none",
+    grace: str | float = 0,
+    submitted_at: str | Path | None = None,
+    shard: str | None = None,
+    cluster: str | None = None,
 ) -> int:
     """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade.
+
+    ``submissions`` is a folder of ``<student>/<NN-name>.ipynb`` (exercises from ``source``), or an nbgrader
+    course directory as it is (``source/`` and ``submitted/``; only ``assignment`` if given).
 
     ``workers`` submissions are graded at once (default: :func:`default_workers`).  Each runs in a sealed
     box (:mod:`procbox.box`) with ``memory`` bytes for all its processes together, ``max_procs``
     processes and threads, ``tmp_bytes`` in /tmp and ``work_bytes`` in its working directory.
+
+    Lateness: ``due`` holds ``ASSIGNMENT=WHEN`` (or ``WHEN`` for all; in the flat layout an exercise is an
+    assignment) on top of the due dates of an nbgrader course's own gradebook.db; the time of a submission is
+    its ``timestamp.txt`` or a row of the ``submitted_at`` CSV (student, assignment, submitted_at); the
+    penalty is ``late_policy`` after ``grace`` (:mod:`grader.late`).
+
+    ``shard`` ``K/N`` grades only the students of share K (0 <= K < N): a share is fixed by the student's
+    name alone, so N jobs (a Slurm array, a Kubernetes Indexed Job) grade every student once between them.
+
+    ``cluster`` names the profile of a running ipyparallel cluster whose engines grade the submissions, one
+    worker per engine, each in its own sealed boxes on its host (:mod:`grader.remote`).
     """
+    course = Path(submissions) if is_nbgrader_course(submissions) else None
     try:
-        exercises = load_exercises(source)
-        found, errors = discover(Path(submissions), exercises)
+        if course is not None:
+            exercises = load_course(course, assignment)
+            found, errors = discover_course(course, exercises)
+        else:
+            if assignment is not None:
+                raise ExerciseError(f"{submissions}: --assignment is for an nbgrader course (a folder holding "
+                                    "source/ and submitted/); this folder has no source/")
+            exercises = load_exercises(source)
+            found, errors = discover(Path(submissions), exercises)
+        lateness = Lateness(due_dates(course, due), LatePolicy.parse(late_policy, _seconds(grace)),
+                            read_submitted_at(submitted_at) if submitted_at else {})
+        if shard is not None:
+            k, n = parse_shard(shard)
+            found = [s for s in found if shard_of(s.student, n) == k]
+            errors = [e for e in errors if shard_of(e.student, n) == k]
         book = Gradebook(gradebook)
-    except (ExerciseError, SubmissionError, GradebookError) as e:
+    except (ExerciseError, SubmissionError, GradebookError, LateError, ShardError) as e:
         print(f"grader grade: {e}", file=sys.stderr)
-        return 2 if isinstance(e, SubmissionError) else 1
-    released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
+        return 2 if isinstance(e, (SubmissionError, LateError, ShardError)) else 1
+    released = {key: student_version(ex.nb)[0] for key, ex in exercises.items()}
     if student:
         found = [s for s in found if s.student == student]
         errors = [e for e in errors if e.student == student]
@@ -492,7 +748,7 @@ def main(
             print(f"grader grade: no submissions from {student!r} in {submissions}", file=sys.stderr)
             book.close()
             return 2
-    todo = [s for s in found if force or book.checksum_of(s.student, s.exercise) != s.checksum]
+    todo = [s for s in found if force or book.checksum_of(s.student, s.exercise, s.assignment) != s.checksum]
     for e in errors:
         book.record(e)
     results: list[SubmissionResult] = list(errors)
@@ -503,6 +759,11 @@ def main(
     hidden = [  # what student code must not see; the n-gram files it must download from the mirror
         Path(source).resolve(), Path(submissions).resolve(), *(p for p in private_dirs() if p.exists())] + [
         p for p in (book_path, Path(f"{book_path}-wal"), Path(f"{book_path}-shm")) if p.exists()]
+    if cluster is not None:
+        return _grade_on_cluster(cluster, todo, exercises, released, book, results, timeout, max_bytes, quiet,
+                                 lateness, course is not None,
+                                 dict(memory=memory, max_procs=max_procs, tmp_bytes=tmp_bytes, work_bytes=work_bytes,
+                                      engines=engines, sandbox=sandbox))
     for stale in sweep_stale(RUN_PREFIX):  # left by graders that were killed (kill -9): their owner is gone
         if not quiet:
             print(f"grader: removed {stale}, left behind by a grader that was killed", file=sys.stderr)
@@ -515,7 +776,7 @@ def main(
             os.chmod(root, 0o711)
             slots = dict(mirror_url=mirror.url, policy=policy, n_engines=engines)
             results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes,
-                            workers or default_workers(len(todo)), quiet)
+                            workers or default_workers(len(todo)), quiet, lateness, stderr_fails=course is not None)
     except (ClusterError, SlotError) as e:
         print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
               "was recorded for the submission being graded; run the same command again to grade the rest.",
@@ -533,13 +794,58 @@ def main(
     return 1 if any(r.status == "error" for r in results) else 0
 
 
-def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes, workers, quiet):
+def _grade_on_cluster(profile, todo, exercises, released, book, results, timeout, max_bytes, quiet, lateness,
+                      stderr_fails, options) -> int:
+    """Grade ``todo`` on the engines of the cluster ``profile`` (see :func:`main`); the exit code."""
+    from . import remote
+
+    def job_for(sub: Submission):
+        try:
+            data = _read_plain(sub.path, sub.root, max_bytes)
+        except Exception as e:  # noqa: BLE001 - this submission's error row, as when graded here
+            message = str(e) if isinstance(e, SubmissionError) else f"{shown(sub.path)}: could not be read ({_describe(e)})"
+            row = _error_row(sub.student, sub.exercise, sub.path, sub.checksum, message, exercises[sub.key],
+                             sub.assignment)
+            book.record(row)
+            results.append(row)
+            return None
+        return remote.Job(sub.student, sub.exercise, sub.assignment, shown(sub.path), data, sub.checksum,
+                          nbformat.writes(exercises[sub.key].nb), nbformat.writes(released[sub.key]),
+                          sub.submitted_at, tuple(sub.notes), timeout, max_bytes, lateness, stderr_fails, options)
+
+    try:
+        client = remote.connect(profile)
+    except remote.RemoteClusterError as e:
+        print(f"grader grade: {e}", file=sys.stderr)
+        book.close()
+        return 1
+    try:
+        if not quiet:
+            print(f"grading {len(todo)} submission(s) on the {len(client.ids)} engine(s) of cluster {profile!r}")
+        results += remote.run_on_cluster(client, todo, job_for, book.record, quiet=quiet)
+    except remote.RemoteClusterError as e:
+        print(f"\ngrader grade: {e}. Every submission graded so far is in the gradebook.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ngrader grade: interrupted. Every submission graded so far is in the gradebook; "
+              "run the same command again to grade the rest.", file=sys.stderr)
+        return 130
+    finally:
+        client.close()
+        book.close()
+    if not quiet:
+        _print_summary(results, exercises)
+    return 1 if any(r.status == "error" for r in results) else 0
+
+
+def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes, workers, quiet,
+         lateness: Lateness = NO_LATENESS, stderr_fails: bool = False):
     """Grade ``todo`` on ``workers`` workers (threads, each with its own clusters); record each result as it comes."""
     jobs: queue.Queue = queue.Queue()
     for sub in todo:
         jobs.put(sub)
     results, lock, stop = [], threading.Lock(), threading.Event()
-    bar = tqdm(total=len(todo), unit="nb", desc="grading", disable=quiet or not todo, file=sys.stderr)
+    bar = Progress(len(todo), "grading", quiet=quiet)
     crews = [Worker(root / f"worker-{i}", **slot_options) for i in range(max(1, min(workers, len(todo) or 1)))]
 
     def work(worker: Worker) -> None:
@@ -552,15 +858,14 @@ def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes
         for sub in drain(jobs):
             if stop.is_set():
                 return
-            outcome = grade_one(worker, sub, exercises[sub.exercise], released[sub.exercise], timeout, max_bytes,
-                                more_to_come=not jobs.empty())
+            outcome = grade_one(worker, sub, exercises[sub.key], released[sub.key], timeout, max_bytes,
+                                more_to_come=not jobs.empty(), lateness=lateness, stderr_fails=stderr_fails)
             with lock:
                 if stop.is_set():  # interrupted: what ran during the stop is not a grade
                     return
                 book.record(*outcome)
                 results.append(outcome[0])
-                bar.set_postfix_str(f"{sub.student}/{sub.exercise} {outcome[0].total:g}/{outcome[0].possible:g}")
-                bar.update()
+                bar.update(f"{sub.student}/{sub.key} {outcome[0].total:g}/{outcome[0].possible:g}")
 
     try:
         if len(crews) == 1:

@@ -1,17 +1,26 @@
-"""The SQLite gradebook: one row per submission, one per test; each submission written in one transaction."""
+"""The SQLite gradebook: one row per submission, one per graded cell; each submission written in one transaction.
+
+Scores given by hand live in their own table (``manual``), keyed by student, assignment, notebook and
+cell, with the sha256 of the answer they were given for: regrading the tests keeps them, and a
+changed answer goes back to "needs-grading".
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
 
-from .results import SubmissionResult, TestResult
+from .results import BY_HAND, PENDING, SubmissionResult, TestResult
+
+VERSION = 2  # PRAGMA user_version of the layout below (0/1: before assignments, kinds and manual grades)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY,
     student TEXT NOT NULL,
+    assignment TEXT NOT NULL DEFAULT '',
     exercise TEXT NOT NULL,
     path TEXT NOT NULL,
     checksum TEXT NOT NULL,
@@ -23,11 +32,15 @@ CREATE TABLE IF NOT EXISTS submissions (
     started TEXT NOT NULL,
     finished TEXT NOT NULL,
     executed_nb TEXT,
-    UNIQUE (student, exercise)
+    submitted_at TEXT NOT NULL DEFAULT '',
+    due TEXT NOT NULL DEFAULT '',
+    late_policy TEXT NOT NULL DEFAULT '',
+    UNIQUE (student, assignment, exercise)
 );
 CREATE TABLE IF NOT EXISTS tests (
     submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
     student TEXT NOT NULL,
+    assignment TEXT NOT NULL DEFAULT '',
     exercise TEXT NOT NULL,
     test TEXT NOT NULL,
     points REAL NOT NULL,
@@ -35,13 +48,37 @@ CREATE TABLE IF NOT EXISTS tests (
     status TEXT NOT NULL,
     message TEXT NOT NULL DEFAULT '',
     position INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'auto',
+    answer TEXT NOT NULL DEFAULT '',
+    hidden INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (submission_id, test)
 );
+CREATE TABLE IF NOT EXISTS manual (
+    student TEXT NOT NULL,
+    assignment TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    test TEXT NOT NULL,
+    points REAL NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    answer_sha TEXT NOT NULL,
+    graded_at TEXT NOT NULL,
+    PRIMARY KEY (student, assignment, exercise, test)
+);
 """
+
+# Columns added to each table since version 0; a gradebook from then is rebuilt with them (its rows kept).
+_ADDED = {
+    "submissions": ("assignment", "submitted_at", "due", "late_policy"),
+    "tests": ("assignment", "kind", "answer", "hidden"),
+}
 
 
 class GradebookError(RuntimeError):
     pass
+
+
+def answer_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Gradebook:
@@ -54,10 +91,32 @@ class Gradebook:
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)  # callers serialize
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
             self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version = {VERSION}")
         except sqlite3.DatabaseError as e:
             raise GradebookError(f"{self.path}: not a usable gradebook ({e}); pass another --gradebook") from e
         self.db.row_factory = sqlite3.Row
+
+    def _migrate(self) -> None:
+        """Rebuild the tables of a gradebook written before assignments and manual grades (keeping its rows)."""
+        if self.db.execute("PRAGMA user_version").fetchone()[0] >= VERSION:
+            return
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "submissions" not in tables:
+            return
+        self.db.execute("PRAGMA foreign_keys = OFF")
+        with self.db:
+            for table in ("tests", "submissions"):
+                self.db.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+            self.db.executescript(SCHEMA)
+            for table in ("submissions", "tests"):
+                old = [r[1] for r in self.db.execute(f"PRAGMA table_info(old_{table})")]
+                cols = ", ".join(c for c in old if c not in _ADDED[table])
+                self.db.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM old_{table}")
+            self.db.execute("DROP TABLE old_tests")
+            self.db.execute("DROP TABLE old_submissions")
+        self.db.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         self.db.close()
@@ -68,49 +127,79 @@ class Gradebook:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def checksum_of(self, student: str, exercise: str) -> str | None:
+    def checksum_of(self, student: str, exercise: str, assignment: str = "") -> str | None:
         row = self.db.execute(
-            "SELECT checksum FROM submissions WHERE student = ? AND exercise = ?", (student, exercise)
-        ).fetchone()
+            "SELECT checksum FROM submissions WHERE student = ? AND assignment = ? AND exercise = ?",
+            (student, assignment, exercise)).fetchone()
         return row["checksum"] if row else None
 
     def record(self, result: SubmissionResult, executed_nb: str | None = None) -> None:
-        """Replace whatever the gradebook had for this student and exercise, atomically."""
+        """Replace whatever the gradebook had for this student, assignment and exercise, atomically
+        (scores given by hand stay in their own table)."""
         with self.db:
-            self.db.execute("DELETE FROM submissions WHERE student = ? AND exercise = ?",
-                            (result.student, result.exercise))
+            self.db.execute("DELETE FROM submissions WHERE student = ? AND assignment = ? AND exercise = ?",
+                            (result.student, result.assignment, result.exercise))
             cur = self.db.execute(
-                "INSERT INTO submissions (student, exercise, path, checksum, status, message, flags, points,"
-                " max_points, started, finished, executed_nb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.student, result.exercise, result.path, result.checksum, result.status, result.message,
-                 json.dumps(result.flags), result.total, result.possible, result.started, result.finished,
-                 executed_nb),
+                "INSERT INTO submissions (student, assignment, exercise, path, checksum, status, message, flags,"
+                " points, max_points, started, finished, executed_nb, submitted_at, due, late_policy)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.student, result.assignment, result.exercise, result.path, result.checksum, result.status,
+                 result.message, json.dumps(result.flags), result.total, result.possible, result.started,
+                 result.finished, executed_nb, result.submitted_at, result.due, result.late_policy),
             )
             self.db.executemany(
-                "INSERT INTO tests (submission_id, student, exercise, test, points, max_points, status, message,"
-                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(cur.lastrowid, result.student, result.exercise, t.test, t.points, t.max_points, t.status,
-                  t.message, i) for i, t in enumerate(result.tests)],
+                "INSERT INTO tests (submission_id, student, assignment, exercise, test, points, max_points, status,"
+                " message, position, kind, answer, hidden) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(cur.lastrowid, result.student, result.assignment, result.exercise, t.test, t.points, t.max_points,
+                  t.status, t.message, i, t.kind, t.answer, int(t.hidden)) for i, t in enumerate(result.tests)],
             )
 
-    def submissions(self, student: str | None = None) -> list[SubmissionResult]:
-        query = "SELECT * FROM submissions" + (" WHERE student = ?" if student else "") + " ORDER BY student, exercise"
-        rows = self.db.execute(query, (student,) if student else ()).fetchall()
-        return [self._result(row) for row in rows]
+    def submissions(self, student: str | None = None, assignment: str | None = None) -> list[SubmissionResult]:
+        where, args = [], []
+        if student is not None:
+            where.append("student = ?")
+            args.append(student)
+        if assignment is not None:
+            where.append("assignment = ?")
+            args.append(assignment)
+        query = ("SELECT * FROM submissions" + (" WHERE " + " AND ".join(where) if where else "")
+                 + " ORDER BY student, assignment, exercise")
+        return [self._result(row) for row in self.db.execute(query, args).fetchall()]
 
     def _result(self, row) -> SubmissionResult:
-        tests = [
-            TestResult(t["test"], t["points"], t["max_points"], t["status"], t["message"])
-            for t in self.db.execute("SELECT * FROM tests WHERE submission_id = ? ORDER BY position", (row["id"],))
-        ]
+        manual = {r["test"]: r for r in self.db.execute(
+            "SELECT * FROM manual WHERE student = ? AND assignment = ? AND exercise = ?",
+            (row["student"], row["assignment"], row["exercise"]))}
+        tests = []
+        for t in self.db.execute("SELECT * FROM tests WHERE submission_id = ? ORDER BY position", (row["id"],)):
+            result = TestResult(t["test"], t["points"], t["max_points"], t["status"], t["message"], t["kind"],
+                                t["answer"], hidden=bool(t["hidden"]))
+            given = manual.get(result.test)
+            if result.kind != "auto" and given is not None and result.status in (PENDING, BY_HAND):
+                if given["answer_sha"] == answer_sha(result.answer):
+                    result.points, result.status, result.comment = given["points"], BY_HAND, given["comment"]
+                else:
+                    result.message = "the answer changed since it was graded by hand; grade it again"
+            tests.append(result)
         return SubmissionResult(
             student=row["student"], exercise=row["exercise"], path=row["path"], checksum=row["checksum"],
             tests=tests, status=row["status"], message=row["message"], flags=json.loads(row["flags"]),
             max_points=row["max_points"], started=row["started"], finished=row["finished"],
+            assignment=row["assignment"], submitted_at=row["submitted_at"], due=row["due"],
+            late_policy=row["late_policy"],
         )
 
-    def executed_notebook(self, student: str, exercise: str) -> str | None:
+    def record_manual(self, grades: list[dict]) -> None:
+        """Scores given by hand, all or none: dicts of student, assignment, exercise, test, points, comment,
+        answer_sha, graded_at (validated by the caller)."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO manual (student, assignment, exercise, test, points, comment, answer_sha,"
+                " graded_at) VALUES (:student, :assignment, :exercise, :test, :points, :comment, :answer_sha,"
+                " :graded_at)", grades)
+
+    def executed_notebook(self, student: str, exercise: str, assignment: str = "") -> str | None:
         row = self.db.execute(
-            "SELECT executed_nb FROM submissions WHERE student = ? AND exercise = ?", (student, exercise)
-        ).fetchone()
+            "SELECT executed_nb FROM submissions WHERE student = ? AND assignment = ? AND exercise = ?",
+            (student, assignment, exercise)).fetchone()
         return row["executed_nb"] if row else None

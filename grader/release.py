@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor
 
-from .exercise import ExerciseError, load_exercises
+from .exercise import ExerciseError, is_nbgrader_course, load_course, load_exercises
 from .preprocessors.clear_solutions import ClearSolutions
 from .preprocessors.lock_cells import LockCells
 from .preprocessors.remove_hidden_tests import RemoveHiddenTests
@@ -19,28 +19,44 @@ PIPELINE = (ClearSolutions(), RemoveHiddenTests(), ClearOutputPreprocessor(), Lo
 
 
 def student_version(source_nb):
-    """(released notebook, resources with "checksums") for one source notebook; the source is not changed."""
+    """(released notebook, resources with "checksums" and "release_notes") for one source notebook; the source
+    is not changed."""
     nb, resources = copy.deepcopy(source_nb), {}
     for step in PIPELINE:
         nb, resources = step.preprocess(nb, resources)
     return nb, resources
 
 
-def main(*, source: str | Path = "exercises", out: str | Path = "release") -> int:
-    """Write ``out/<NN-name>.ipynb`` and ``out/checksums.json``; return 0, or 2 (a one-line error) if the source
-    is missing or malformed."""
+def main(*, source: str | Path = "exercises", out: str | Path = "release", course: str | Path | None = None,
+         assignment: str | None = None) -> int:
+    """Write ``out/<NN-name>.ipynb`` and ``out/checksums.json``; for an nbgrader ``course``, write
+    ``COURSE/release/<assignment>/<notebook>.ipynb`` as nbgrader's generate_assignment would.  Return 0, or 2
+    (a one-line error) if the source is missing or malformed."""
     try:
-        exercises = load_exercises(source)
+        if course is not None:
+            if not is_nbgrader_course(course):
+                raise ExerciseError(f"{course}: not an nbgrader course (no source/ folder); pass the folder that "
+                                    "holds source/<assignment>/, or use --source for a flat folder of exercises")
+            exercises = load_course(course, assignment)
+        else:
+            exercises = load_exercises(source)
     except ExerciseError as e:
         print(f"grader release: {e}", file=sys.stderr)
         return 2
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     checksums = {}
-    for name, exercise in exercises.items():
+    for key, exercise in exercises.items():
+        folder = Path(course) / "release" / exercise.assignment if course is not None else Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
         nb, resources = student_version(exercise.nb)
-        nbformat.write(nb, out / f"{name}.ipynb")
-        checksums[name] = resources["checksums"]
-        print(f"released {out / (name + '.ipynb')}  ({len(exercise.tests)} tests, {exercise.max_points:g} points)")
-    (out / "checksums.json").write_text(json.dumps(checksums, indent=2, sort_keys=True) + "\n")
+        target = folder / f"{exercise.name}.ipynb"
+        nbformat.write(nb, target)
+        checksums[key] = resources["checksums"]
+        auto = len(exercise.tests)
+        by_hand = len(exercise.graded) - auto
+        print(f"released {target}  ({auto} tests" + (f", {by_hand} graded by hand" if by_hand else "")
+              + f", {exercise.max_points:g} points)")
+        for note in resources["release_notes"]:
+            print(f"grader release: {exercise.path}: {note}", file=sys.stderr)
+    if course is None:  # an nbgrader release folder is what students fetch: nothing else goes there
+        (Path(out) / "checksums.json").write_text(json.dumps(checksums, indent=2, sort_keys=True) + "\n")
     return 0

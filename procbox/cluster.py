@@ -91,8 +91,32 @@ class Proc:
         return self.process() is not None
 
 
+class StateFile:
+    """A dataclass of a cluster's processes, saved as JSON (atomically) and loaded back with its Procs."""
+
+    PROC_LISTS: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path):
+        """The state saved at ``path``, or None if there is none (or it is unreadable)."""
+        try:
+            raw = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        raw["controller"] = Proc(**raw["controller"]) if raw.get("controller") else None
+        for name in cls.PROC_LISTS:
+            raw[name] = [Proc(**p) for p in raw.get(name, [])]
+        return cls(**raw)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, path)
+
+
 @dataclass
-class ClusterState:
+class ClusterState(StateFile):
     """What the state file records; the basis for status, stop and reap."""
 
     profile_dir: str
@@ -102,21 +126,7 @@ class ClusterState:
     controller: Proc | None = None
     engines: list[Proc] = field(default_factory=list)
 
-    @classmethod
-    def load(cls, path: Path) -> "ClusterState | None":
-        try:
-            raw = json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        raw["controller"] = Proc(**raw["controller"]) if raw.get("controller") else None
-        raw["engines"] = [Proc(**e) for e in raw.get("engines", [])]
-        return cls(**raw)
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
+    PROC_LISTS = ("engines",)  # StateFile: fields holding lists of Proc
 
     def procs(self) -> list[Proc]:
         return ([self.controller] if self.controller else []) + list(self.engines)

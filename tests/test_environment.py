@@ -25,8 +25,8 @@ def conda_requirements(path: Path = ROOT / "environment.yml") -> dict[str, str]:
     for line in path.read_text().splitlines():
         if line.startswith("dependencies:"):
             inside = True
-        elif inside and line.startswith("  - "):
-            name, spec = _split(line[4:])
+        elif inside and re.match(r"^ +- ", line) and line.strip() != "- pip:":  # conda's, and pip's below "- pip:"
+            name, spec = _split(line.strip()[2:])
             deps[CONDA_NAMES.get(name, name)] = spec
     return deps
 

@@ -59,7 +59,20 @@ def test_code_around_and_between_regions_is_kept():
 def test_a_solution_markdown_cell_becomes_the_text_stub_and_other_cells_stay():
     assert clear(new_markdown_cell("It is **42**.", metadata=meta("why", solution=True))) == "YOUR ANSWER HERE"
     assert clear(new_markdown_cell("It is **42**.")) == "It is **42**."
-    assert clear(new_code_cell("x = 1  # no markers", metadata=meta("x", solution=True))) == "x = 1  # no markers"
+    assert clear(new_code_cell("x = 1  # no markers")) == "x = 1  # no markers"
+
+
+@pytest.mark.parametrize("source", [
+    "answer = 42  # a solution cell without markers",
+    "def f():\n    ### BEGIN SOLUTION\n    return 42\n# the region is never closed",
+    "x = 1\n### BEGIN SOLUTION\nx = 2\n### END SOLUTION\n### BEGIN SOLUTION\nsecret = 3",
+])
+def test_a_solution_cell_without_a_closed_region_is_released_as_the_stub_and_named(source):
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell(source, metadata=meta("leaky", solution=True))])
+    nb, resources = ClearSolutions().preprocess(nb, {})
+    assert nb.cells[0].source == STUB
+    assert len(resources["release_notes"]) == 1 and "'leaky'" in resources["release_notes"][0]
+    assert "released as the stub" in resources["release_notes"][0]
 
 
 def test_the_stubs_are_configurable():

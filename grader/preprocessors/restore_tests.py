@@ -5,11 +5,8 @@ import copy
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Any
 
-from ..exercise import grade_id, is_locked, nbgrader
+from ..exercise import grade_id, is_locked, nbgrader, plain_text, points
 from ..state import state_of
-
-
-MEANINGFUL = ("grade_id", "grade", "solution", "locked", "points", "task")
 
 
 class RestoreTests(Preprocessor):
@@ -70,7 +67,7 @@ class RestoreTests(Preprocessor):
         if _meaning(cell) != _meaning(given_cell):
             flags.append(f"the metadata of cell {gid!r} was changed and has been restored")
         if is_locked(source_cell):
-            if cell.source != given_cell.source or cell.cell_type != given_cell.cell_type:
+            if plain_text(cell.source) != plain_text(given_cell.source) or cell.cell_type != given_cell.cell_type:
                 flags.append(f"locked cell {gid!r} was changed and has been restored")
             return copy.deepcopy(source_cell)
         restored = copy.deepcopy(source_cell)
@@ -91,5 +88,11 @@ def _moved(seen: list, expected: list) -> list:
 
 
 def _meaning(cell) -> dict:
-    """The nbgrader metadata that decides grading (not nbgrader's own bookkeeping, such as checksums)."""
-    return {k: v for k, v in nbgrader(cell).items() if k in MEANINGFUL}
+    """What a cell's nbgrader metadata decides, as grading reads it: not its spelling (a missing flag is false,
+    2 points are 2.0) nor bookkeeping that releases differ in (checksum, cell_type, schema_version, locked: a
+    locked cell is restored from the source whatever its flag says, and an edit of it is reported by the
+    locked-cell check, as is a changed cell type)."""
+    meta = nbgrader(cell)
+    graded = bool(meta.get("grade")) or bool(meta.get("task"))
+    return {"grade_id": grade_id(cell), "grade": bool(meta.get("grade")), "task": bool(meta.get("task")),
+            "solution": bool(meta.get("solution")), "points": points(cell) if graded else None}

@@ -1,0 +1,680 @@
+"""``grader report``: a static HTML report on a graded class, written to ``OUT/index.html``.
+
+Everything the report links to is inside ``OUT`` (or the feedback folder), so it opens from disk with no
+server and loads nothing from the network:
+
+- ``index.html``: per exercise its mean, median and share of full marks, the hardest tests of the class, the
+  submissions to look at (not graded, timeouts, runs that ended badly, late penalties, flags), near-identical
+  answers, and a table of every student's totals (sortable by clicking a column header);
+- ``by-score.html``: the same student table sorted by final score (works without JavaScript);
+- ``exercise-<n>.html``: an exercise's score distribution and, per test, its distribution, mean, median, share
+  passed (answers graded by hand: share graded and pending) and most common failure messages;
+- ``similar/<n>.html``: two near-identical answers side by side, the matching lines highlighted;
+- ``figures/*.png``: the distributions (matplotlib, Agg);
+- ``feedback/``: each submission's feedback page (``grader feedback``), unless ``--feedback DIR`` names pages
+  written already, which are then linked where they are.
+
+Near-identical answers are found per question (the solution cells with the same grade_id across the students of
+one exercise) with copydetect's winnowing fingerprints: the source is tokenised by pygments with names, strings
+and comments normalised and whitespace dropped, so renamed variables, removed comments and reformatting do not
+hide a copy, and two answers are paired when each shares at least ``THRESHOLD`` of its fingerprints with the
+other.  Fingerprints that more than half the class share (the scaffolding of the question, the one way everyone
+writes a one-liner) are ignored, as are answers left as released and answers too short to fingerprint.
+
+Student names, messages and answers come from submissions: all of it is HTML-escaped.  The report shows test
+messages (already cut to ``ename: evalue``), never a test cell's code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import statistics
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+import nbformat
+from markupsafe import Markup
+
+from .gradebook import Gradebook, GradebookError
+from .results import BY_HAND, PENDING, SubmissionResult
+
+K = 25  # copydetect's k-gram length (characters of the normalised token stream; its default noise threshold)
+WINDOW = 1  # winnowing window (guarantee threshold - k + 1; 1 keeps every k-gram, as copydetect's defaults do)
+THRESHOLD = 0.8  # both answers must share at least this much of their fingerprints with the other
+HARDEST = 10  # tests listed as the hardest of the class
+TOP_FAILURES = 5  # failure messages listed per test
+MAX_ANSWER_CHARS = 50_000
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+_STUB_LEFT = re.compile(r"#\s*YOUR CODE HERE\s*\n\s*raise\s+NotImplementedError\(\)")
+MD_STUB = "YOUR ANSWER HERE"
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
+GRADED_BY_HAND = (BY_HAND, "no-answer")
+
+
+# -- statistics ---------------------------------------------------------------------------------------------
+
+def normalise_message(message: str, status: str = "") -> str:
+    """A failure message with the details that differ between students blanked, so that the same failure
+    groups: addresses -> ``0x…``, numbers -> ``N``, whitespace collapsed, cut to 300 characters."""
+    text = (message or "").strip()
+    if not text:
+        return f"({status or 'failed'}, no message)"
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", text)
+    text = re.sub(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])", "N", text)
+    text = re.sub(r"\s+", " ", text)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+@dataclass
+class TestStats:
+    __test__ = False
+
+    number: int  # its anchor on the exercise page: #t-<number>
+    name: str
+    kind: str  # auto | manual | task
+    max_points: float
+    submissions: int  # submissions of the exercise (error rows included: they score 0 and pass nothing)
+    values: list[float]  # the points counted in mean/median (every submission; by hand: those graded)
+    passed: int = 0
+    graded: int = 0  # by hand: graded (or no answer)
+    pending: int = 0  # by hand: still to grade
+    hidden: bool = False
+    failures: list[tuple[str, int, str]] = field(default_factory=list)  # (normalised, students, an example)
+    figure: str = ""  # figures/<file>.png, or "" when there is nothing to draw
+
+    @property
+    def by_hand(self) -> bool:
+        return self.kind != "auto"
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.values) if self.values else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def pass_share(self) -> float:
+        return self.passed / self.submissions if self.submissions else 0.0
+
+    @property
+    def graded_share(self) -> float:
+        return self.graded / self.submissions if self.submissions else 0.0
+
+    @property
+    def pending_share(self) -> float:
+        return self.pending / self.submissions if self.submissions else 0.0
+
+
+@dataclass
+class ExerciseStats:
+    number: int  # exercise-<number>.html
+    key: str
+    results: list[SubmissionResult]
+    tests: list[TestStats]
+    figure: str = ""
+
+    @property
+    def totals(self) -> list[float]:
+        return [r.total for r in self.results]
+
+    @property
+    def possible(self) -> float:
+        return max((r.possible for r in self.results), default=0.0)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.totals) if self.results else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.totals) if self.results else None
+
+    @property
+    def mean_final(self) -> float | None:
+        return statistics.fmean(r.final for r in self.results) if self.results else None
+
+    @property
+    def errors(self) -> int:
+        return sum(r.status == "error" for r in self.results)
+
+    @property
+    def all_passed_share(self) -> float:
+        """Share of the submissions that passed every autograded test."""
+        auto = [t.name for t in self.tests if not t.by_hand]
+        ok = 0
+        for r in self.results:
+            status = {t.test: t.status for t in r.tests}
+            ok += r.status == "graded" and all(status.get(name) == "passed" for name in auto)
+        return ok / len(self.results) if self.results else 0.0
+
+    @property
+    def pending_answers(self) -> int:
+        return sum(len(r.pending) for r in self.results)
+
+
+def exercise_stats(results: list[SubmissionResult]) -> list[ExerciseStats]:
+    """Per exercise (a result's ``key``), in key order, its submissions and per-test statistics."""
+    by_key: dict[str, list[SubmissionResult]] = defaultdict(list)
+    for r in results:
+        by_key[r.key].append(r)
+    out = []
+    for number, key in enumerate(sorted(by_key), start=1):
+        subs = sorted(by_key[key], key=lambda r: r.student)
+        order: dict[str, None] = {}
+        for r in subs:
+            for t in r.tests:
+                order.setdefault(t.test)
+        tests = []
+        for j, name in enumerate(order, start=1):
+            found = [(r, next((t for t in r.tests if t.test == name), None)) for r in subs]
+            present = [t for _, t in found if t is not None]
+            kind = Counter(t.kind for t in present).most_common(1)[0][0]
+            stats = TestStats(j, name, kind, max(t.max_points for t in present), len(subs), [],
+                              hidden=any(t.hidden for t in present))
+            failures: dict[str, list[str]] = defaultdict(list)  # normalised -> original messages
+            for _r, t in found:
+                if stats.by_hand:
+                    if t is not None and t.status in GRADED_BY_HAND:
+                        stats.graded += 1
+                        stats.values.append(t.points)
+                    elif t is not None and t.status == PENDING:
+                        stats.pending += 1
+                    continue
+                stats.values.append(t.points if t is not None else 0.0)
+                if t is not None and t.status == "passed":
+                    stats.passed += 1
+                elif t is not None:
+                    failures[normalise_message(t.message, t.status)].append(t.message or f"({t.status})")
+            stats.failures = sorted(((text, len(msgs), msgs[0]) for text, msgs in failures.items()),
+                                    key=lambda f: (-f[1], f[0]))[:TOP_FAILURES]
+            tests.append(stats)
+        out.append(ExerciseStats(number, key, subs, tests))
+    return out
+
+
+def hardest_tests(exercises: list[ExerciseStats], n: int = HARDEST) -> list[tuple[ExerciseStats, TestStats]]:
+    """The autograded tests with the lowest pass rates across the class (ties: the lower mean share of points)."""
+    tests = [(e, t) for e in exercises for t in e.tests if not t.by_hand and t.submissions]
+    tests.sort(key=lambda et: (et[1].pass_share, (et[1].mean or 0.0) / (et[1].max_points or 1), et[0].key,
+                               et[1].number))
+    return [et for et in tests if et[1].pass_share < 1][:n]
+
+
+# -- similar answers -----------------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    result: SubmissionResult
+    question: str  # the solution cell's grade_id
+    source: str
+    cell_type: str  # code | markdown
+
+
+@dataclass
+class Pair:
+    key: str
+    question: str
+    a: Answer
+    b: Answer
+    similarity: tuple[float, float]  # the share of a's fingerprints found in b, and of b's in a
+    lines: tuple[list[int], list[int]]  # the matching lines of each answer (1-based)
+    number: int = 0  # similar/<number>.html
+
+
+def unanswered(source: str, cell_type: str = "code") -> bool:
+    text = source.strip()
+    if cell_type != "code":
+        return not text or text == MD_STUB
+    return not text or text == STUB or bool(_STUB_LEFT.search(source))
+
+
+def answers(book: Gradebook, results: list[SubmissionResult]) -> dict[tuple[str, str], list[Answer]]:
+    """(exercise key, grade_id) -> the students' answers: the source of the solution cells of each executed
+    notebook, without answers left as released and without any cell holding hidden tests."""
+    found: dict[tuple[str, str], list[Answer]] = defaultdict(list)
+    for r in results:
+        text = book.executed_notebook(r.student, r.exercise, r.assignment)
+        if not text:
+            continue
+        try:
+            nb = nbformat.reads(text, as_version=4)
+        except Exception:  # noqa: BLE001 - a notebook that cannot be read has no answers to compare
+            continue
+        seen = set()
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+            gid = meta.get("grade_id")
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(source)
+            if (not meta.get("solution") or not isinstance(gid, str) or gid in seen
+                    or cell.get("cell_type") not in ("code", "markdown") or HIDDEN_MARKER in source
+                    or unanswered(source, cell.get("cell_type"))):
+                continue
+            seen.add(gid)
+            found[(r.key, gid)].append(Answer(r, gid, source[:MAX_ANSWER_CHARS], cell.get("cell_type")))
+    return found
+
+
+def _fingerprint(answer: Answer, k: int, window: int):
+    from copydetect import CodeFingerprint
+
+    if answer.cell_type == "code":
+        return CodeFingerprint("answer.py", k, window, fp=io.StringIO(answer.source), language="python")
+    prose = " ".join(re.findall(r"\w+", answer.source.lower()))  # prose: words only, case and layout dropped
+    return CodeFingerprint("answer.txt", k, window, fp=io.StringIO(prose), filter=False)
+
+
+def _lines(source: str, slices) -> list[int]:
+    lines: set[int] = set()
+    if len(slices) == 2:
+        for start, end in zip(slices[0], slices[1]):
+            first = source.count("\n", 0, int(start)) + 1
+            last = source.count("\n", 0, max(int(start), int(end) - 1)) + 1
+            lines.update(range(first, last + 1))
+    return sorted(lines)
+
+
+def similar_pairs(found: dict[tuple[str, str], list[Answer]], *, k: int = K, window: int = WINDOW,
+                  threshold: float = THRESHOLD) -> list[Pair]:
+    """Pairs of answers to the same question that share at least ``threshold`` of their fingerprints both
+    ways, most similar first within each question."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # copydetect imports pyplot
+    from copydetect import compare_files
+    from copydetect.utils import get_token_coverage
+
+    pairs = []
+    for (key, question), group in sorted(found.items()):
+        prints = []
+        for answer in group:
+            fp = _fingerprint(answer, k, window)
+            if len(fp.filtered_code) >= k and fp.hashes:
+                prints.append((answer, fp))
+        if len(prints) < 2:
+            continue
+        counts = Counter(h for _, fp in prints for h in fp.hashes)
+        common = {h for h, n in counts.items() if n >= 3 and n > len(prints) / 2}
+        usable = []
+        for answer, fp in prints:
+            if common:
+                fp.hashes = fp.hashes - common
+                fp.hash_idx = {h: i for h, i in fp.hash_idx.items() if h not in common}
+                fp.token_coverage = get_token_coverage(fp.hash_idx, k, len(fp.filtered_code))
+            if fp.hashes and fp.token_coverage:
+                usable.append((answer, fp))
+        mine = []
+        for i, (a, fa) in enumerate(usable):
+            for b, fb in usable[i + 1:]:
+                if not fa.hashes & fb.hashes:
+                    continue
+                _, (sa, sb), (slices_a, slices_b) = compare_files(fa, fb)
+                sa, sb = min(float(sa), 1.0), min(float(sb), 1.0)
+                if min(sa, sb) >= threshold:
+                    mine.append(Pair(key, question, a, b, (sa, sb), (_lines(a.source, slices_a),
+                                                                     _lines(b.source, slices_b))))
+        mine.sort(key=lambda p: (-min(p.similarity), p.a.result.student, p.b.result.student))
+        pairs += mine
+    for n, pair in enumerate(pairs, start=1):
+        pair.number = n
+    return pairs
+
+
+# -- figures ---------------------------------------------------------------------------------------------------
+
+def distribution_png(values: list[float], maximum: float, title: str, path: Path) -> None:
+    """A bar chart of how many submissions got each score (a histogram when scores take many values)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 2.8), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    distinct = sorted(set(values))
+    if len(distinct) <= 12:
+        counts = Counter(values)
+        width = max(maximum, max(distinct, default=0), 1) / 25
+        ax.bar(distinct, [counts[v] for v in distinct], width=width, color="#4878a8")
+        ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
+    else:
+        top = max(maximum, max(values))
+        ax.hist(values, bins=min(20, max(5, len(distinct))), range=(0, top or 1), color="#4878a8",
+                edgecolor="white")
+    ax.set_xlim(-max(maximum, 1) * 0.08, max(maximum, max(distinct, default=0), 1) * 1.08)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(f"points (of {maximum:g})")
+    ax.set_ylabel("submissions")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+
+
+# -- pages -------------------------------------------------------------------------------------------------------
+
+def feedback_page(folder: Path, r: SubmissionResult) -> Path:
+    """Where ``grader feedback --out folder`` writes the page of ``r``."""
+    return (folder / r.student / r.assignment if r.assignment else folder / r.student) / f"{r.exercise}.html"
+
+
+def href(target: Path, page: Path) -> str:
+    """``target`` relative to the folder of ``page``, percent-encoded (names may hold ``#``, ``?``, ``<``...)."""
+    return quote(os.path.relpath(target, page.parent).replace(os.sep, "/"))
+
+
+def _num(x) -> str:
+    if x is None:
+        return "–"
+    return f"{x:.2f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; } h3 { margin-top: 1.5rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; } caption { text-align: left; color: #555; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; } th { background: #f2f2f2; }
+table.sortable th { cursor: pointer; } table.sortable th:hover { background: #e4e4e4; }
+nav { margin-bottom: 1rem; } nav a { margin-right: 1rem; } .muted { color: #666; } .warn { color: #a33; }
+code, pre { font-family: ui-monospace, monospace; } pre.msg { white-space: pre-wrap; margin: 0; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; } .pair > div { overflow-x: auto; }
+img { max-width: 100%; height: auto; }
+.hl .hll { background-color: #ffe08a; }
+"""
+
+SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("thead th").forEach(function (th, col) {
+    th.title = "sort by this column";
+    th.addEventListener("click", function () {
+      var dir = th.dataset.dir === "asc" ? "desc" : "asc";
+      table.querySelectorAll("thead th").forEach(function (h) { delete h.dataset.dir; });
+      th.dataset.dir = dir;
+      var body = table.tBodies[0];
+      var key = function (tr) { var c = tr.cells[col]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent.trim(); };
+      var rows = Array.prototype.slice.call(body.rows).sort(function (a, b) {
+        var x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
+        var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return dir === "asc" ? r : -r;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+TEMPLATES = {
+    "base.html": """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title><style>{{ css }}{{ extra_css }}</style></head>
+<body>
+<nav><a href="{{ root }}index.html">Report</a><a href="{{ root }}by-score.html">Students by score</a></nav>
+<h1>{{ title }}</h1>
+{% block body %}{% endblock %}
+<p class="muted">Written by <code>grader report</code> from {{ gradebook }} on {{ when }}.</p>
+{% if sortable %}<script>{{ js }}</script>{% endif %}
+</body></html>""",
+    "students.html": """{% macro students(rows, sortable) %}
+<table{% if sortable %} class="sortable"{% endif %} id="students">
+<thead><tr><th>student</th><th>total</th><th>possible</th><th>pending</th><th>penalty</th><th>final</th>
+<th>not graded</th><th>feedback</th></tr></thead>
+<tbody>{% for s in rows %}<tr><td>{{ s.student }}</td>
+<td class="n" data-sort="{{ s.total }}">{{ num(s.total) }}</td><td class="n" data-sort="{{ s.possible }}">{{ num(s.possible) }}</td>
+<td class="n" data-sort="{{ s.pending }}">{{ num(s.pending) }}</td><td class="n" data-sort="{{ s.penalty }}">{{ num(s.penalty) }}</td>
+<td class="n" data-sort="{{ s.final }}"><strong>{{ num(s.final) }}</strong></td><td class="n">{{ s.errors }}</td>
+<td>{% for name, link in s.links %}{% if link %}<a href="{{ link }}">{{ name }}</a>{% else %}{{ name }}{% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+{% endfor %}</tbody></table>{% endmacro %}""",
+    "index.html": """{% extends "base.html" %}{% from "students.html" import students %}{% block body %}
+<p>{{ n_students }} student(s), {{ n_submissions }} submission(s) of {{ exercises|length }} exercise(s).
+Error rows (submissions that could not be graded) count as 0 points and as not passed.</p>
+<p><a href="#exercises">Exercises</a> · <a href="#hardest">Hardest tests</a> · <a href="#attention">Submissions to look at</a>
+· <a href="#similar">Similar answers</a> · <a href="#students-section">Students</a></p>
+
+<h2 id="exercises">Exercises</h2>
+<table><thead><tr><th>exercise</th><th>submissions</th><th>possible</th><th>mean</th><th>median</th><th>mean final</th>
+<th>all tests passed</th><th>not graded</th><th>answers to grade by hand</th></tr></thead><tbody>
+{% for e in exercises %}<tr><td><a href="exercise-{{ e.number }}.html">{{ e.key }}</a></td><td class="n">{{ e.results|length }}</td>
+<td class="n">{{ num(e.possible) }}</td><td class="n">{{ num(e.mean) }}</td><td class="n">{{ num(e.median) }}</td>
+<td class="n">{{ num(e.mean_final) }}</td><td class="n">{{ pct(e.all_passed_share) }}</td><td class="n">{{ e.errors }}</td>
+<td class="n">{{ e.pending_answers }}</td></tr>
+{% endfor %}</tbody></table>
+
+<h2 id="hardest">Hardest tests</h2>
+{% if hardest %}<table><thead><tr><th>exercise</th><th>test</th><th>passed</th><th>mean points</th><th>most common failure</th></tr></thead><tbody>
+{% for e, t in hardest %}<tr><td>{{ e.key }}</td><td><a href="exercise-{{ e.number }}.html#t-{{ t.number }}">{{ t.name }}</a></td>
+<td class="n">{{ pct(t.pass_share) }} ({{ t.passed }}/{{ t.submissions }})</td><td class="n">{{ num(t.mean) }} / {{ num(t.max_points) }}</td>
+<td>{% if t.failures %}<pre class="msg">{{ t.failures[0][0] }}</pre> <span class="muted">({{ t.failures[0][1] }} student(s))</span>{% endif %}</td></tr>
+{% endfor %}</tbody></table>{% else %}<p>Every test was passed by everyone.</p>{% endif %}
+
+<h2 id="attention">Submissions to look at</h2>
+{% for section in attention %}<h3 id="{{ section.id }}">{{ section.title }} ({{ section.rows|length }})</h3>
+{% if section.rows %}<table><thead><tr><th>student</th><th>exercise</th>{% for h in section.columns %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in section.rows %}<tr><td>{{ row.student }}</td><td>{% if row.link %}<a href="{{ row.link }}">{{ row.key }}</a>{% else %}{{ row.key }}{% endif %}</td>
+{% for v in row.cells %}<td><pre class="msg">{{ v }}</pre></td>{% endfor %}</tr>
+{% endfor %}</tbody></table>{% else %}<p class="muted">None.</p>{% endif %}
+{% endfor %}
+
+<h2 id="similar">Similar answers</h2>
+<p>Answers to the same question that share at least {{ pct(threshold) }} of their winnowing fingerprints
+(copydetect, k = {{ k }}) with each other, after names, strings, comments and layout are normalised; fingerprints
+that more than half the class share, answers left as released and answers too short to fingerprint are left out.
+A short answer that many write the same way is weak evidence: look at the pair.</p>
+{% if pairs %}<table><thead><tr><th>exercise</th><th>question</th><th>student A</th><th>student B</th><th>A in B</th><th>B in A</th><th></th></tr></thead><tbody>
+{% for p in pairs %}<tr><td>{{ p.key }}</td><td>{{ p.question }}</td><td>{{ p.a.result.student }}</td><td>{{ p.b.result.student }}</td>
+<td class="n">{{ pct(p.similarity[0]) }}</td><td class="n">{{ pct(p.similarity[1]) }}</td>
+<td><a href="similar/{{ p.number }}.html">side by side</a></td></tr>
+{% endfor %}</tbody></table>{% else %}<p>No near-identical answers.</p>{% endif %}
+
+<h2 id="students-section">Students</h2>
+<p>Sorted by name; click a column header to sort by it, or see <a href="by-score.html">the students by final score</a>.
+Final = total - late penalty; pending points (answers still to grade by hand) are not in the total.</p>
+{{ students(student_rows, True) }}
+{% endblock %}""",
+    "by-score.html": """{% extends "base.html" %}{% from "students.html" import students %}{% block body %}
+<p>Highest final score first (ties by name). <a href="index.html#students-section">Sorted by name</a>.</p>
+{{ students(student_rows, True) }}
+{% endblock %}""",
+    "exercise.html": """{% extends "base.html" %}{% block body %}
+<p>{{ e.results|length }} submission(s); mean {{ num(e.mean) }}, median {{ num(e.median) }} of {{ num(e.possible) }}
+points (before late penalties; mean final {{ num(e.mean_final) }}); {{ pct(e.all_passed_share) }} passed every
+autograded test; {{ e.errors }} could not be graded (counted as 0).</p>
+{% if e.figure %}<img src="{{ e.figure }}" width="500" height="280" alt="Distribution of total points in {{ e.key }}: {{ e.results|length }} submissions, mean {{ num(e.mean) }} of {{ num(e.possible) }}">{% endif %}
+<h2>Tests</h2>
+<table><thead><tr><th>test</th><th>kind</th><th>points</th><th>mean</th><th>median</th><th>passed / graded</th></tr></thead><tbody>
+{% for t in e.tests %}<tr><td><a href="#t-{{ t.number }}">{{ t.name }}</a></td><td>{{ t.kind }}{% if t.hidden %} (hidden tests){% endif %}</td>
+<td class="n">{{ num(t.max_points) }}</td><td class="n">{{ num(t.mean) }}</td><td class="n">{{ num(t.median) }}</td>
+<td class="n">{% if t.by_hand %}{{ pct(t.graded_share) }} graded, {{ pct(t.pending_share) }} pending{% else %}{{ pct(t.pass_share) }} passed{% endif %}</td></tr>
+{% endfor %}</tbody></table>
+{% for t in e.tests %}<section id="t-{{ t.number }}"><h3>{{ t.name }} <span class="muted">({{ t.kind }}, {{ num(t.max_points) }} point(s))</span></h3>
+{% if t.by_hand %}<p>Graded by hand: {{ t.graded }}/{{ t.submissions }} graded ({{ pct(t.graded_share) }}), {{ t.pending }} pending
+({{ pct(t.pending_share) }}); mean {{ num(t.mean) }}, median {{ num(t.median) }} over the answers graded so far.</p>
+{% else %}<p>Passed by {{ t.passed }}/{{ t.submissions }} ({{ pct(t.pass_share) }}); mean {{ num(t.mean) }}, median {{ num(t.median) }}.</p>{% endif %}
+{% if t.figure %}<img src="{{ t.figure }}" width="500" height="280" alt="Distribution of points for test {{ t.name }} of {{ e.key }}: {{ t.values|length }} submissions, mean {{ num(t.mean) }} of {{ num(t.max_points) }}">{% endif %}
+{% if t.failures %}<table><caption>Most common failure messages (numbers and addresses blanked)</caption>
+<thead><tr><th>message</th><th>students</th><th>for example</th></tr></thead><tbody>
+{% for text, n, example in t.failures %}<tr><td><pre class="msg">{{ text }}</pre></td><td class="n">{{ n }}</td><td><pre class="msg">{{ example }}</pre></td></tr>
+{% endfor %}</tbody></table>{% endif %}</section>
+{% endfor %}
+{% endblock %}""",
+    "similar.html": """{% extends "base.html" %}{% block body %}
+<p>Question <code>{{ p.question }}</code> of {{ p.key }}: {{ pct(p.similarity[0]) }} of {{ p.a.result.student }}'s
+fingerprints are in {{ p.b.result.student }}'s answer, {{ pct(p.similarity[1]) }} the other way. Matching lines are
+highlighted. <a href="../index.html#similar">All similar answers</a>.</p>
+<div class="pair">
+{% for side in sides %}<div><h2>{{ side.answer.result.student }}</h2>
+<p>{% if side.link %}<a href="{{ side.link }}">feedback page</a>{% endif %} <span class="muted">{{ side.answer.cell_type }} cell</span></p>
+{{ side.html }}</div>
+{% endfor %}</div>
+{% endblock %}""",
+}
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals.update(num=_num, pct=_pct, css=Markup(CSS), js=Markup(SORT_JS))  # our own code, not escaped
+    return env
+
+
+def _highlight(answer: Answer, lines: list[int]) -> tuple[Markup, str]:
+    """The answer as pygments HTML (escaped by pygments) and the CSS it needs."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer, TextLexer
+
+    formatter = HtmlFormatter(cssclass="hl", linenos="inline", hl_lines=lines, wrapcode=True)
+    lexer = PythonLexer() if answer.cell_type == "code" else TextLexer()
+    return Markup(highlight(answer.source, lexer, formatter)), formatter.get_style_defs(".hl")
+
+
+def _student_rows(results: list[SubmissionResult], link) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for r in results:
+        row = rows.setdefault(r.student, {"student": r.student, "total": 0.0, "possible": 0.0, "pending": 0.0,
+                                          "penalty": 0.0, "final": 0.0, "errors": 0, "links": []})
+        row["total"] += r.total
+        row["possible"] += r.possible
+        row["pending"] += r.pending_points
+        row["penalty"] += r.penalty
+        row["final"] += r.final
+        row["errors"] += r.status == "error"
+        row["links"].append((r.key, link(r)))
+    for row in rows.values():
+        for k in ("total", "possible", "pending", "penalty", "final"):
+            row[k] = round(row[k], 6)
+    return sorted(rows.values(), key=lambda row: row["student"])
+
+
+def _attention(results: list[SubmissionResult], link) -> list[dict]:
+    def row(r, *cells):
+        return {"student": r.student, "key": r.key, "link": link(r), "cells": [str(c) for c in cells]}
+
+    errors = [row(r, r.message) for r in results if r.status == "error"]
+    timeouts = [row(r, t.test, t.message) for r in results for t in r.tests if t.status == "timeout"]
+    crashes = [row(r, r.message) for r in results if r.status != "error" and r.message]
+    late = [row(r, f"{r.late_by / 3600:.1f} h", f"-{_num(r.penalty)} of {_num(r.total)}", r.late_policy)
+            for r in results if r.penalty > 0]
+    flags = [row(r, "\n".join(r.flags)) for r in results if r.flags]
+    return [
+        {"id": "errors", "title": "Not graded (errors)", "columns": ["why"], "rows": errors},
+        {"id": "timeouts", "title": "Tests that timed out", "columns": ["test", "message"], "rows": timeouts},
+        {"id": "crashes", "title": "Runs that ended badly (kernel died, cut short...)", "columns": ["how the run ended"],
+         "rows": crashes},
+        {"id": "late", "title": "Late penalties", "columns": ["late by", "penalty", "policy"], "rows": late},
+        {"id": "flags", "title": "Flags", "columns": ["flags"], "rows": flags},
+    ]
+
+
+def _clear(folder: Path, pattern: str) -> None:
+    """Remove what an earlier report wrote there (its own files only)."""
+    if folder.is_dir():
+        for old in folder.glob(pattern):
+            if old.is_file() and not old.is_symlink():
+                old.unlink()
+
+
+def build(book: Gradebook, out: Path, feedback_dir: Path, *, gradebook_name: str = "") -> dict:
+    """Write the report to ``out`` linking feedback pages under ``feedback_dir``; returns counts of what it wrote."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    (out / "similar").mkdir(exist_ok=True)
+    _clear(out / "figures", "*.png")
+    _clear(out / "similar", "*.html")
+    results = book.submissions()
+    exercises = exercise_stats(results)
+    for e in exercises:
+        if e.results:
+            e.figure = f"figures/exercise-{e.number}.png"
+            distribution_png(e.totals, e.possible, f"{e.key}: total points", out / e.figure)
+        for t in e.tests:
+            if t.values:
+                t.figure = f"figures/exercise-{e.number}-test-{t.number}.png"
+                distribution_png(t.values, t.max_points, f"{e.key}: {t.name}", out / t.figure)
+    pairs = similar_pairs(answers(book, results))
+
+    env = _env()
+    common = {"gradebook": gradebook_name or str(book.path), "extra_css": "", "sortable": False,
+              "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    missing = []
+
+    def linker(page: Path):
+        def link(r: SubmissionResult) -> str | None:
+            target = feedback_page(feedback_dir, r)
+            if not target.is_file():
+                missing.append(target)
+                return None
+            return href(target, page)
+        return link
+
+    def write(page: Path, template: str, **context) -> None:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        root = "" if page.parent == out else "../"
+        page.write_text(env.get_template(template).render(**common | {"root": root} | context), encoding="utf-8")
+
+    index = out / "index.html"
+    link = linker(index)
+    rows = _student_rows(results, link)
+    write(index, "index.html", title="Class report", exercises=exercises, hardest=hardest_tests(exercises),
+          attention=_attention(results, link), pairs=pairs, threshold=THRESHOLD, k=K, student_rows=rows,
+          n_students=len(rows), n_submissions=len(results), sortable=True)
+    by_score = sorted(rows, key=lambda row: (-row["final"], row["student"]))
+    write(out / "by-score.html", "by-score.html", title="Students by final score", student_rows=by_score,
+          sortable=True)
+    for e in exercises:
+        write(out / f"exercise-{e.number}.html", "exercise.html", title=f"Exercise {e.key}", e=e)
+    for p in pairs:
+        page = out / "similar" / f"{p.number}.html"
+        link = linker(page)
+        sides, style = [], ""
+        for answer, lines in ((p.a, p.lines[0]), (p.b, p.lines[1])):
+            code, style = _highlight(answer, lines)
+            sides.append({"answer": answer, "html": code, "link": link(answer.result)})
+        write(page, "similar.html", title=f"Similar answers: {p.key}, {p.question}", p=p, sides=sides,
+              extra_css=Markup(style))
+    if missing:
+        print(f"grader report: {len(set(missing))} feedback page(s) are missing under {feedback_dir} (for example "
+              f"{sorted(set(missing))[0]}); they are not linked. Run `grader feedback --out {feedback_dir}` first",
+              file=sys.stderr)
+    return {"exercises": len(exercises), "submissions": len(results), "students": len(rows), "pairs": len(pairs),
+            "figures": sum(bool(e.figure) + sum(bool(t.figure) for t in e.tests) for e in exercises)}
+
+
+def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "report",
+         feedback: str | Path | None = None) -> int:
+    if not Path(gradebook).is_file():
+        print(f"grader report: {gradebook}: no gradebook here; run `grader grade` first or pass --gradebook",
+              file=sys.stderr)
+        return 2
+    out = Path(out)
+    if feedback is not None and not Path(feedback).is_dir():
+        print(f"grader report: {feedback}: no feedback folder here; run `grader feedback --out {feedback}` first, "
+              "or leave out --feedback and the report writes the pages itself", file=sys.stderr)
+        return 2
+    try:
+        Gradebook(gradebook).close()
+    except GradebookError as e:
+        print(f"grader report: {e}", file=sys.stderr)
+        return 2
+    if feedback is None:
+        from . import feedback as feedback_module
+
+        feedback = out / "feedback"
+        code = feedback_module.main(gradebook=gradebook, out=feedback, quiet=True)
+        if code:
+            return code
+    with Gradebook(gradebook) as book:
+        counts = build(book, out, Path(feedback), gradebook_name=str(gradebook))
+    print(f"wrote the report to {out / 'index.html'}: {counts['exercises']} exercise(s), {counts['students']} "
+          f"student(s), {counts['figures']} figure(s), {counts['pairs']} pair(s) of similar answers")
+    return 0

@@ -1,0 +1,369 @@
+"""Clusters started by ipyparallel's own launchers (MPI, Slurm) that outlive the command that started them.
+
+``course cluster start --launcher mpi|slurm`` builds an :class:`ipyparallel.Cluster` from the profile the
+course ships (``profiles/<launcher>/ipcluster_config.py``, copied into the IPython profile), with
+``cluster_id=""`` (so a bare ``ipp.Client()`` connects, as to the local cluster) and
+``shutdown_atexit=False``, starts it, waits for the engines and exits.  ipyparallel records the cluster in
+its cluster file (``<profile>/security/cluster-.json``: the controller's PID, mpiexec's PID or the Slurm
+job id); :func:`status` and :func:`stop` load it again with :meth:`ipyparallel.Cluster.from_file`, and
+:func:`stop` stops it with the cluster's own ``stop_cluster``.
+
+That alone does not promise that nothing is left (mpiexec may die before its ranks, a Slurm job may be
+cancelled while its tasks still run), so the course also writes a record of its own next to it
+(``course-ipp-cluster.json``): every PID on this machine that belongs to the cluster (controller,
+mpiexec and its descendants, each engine that runs here) with its start time, and a token that every
+process of the cluster inherits in its environment.  After the cluster's own stop, :func:`stop` waits for
+each of those PIDs to be gone, and SIGKILLs, by PID, whichever is not (and any process carrying the token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, _prepare_canning, _release_port_block,
+                      _reserve_port_block, carrying, profile_dir_for)
+
+LAUNCHERS = ("mpi", "slurm")
+RECORD_FILE = "course-ipp-cluster.json"
+CLUSTER_ID = ""  # so that ipp.Client() with no arguments finds ipcontroller-client.json
+PROFILES = Path(__file__).resolve().parent / "profiles"
+MARKER = "# The course's ipyparallel profile"  # first line of the files in profiles/
+
+
+def course_profile(launcher: str) -> Path:
+    return PROFILES / launcher / "ipcluster_config.py"
+
+
+@dataclass
+class Record(StateFile):
+    """What the course knows about one cluster beyond ipyparallel's cluster file."""
+
+    launcher: str
+    profile_dir: str
+    cluster_file: str
+    n: int
+    token: str
+    hostname: str
+    controller: Proc | None = None
+    procs: list[Proc] = field(default_factory=list)  # every other local process: mpiexec, proxies, engines
+    engines: list[dict] = field(default_factory=list)  # {"id", "pid", "host", "rank"} as the engines said
+    job_id: str | None = None
+
+    PROC_LISTS = ("procs",)  # StateFile: fields holding lists of Proc
+
+    def all_procs(self) -> list[Proc]:
+        return ([self.controller] if self.controller else []) + list(self.procs)
+
+
+def _proc(role: str, pid: int, engine_id: int | None = None) -> Proc | None:
+    try:
+        return Proc(role, pid, psutil.Process(pid).create_time(), engine_id)
+    except psutil.Error:
+        return None
+
+
+def record_path(profile_dir: Path) -> Path:
+    return Path(profile_dir) / "security" / RECORD_FILE
+
+
+def cluster_file_for(profile_dir: Path) -> Path:
+    return Path(profile_dir) / "security" / f"cluster-{CLUSTER_ID}.json"
+
+
+def install_profile(launcher: str, profile_dir: Path) -> Path:
+    """Copy the course's ipcluster_config.py for ``launcher`` into the profile (a file of the user's is kept)."""
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    target = profile_dir / "ipcluster_config.py"
+    ours = course_profile(launcher)
+    if not target.exists() or target.read_text(errors="replace").startswith(MARKER):
+        shutil.copy(ours, target)
+    return target
+
+
+def _load_config(path: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader(path.name, str(path.parent)).load_config()
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _job_state(job_id: str | None) -> str | None:
+    """The Slurm job's state (PENDING, RUNNING, ...), or None once the queue no longer lists it."""
+    if not job_id or shutil.which("squeue") is None:
+        return None
+    out = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%T"], capture_output=True, text=True)
+    return (out.stdout.strip().splitlines() or [None])[0] if out.returncode == 0 else None
+
+
+def _engine_info():
+    import os
+    import socket
+
+    rank = None
+    try:
+        import sys
+
+        if "mpi4py.MPI" in sys.modules:
+            from mpi4py import MPI
+
+            rank = MPI.COMM_WORLD.Get_rank()
+    except Exception:
+        pass
+    return {"pid": os.getpid(), "host": socket.gethostname(), "rank": rank}
+
+
+def _log_tail(profile_dir: Path, lines: int = 6) -> str:
+    tails = []
+    for log in sorted((profile_dir / "log").glob("ip*.log"), key=lambda p: p.stat().st_mtime)[-3:]:
+        text = log.read_text(errors="replace").strip().splitlines()[-lines:]
+        if text:
+            tails.append(f"{log.name}: " + " | ".join(text))
+    return "; ".join(tails) or "no logs"
+
+
+def running_here(profile_dir: Path) -> bool:
+    """Is a cluster recorded in this profile (by this module, or a local one by procbox.cluster) still running?"""
+    from .cluster import status_of
+
+    rec = Record.load(record_path(profile_dir))
+    if rec and any(p.alive() for p in rec.all_procs()):
+        return True
+    st = status_of(profile_dir)
+    return bool(st and st["running"])
+
+
+def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None, timeout: float = 120,
+          log_level: int = logging.WARNING) -> Record:
+    """Start a controller and ``n`` engines with ipyparallel's ``launcher`` ("mpi" or "slurm"), detached.
+
+    Returns once engines 0..n-1 answered; on any failure everything started is stopped and ClusterError raised.
+    """
+    import ipyparallel as ipp
+
+    if launcher not in LAUNCHERS:
+        raise ClusterError(f"unknown launcher {launcher!r}: use one of local, {', '.join(LAUNCHERS)}")
+    profile_dir = profile_dir_for(ipython_dir, profile)
+    if running_here(profile_dir):
+        raise ClusterError(f"a cluster is already running in {profile_dir}; stop it first (course cluster stop"
+                           + ("" if profile == "default" else f" --profile {profile}") + ")")
+    reap(profile_dir)  # a record of a crashed start: nothing of it must be left
+    if launcher == "mpi":
+        from .preflight import mpi_problem
+
+        problem = mpi_problem()
+    else:
+        from .preflight import slurm_problem
+
+        problem = slurm_problem()
+    if problem:
+        raise ClusterError(problem)
+    config_file = install_profile(launcher, profile_dir)
+    token = uuid.uuid4().hex
+    rec = Record(launcher=launcher, profile_dir=str(profile_dir), cluster_file=str(cluster_file_for(profile_dir)),
+                 n=n, token=token, hostname=socket.gethostname())
+    path = record_path(profile_dir)
+    ports = _reserve_port_block()
+    env = {TOKEN_VAR: token, "IPYTHONDIR": str(profile_dir.parent)}
+    config = _load_config(config_file)
+    # ipyparallel writes the job script into the current directory unless given a path: keep it in the profile
+    config.SlurmEngineSetLauncher.batch_file_name = str(profile_dir / "log" / "slurm_engine.sbatch")
+    config.SlurmControllerLauncher.batch_file_name = str(profile_dir / "log" / "slurm_controller.sbatch")
+    (profile_dir / "log").mkdir(parents=True, exist_ok=True)
+    cluster = ipp.Cluster(profile_dir=str(profile_dir), cluster_id=CLUSTER_ID, n=n, shutdown_atexit=False,
+                          config=config, load_profile=False, log_level=log_level)
+    if ports:
+        cluster.controller_args = [*cluster.controller_args, f"--IPController.ports={ports}-{ports + PORT_BLOCK - 1}"]
+    try:
+        cluster.start_controller_sync(environment=dict(env))
+        rec.controller = _proc("controller", cluster.controller.process.pid)
+        rec.save(path)
+        cluster.start_engines_sync(n, environment=dict(env))
+        engine_set = next(iter(cluster.engines.values()))
+        if launcher == "mpi":
+            mpiexec = _proc("mpiexec", engine_set.process.pid)
+            rec.procs = [p for p in [mpiexec] if p]
+        else:
+            rec.job_id = str(engine_set.job_id)
+        rec.save(path)
+        _wait_for_engines(cluster, rec, timeout)
+        _record_engines(rec)
+        rec.save(path)
+    except BaseException as e:
+        with contextlib.suppress(Exception):
+            _stop(rec, cluster)
+        path.unlink(missing_ok=True)
+        if isinstance(e, ClusterError):
+            raise
+        raise ClusterError(f"{launcher} cluster did not start: {e!r}; {_log_tail(profile_dir)}") from e
+    finally:
+        _release_port_block(ports)
+    return rec
+
+
+def client(profile_dir: Path, timeout: float = 10):
+    import ipyparallel as ipp
+
+    _prepare_canning()
+    return ipp.Client(str(Path(profile_dir) / "security" / f"ipcontroller{'-' + CLUSTER_ID if CLUSTER_ID else ''}"
+                                                           "-client.json"), timeout=timeout)
+
+
+def _wait_for_engines(cluster, rec: Record, timeout: float) -> None:
+    """Until ids 0..n-1 registered; a client that has not seen them within a second is replaced (slow joiner)."""
+    profile_dir = Path(rec.profile_dir)
+    deadline = time.monotonic() + timeout
+    rc, since, ids = None, 0.0, []
+    try:
+        while True:
+            if rec.controller and not rec.controller.alive():
+                raise ClusterError(f"the controller exited; {_log_tail(profile_dir)}")
+            if rec.launcher == "mpi" and rec.procs and not rec.procs[0].alive():
+                raise ClusterError(f"mpiexec exited before the engines registered; {_log_tail(profile_dir)}")
+            if rec.launcher == "slurm":
+                state = _job_state(rec.job_id)
+                if state is None or state in ("FAILED", "CANCELLED", "COMPLETED", "TIMEOUT", "NODE_FAIL"):
+                    raise ClusterError(f"Slurm job {rec.job_id} is {state or 'gone'}; {_log_tail(profile_dir)}")
+            if time.monotonic() > deadline:
+                raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {rec.n}; {_log_tail(profile_dir)}")
+            if rc is None:
+                try:
+                    rc = client(profile_dir, timeout=min(5.0, max(0.1, deadline - time.monotonic())))
+                    since = time.monotonic()
+                except (TimeoutError, OSError):
+                    continue
+            ids = sorted(rc.ids)
+            if ids == list(range(rec.n)):
+                info = rc[:].apply_async(_engine_info).get(timeout=max(5.0, deadline - time.monotonic()))
+                rec.engines = [{"id": i, **d} for i, d in zip(rc.ids, info)]
+                return
+            if time.monotonic() - since > 1.0:
+                rc.close()
+                rc = None
+                continue
+            time.sleep(0.05)
+    finally:
+        if rc is not None:
+            rc.close()
+
+
+def _record_engines(rec: Record) -> None:
+    """Add every local process of the cluster to the record: mpiexec's descendants, engines that run here."""
+    known = {p.pid for p in rec.all_procs()}
+    for p in list(rec.procs):
+        for child in _descendants(p.pid):
+            if child.pid not in known and (proc := _proc("mpi-child", child.pid)):
+                rec.procs.append(proc)
+                known.add(child.pid)
+    for e in rec.engines:
+        if e["host"] == rec.hostname and e["pid"] not in known and (proc := _proc("engine", e["pid"], e["id"])):
+            rec.procs.append(proc)
+            known.add(e["pid"])
+    for proc in carrying(rec.token):  # e.g. a Slurm job's srun and slurmstepd children on this machine
+        if proc.pid not in known and (p := _proc("token", proc.pid)):
+            rec.procs.append(p)
+            known.add(proc.pid)
+    for p in rec.procs:
+        for e in rec.engines:
+            if e["pid"] == p.pid and e["host"] == rec.hostname:
+                p.role, p.engine_id = "engine", e["id"]
+
+
+def status(profile: str = "default", ipython_dir=None) -> dict | None:
+    """The cluster's state from ipyparallel's cluster file and the course's record; None if neither exists."""
+    return status_of(profile_dir_for(ipython_dir, profile))
+
+
+def status_of(profile_dir: Path) -> dict | None:
+    profile_dir = Path(profile_dir)
+    rec = Record.load(record_path(profile_dir))
+    cluster_file = cluster_file_for(profile_dir)
+    if rec is None and not cluster_file.exists():
+        return None
+    info = {"profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
+            "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
+    if cluster_file.exists():
+        import ipyparallel as ipp
+
+        info["cluster_file"] = str(cluster_file)
+        with contextlib.suppress(Exception):
+            cluster = ipp.Cluster.from_file(str(cluster_file), log_level=logging.CRITICAL)
+            if cluster.controller is not None:
+                info["controller_pid"] = cluster.controller.process.pid
+            for set_id, es in cluster.engines.items():
+                info["engine_sets"].append({"id": set_id, "launcher": type(es).__name__,
+                                            "pid": getattr(es, "pid", None), "job_id": getattr(es, "job_id", None),
+                                            "n": es.n})
+            info["launcher"] = info["launcher"] or type(cluster.engines and next(iter(cluster.engines.values()))).__name__
+    if rec is not None:
+        info["controller_pid"] = info["controller_pid"] or (rec.controller.pid if rec.controller else None)
+        info["controller_alive"] = bool(rec.controller and rec.controller.alive())
+        live = {p.pid: p.alive() for p in rec.procs}
+        for e in rec.engines:
+            local = e["host"] == rec.hostname
+            info["engines"].append({**e, "alive": live.get(e["pid"]) if local else None})
+        info["job_state"] = _job_state(rec.job_id)
+        info["job_id"] = rec.job_id
+    info["running"] = info["controller_alive"] or any(e["alive"] for e in info["engines"]) or bool(info["job_state"])
+    return info
+
+
+def _stop(rec: Record, cluster=None, grace: float = 10) -> list[int]:
+    """The cluster's own stop, then: every recorded PID gone (SIGKILL by PID after ``grace``); the live PIDs."""
+    import ipyparallel as ipp
+
+    live = [p for p in rec.all_procs() if p.alive()]
+    if cluster is None and Path(rec.cluster_file).exists():
+        with contextlib.suppress(Exception):
+            cluster = ipp.Cluster.from_file(rec.cluster_file, log_level=logging.CRITICAL)
+    if cluster is not None:  # engines first: with the controller gone as well, mpiexec's ranks take seconds longer
+        with contextlib.suppress(Exception):
+            cluster.stop_engines_sync()
+        with contextlib.suppress(Exception):
+            cluster.stop_controller_sync()
+    elif rec.job_id and shutil.which("scancel"):
+        subprocess.run(["scancel", str(rec.job_id)], capture_output=True)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and (any(p.alive() for p in rec.all_procs()) or _job_state(rec.job_id)):
+        time.sleep(0.1)
+    for p in rec.all_procs():
+        if (proc := p.process()) is not None:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+    for proc in carrying(rec.token):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(p.alive() for p in rec.all_procs()):
+        time.sleep(0.05)
+    security = Path(rec.profile_dir) / "security"
+    for name in (Path(rec.cluster_file).name, "ipcontroller-client.json", "ipcontroller-engine.json", RECORD_FILE):
+        (security / name).unlink(missing_ok=True)
+    return [p.pid for p in live]
+
+
+def reap(profile_dir: Path) -> list[int]:
+    """Stop the cluster recorded in this profile (also one whose start crashed); the PIDs that were alive."""
+    rec = Record.load(record_path(profile_dir))
+    if rec is None:
+        return []
+    return _stop(rec)
+
+
+def stop(profile: str = "default", ipython_dir=None) -> list[int]:
+    return reap(profile_dir_for(ipython_dir, profile))

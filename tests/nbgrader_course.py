@@ -1,0 +1,371 @@
+"""A small nbgrader course, run through the REAL nbgrader CLI, and what nbgrader concluded about it.
+
+The course (``course_id`` "c1", one assignment "ps1" with two notebooks) lives in nbgrader's own layout::
+
+    <base>/course/                    the instructor's course directory (``CourseDirectory.root``)
+        nbgrader_config.py
+        gradebook.db                  nbgrader's gradebook (sqlite)
+        source/ps1/problem{1,2}.ipynb
+        release/ps1/...               written by ``nbgrader generate_assignment``
+        submitted/<student>/ps1/...   written by ``nbgrader collect``
+        autograded/<student>/ps1/...  written by ``nbgrader autograde``
+    <base>/exchange/c1/{outbound,inbound}/   nbgrader's exchange (``Exchange.root`` = <base>/exchange)
+    <base>/homes/<student>/ps1/       what each student fetched, edited and submitted
+    <base>/.home/<user>/              the HOME of each nbgrader run (jupyter config/data/cache dirs)
+
+Typical use::
+
+    course = tmp_path / "course"
+    info = write_source(course, penalty_method="zero")
+    run_class(course, STUDENTS, submitted_at=SUBMITTED_AT)
+    results = nbgrader_results(course)
+
+The cell metadata is written exactly as the create-assignment toolbar of nbgrader 0.9 (JupyterLab)
+writes it: keys ``grade``, ``grade_id``, ``locked``, ``points`` (only for graded and task cells),
+``schema_version`` (3), ``solution``, ``task``; tests and task cells are ``locked``, solution cells not.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ASSIGNMENT = "ps1"
+COURSE_ID = "c1"
+DUE = "2026-01-10 12:00:00 UTC"
+ON_TIME = "2026-01-10 11:00:00.000000 UTC"  # nbgrader's timestamp format ("%Y-%m-%d %H:%M:%S.%f %Z")
+LATE = "2026-01-10 13:30:00.000000 UTC"  # 1.5 h after DUE
+SUBMITTED_AT = {"erin": LATE}
+
+NBGRADER = Path(sys.executable).with_name("nbgrader")
+BIN = NBGRADER.parent
+
+# --- the source notebooks -------------------------------------------------------------------------------------
+
+
+def _meta(kind: str, grade_id: str, points: float | None = None) -> dict:
+    """nbgrader metadata as the create-assignment toolbar writes it for a cell type of the drop-down."""
+    grade = kind in ("manual", "tests")
+    solution = kind in ("manual", "solution")
+    task = kind == "task"
+    locked = not solution and (grade or task or kind == "readonly")
+    md = {"grade": grade, "grade_id": grade_id, "locked": locked}
+    if grade or task:
+        md["points"] = points
+    md.update({"schema_version": 3, "solution": solution, "task": task})
+    return md
+
+
+def _cell(cell_type: str, source: str, kind: str | None = None, grade_id: str = "", points=None):
+    cell = new_code_cell(source) if cell_type == "code" else new_markdown_cell(source)
+    if kind:
+        cell.metadata["nbgrader"] = _meta(kind, grade_id, points)
+    return cell
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+MODEL_MD_ANSWER = "The squares grow quadratically: doubling n multiplies the last square by four."
+
+PROBLEM1 = [
+    _cell("markdown", "# Problem 1: squares\n\nWrite `squares(n)` returning `[1, 4, ..., n**2]`.",
+          "readonly", "intro"),
+    _cell("code", "def squares(n):\n    \"\"\"Return the squares of 1..n.\"\"\"\n"
+                  "    ### BEGIN SOLUTION\n    return [i * i for i in range(1, n + 1)]\n    ### END SOLUTION",
+          "solution", "squares"),
+    _cell("code", "assert squares(1) == [1]\nassert squares(3) == [1, 4, 9]\n"
+                  "### BEGIN HIDDEN TESTS\nassert squares(0) == []\nassert squares(5)[-1] == 25\n"
+                  "### END HIDDEN TESTS",
+          "tests", "test_squares", 2),
+    _cell("code", "assert isinstance(squares(4), list)\nassert sum(squares(3)) == 14", "tests", "test_squares_type", 1),
+    _cell("markdown", MODEL_MD_ANSWER, "manual", "explain", 3),
+    _cell("code", "def sum_of_squares(n):\n    ### BEGIN SOLUTION\n    return sum(squares(n))\n    ### END SOLUTION",
+          "manual", "sum_code", 2),
+]
+
+TASK_TEXT = ("## Task\n\nIn cells you add below this one, print the cubes of 1..5 and say in a "
+             "markdown cell what you notice.")
+
+PROBLEM2 = [
+    _cell("markdown", TASK_TEXT, "task", "task_cubes", 4),
+    # no BEGIN/END SOLUTION markers: nbgrader's release replaces the whole cell by the code stub
+    _cell("code", "def cube(x):\n    return x ** 3", "solution", "cube"),
+    _cell("code", "assert cube(2) == 8\nassert cube(-3) == -27", "tests", "test_cube", 3),
+]
+
+EXPECTED = {
+    "assignment": ASSIGNMENT,
+    "notebooks": {
+        "problem1": {
+            "test_squares": {"points": 2, "kind": "auto"},
+            "test_squares_type": {"points": 1, "kind": "auto"},
+            "explain": {"points": 3, "kind": "manual"},
+            "sum_code": {"points": 2, "kind": "manual"},
+        },
+        "problem2": {
+            "task_cubes": {"points": 4, "kind": "task"},
+            "test_cube": {"points": 3, "kind": "auto"},
+        },
+    },
+}
+
+
+def _base(course: Path) -> Path:
+    return Path(course).resolve().parent
+
+
+def write_source(course: Path, penalty_method: str = "none") -> dict:
+    """Write ``course/source/ps1/problem{1,2}.ipynb`` and ``course/nbgrader_config.py``.
+
+    ``penalty_method`` is nbgrader's ``LateSubmissionPlugin.penalty_method`` ("none" or "zero").
+    Returns {"assignment": "ps1", "notebooks": {notebook: {grade_id: {"points": p, "kind": "auto"|"manual"|"task"}}}}.
+    """
+    course = Path(course).resolve()
+    src = course / "source" / ASSIGNMENT
+    src.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_notebook(PROBLEM1), src / "problem1.ipynb")
+    nbformat.write(_notebook(PROBLEM2), src / "problem2.ipynb")
+    exchange = _base(course) / "exchange"
+    exchange.mkdir(parents=True, exist_ok=True)
+    exchange.chmod(0o777)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(course / 'gradebook.db')!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+        "c.Exchange.timezone = 'UTC'\n"
+        f"c.LateSubmissionPlugin.penalty_method = {penalty_method!r}\n"
+        "c.ExecutePreprocessor.timeout = 60\n"
+        "c.CollectApp.check_owner = False  # every student is root here\n"
+    )
+    return {"assignment": ASSIGNMENT,
+            "notebooks": {nb: {k: dict(v) for k, v in cells.items()} for nb, cells in EXPECTED["notebooks"].items()}}
+
+
+# --- running nbgrader --------------------------------------------------------------------------------------------
+
+
+class NbgraderError(RuntimeError):
+    pass
+
+
+def nbgrader(course: Path, *args, user: str | None = None, cwd: Path | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``.venv/bin/nbgrader *args`` with the course's config; raise NbgraderError with its output on failure.
+
+    Instructor commands (``user`` None) run in ``course``. Student commands (``user`` given) run in
+    ``<base>/homes/<user>`` (the student's assignment dir) with USER/LOGNAME = user and
+    ``--course-dir=<course>`` so the course's config (course id, exchange root) is loaded; ``submit`` also
+    gets ``--student=<user>`` because nbgrader takes the submitter from the OS account (pwd), not from $USER.
+    Every run has its own HOME (``<base>/.home/<user or 'instructor'>``), the venv's bin first on PATH
+    (so the python3 kernel is the venv's ipykernel), and no inherited JUPYTER_* dirs.
+    """
+    course = Path(course).resolve()
+    base = _base(course)
+    who = user or "instructor"
+    home = base / ".home" / who
+    home.mkdir(parents=True, exist_ok=True)
+    args = [str(a) for a in args]
+    if user is not None:
+        if cwd is None:
+            cwd = base / "homes" / user
+        if not any(a.startswith(("--course-dir", "--CourseDirectory.root")) for a in args):
+            args.append(f"--course-dir={course}")
+        if args and args[0] == "submit" and not any(a.startswith("--student") for a in args):
+            args.append(f"--student={user}")
+    cwd = Path(cwd) if cwd is not None else course
+    cwd.mkdir(parents=True, exist_ok=True)
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith(("JUPYTER_", "JPY_", "IPYTHONDIR")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    e.update(HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+             PYTHONNOUSERSITE="1", JUPYTER_PLATFORM_DIRS="0", IPYTHONDIR=str(home / ".ipython"))
+    if user is not None:
+        e.update(USER=user, LOGNAME=user)
+    if env:
+        e.update(env)
+    proc = subprocess.run([str(NBGRADER), *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise NbgraderError(f"nbgrader {' '.join(args)} (as {who}, in {cwd}) failed with {proc.returncode}:\n"
+                            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+    return proc
+
+
+def run_class(course: Path, students: dict[str, Callable[[Path], None]], due: str = DUE,
+              submitted_at: dict[str, str] | None = None, default_submitted_at: str | None = ON_TIME) -> None:
+    """Create, release, fetch, edit, submit, collect and autograde ps1 with real nbgrader.
+
+    ``students`` maps a student id to a callable that edits the fetched ``<base>/homes/<student>/ps1/``.
+    After ``collect``, each ``course/submitted/<student>/ps1/timestamp.txt`` is rewritten to
+    ``submitted_at[student]``, else to ``default_submitted_at`` (None keeps nbgrader's real "now", which
+    is after ``due`` once that date has passed), so lateness is under the caller's control.
+    """
+    course = Path(course).resolve()
+    base = _base(course)
+    submitted_at = submitted_at or {}
+    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due}")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(course, "release_assignment", ASSIGNMENT, "--force")
+    for student, edit in students.items():
+        nbgrader(course, "db", "student", "add", student)
+        nbgrader(course, "fetch_assignment", ASSIGNMENT, user=student)
+        edit(base / "homes" / student / ASSIGNMENT)
+        nbgrader(course, "submit", ASSIGNMENT, user=student)
+    nbgrader(course, "collect", ASSIGNMENT, "--update")
+    for student in students:
+        stamp = submitted_at.get(student, default_submitted_at)
+        if stamp is not None:
+            (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").write_text(stamp)
+    nbgrader(course, "autograde", ASSIGNMENT, "--force")
+
+
+# --- what nbgrader concluded --------------------------------------------------------------------------------------
+
+
+def _db_url(course: Path) -> str:
+    return "sqlite:///" + str(Path(course).resolve() / "gradebook.db")
+
+
+def nbgrader_results(course: Path) -> dict:
+    """{(student, notebook): {"auto": {grade_id: auto_score|None}, "max": {grade_id: max_score},
+    "needs_manual": {grade_id: bool}, "score": ..., "late_penalty": penalty or 0, "max_score": ...}}
+    for every submitted notebook, read from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(_db_url(course), COURSE_ID) as gb:
+        for sub in gb.assignment_submissions(ASSIGNMENT):
+            for nb in sub.notebooks:
+                out[(sub.student.id, nb.name)] = {
+                    "auto": {g.name: g.auto_score for g in nb.grades},
+                    "max": {g.name: g.max_score for g in nb.grades},
+                    "needs_manual": {g.name: bool(g.needs_manual_grade) for g in nb.grades},
+                    "score": nb.score,
+                    "late_penalty": nb.late_submission_penalty or 0,
+                    "max_score": nb.max_score,
+                }
+    return out
+
+
+def set_manual(course: Path, student: str, notebook: str, grade_id: str, points: float) -> None:
+    """Set ``manual_score`` of one grade in nbgrader's gradebook (as formgrader would) and commit."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(_db_url(course), COURSE_ID) as gb:
+        grade = gb.find_grade(grade_id, notebook, ASSIGNMENT, student)
+        grade.manual_score = points
+        grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+# --- example students ---------------------------------------------------------------------------------------------
+
+
+def _edit(folder: Path, name: str, change: Callable[[nbformat.NotebookNode], None], lab_style: bool = False):
+    path = Path(folder) / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    change(nb)
+    if lab_style:
+        _as_jupyterlab_saves(nb)
+    nbformat.write(nb, path)
+
+
+def _cell_by_id(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _set(grade_id: str, source: str):
+    def change(nb):
+        _cell_by_id(nb, grade_id).source = source
+    return change
+
+
+def _all(*changes):
+    def change(nb):
+        for ch in changes:
+            ch(nb)
+    return change
+
+
+def _below_task(nb):
+    """Add a code cell and a markdown cell right below the task cell (no nbgrader metadata, as a student would)."""
+    i = nb.cells.index(_cell_by_id(nb, "task_cubes"))
+    nb.cells[i + 1:i + 1] = [new_code_cell("print([k ** 3 for k in range(1, 6)])"),
+                            new_markdown_cell("The cubes grow much faster than the squares.")]
+
+
+def _as_jupyterlab_saves(nb):
+    """Cell ids, per-cell ``execution``/``jupyter``/``collapsed``/``scrolled``/``trusted`` keys and notebook
+    metadata with kernelspec "python" / "Python 3 (ipykernel)" and a full language_info."""
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = cell.get("id") or f"lab-{i:04d}"
+        cell.metadata["trusted"] = True
+        cell.metadata.setdefault("jupyter", {})["source_hidden"] = False
+        if cell.cell_type == "code":
+            cell.metadata["collapsed"] = False
+            cell.metadata["scrolled"] = True
+            cell.metadata["execution"] = {"iopub.execute_input": "2026-01-10T10:59:00.000001Z",
+                                          "iopub.status.busy": "2026-01-10T10:59:00.000000Z",
+                                          "iopub.status.idle": "2026-01-10T10:59:00.100000Z",
+                                          "shell.execute_reply": "2026-01-10T10:59:00.099999Z"}
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python"}
+    nb.metadata["language_info"] = {
+        "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+        "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3", "version": "3.11.7"}
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
+
+
+RIGHT_SQUARES = "def squares(n):\n    return [k ** 2 for k in range(1, n + 1)]"
+RIGHT_CUBE = "def cube(x):\n    return x * x * x"
+RIGHT_SUM = "def sum_of_squares(n):\n    return sum(squares(n))"
+STUDENT_MD = "Each square is bigger than the last, quadratically."
+
+_right_p1 = _all(_set("squares", RIGHT_SQUARES), _set("explain", STUDENT_MD), _set("sum_code", RIGHT_SUM))
+_right_p2 = _all(_set("cube", RIGHT_CUBE), _below_task)
+
+
+def alice(folder: Path) -> None:
+    """Everything right: squares, markdown and code answers, cube, two cells below the task."""
+    _edit(folder, "problem1", _right_p1)
+    _edit(folder, "problem2", _right_p2)
+
+
+def bob(folder: Path) -> None:
+    """Wrong squares (off by one); leaves the released "YOUR ANSWER HERE" markdown and the code stub of
+    sum_code untouched; right cube, nothing below the task."""
+    _edit(folder, "problem1", _set("squares", "def squares(n):\n    return [k ** 2 for k in range(n)]"))
+    _edit(folder, "problem2", _set("cube", RIGHT_CUBE))
+
+
+def carol(folder: Path) -> None:
+    """Alice's answers, saved the way JupyterLab saves a notebook."""
+    _edit(folder, "problem1", _right_p1, lab_style=True)
+    _edit(folder, "problem2", _right_p2, lab_style=True)
+
+
+def dave(folder: Path) -> None:
+    """Tampers: a wrong squares (returns n), and the 2-point test cell replaced by ``assert True``."""
+    _edit(folder, "problem1", _all(_set("squares", "def squares(n):\n    return n"),
+                                   _set("test_squares", "assert True"),
+                                   _set("explain", STUDENT_MD), _set("sum_code", RIGHT_SUM)))
+    _edit(folder, "problem2", _right_p2)
+
+
+def erin(folder: Path) -> None:
+    """Alice's answers; late (see SUBMITTED_AT: her timestamp is set after DUE)."""
+    alice(folder)
+
+
+STUDENTS: dict[str, Callable[[Path], None]] = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
