@@ -453,14 +453,20 @@ SETSID_SLEEPER = '''\
 NONCE = "@NONCE@"  # makes these sleepers this test's own (the test substitutes it)
 
 def detach(nonce):
-    """A grandchild in a session of its own that execs `env -i sleep 600 NONCE`: no token, no marker, no parent."""
-    import os
+    """A grandchild in a session of its own that execs `env -i sleep 600 NONCE`: no token, no marker, no parent,
+    and no parent-death signal (it clears the one a box sets, and its parent waits for that before it exits)."""
+    import ctypes, os
     child = os.fork()
     if child == 0:
         try:
             os.setsid()
+            r, w = os.pipe()
             if os.fork() == 0:
+                ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG 0
+                os.close(w)
                 os.execvp("env", ["env", "-i", "sleep", "600", nonce])
+            os.close(w)
+            os.read(r, 1)  # end of file once the grandchild has cleared the signal and exec'd
         finally:
             os._exit(0)
     os.waitpid(child, 0)

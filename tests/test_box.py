@@ -97,12 +97,18 @@ def _box_members(b: Box) -> list[psutil.Process]:
 @needs_box
 def test_closing_a_box_ends_every_process_in_it_however_it_detached(made):
     b, run = made
+    # Every fork in a box gets a parent-death SIGKILL (procbox._launch); the grandchild clears it, and its parent
+    # waits for that before it exits, so the grandchild outlives its parent on purpose rather than by luck.
     detach = ("import ctypes, os\n"
               "if os.fork() == 0:\n"
               "    os.setsid()\n"
+              "    r, w = os.pipe()\n"
               "    if os.fork() == 0:\n"
               "        ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\n"  # no parent-death signal: it outlives its parent
+              "        os.close(w)\n"
               "        os.execvpe('sleep', ['sleep', '600'], {})\n"
+              "    os.close(w)\n"
+              "    os.read(r, 1)\n"  # end of file: the grandchild has cleared its signal and exec'd
               "    os._exit(0)\n")
     host, ns = _kernel_code(b, run, detach)
     assert host != ns and psutil.pid_exists(host)
