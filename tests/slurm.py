@@ -25,6 +25,8 @@ from pathlib import Path
 
 import psutil
 
+from procbox.cluster import _running
+
 DAEMONS = {"munged": "/usr/sbin/munged", "slurmctld": "/usr/sbin/slurmctld", "slurmd": "/usr/sbin/slurmd"}
 CLIENTS = ("sinfo", "squeue", "sbatch", "scancel", "srun", "scontrol")
 INSTALL = "apt-get install -y --no-install-recommends slurm-wlm munge"
@@ -216,13 +218,6 @@ def _members(pgid: int) -> list[psutil.Process]:
             if os.getpgid(p.pid) == pgid:
                 found.append(p)
     return found
-
-
-def _running(p: psutil.Process) -> bool:
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 @contextlib.contextmanager
