@@ -110,13 +110,14 @@ def offline_exporter(**kwargs) -> HTMLExporter:
 
 
 def lesson_title(nb) -> str:
-    """The lesson's first ``# `` heading."""
+    """The ``# `` heading of the lesson's first markdown cell (where scripts/nav.py also reads it)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
-    raise ValueError("the lesson has no '# Title' heading")
+            break
+    raise ValueError("the first markdown cell has no '# Title' line")
 
 
 def learn_list(nb) -> str:

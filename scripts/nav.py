@@ -24,6 +24,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.site import lesson_title
+
 MARKER = "<!--NAVIGATION-->"
 INDEX_LINK = "[Index](../README.md#the-notebooks)"
 NOTEBOOK_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
@@ -34,17 +36,6 @@ NB_DIR = ROOT / "notebooks"
 def lesson_paths(nb_dir: Path = NB_DIR) -> list[Path]:
     """The lesson notebooks, in course order (their NN- prefix)."""
     return sorted(p for p in nb_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
-
-
-def title_of(nb) -> str:
-    """The first H1 heading of the notebook's first markdown cell."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-            break
-    raise ValueError("the first markdown cell has no '# Title' line")
 
 
 def nav_source(prev: tuple[str, str] | None, nxt: tuple[str, str] | None) -> str:
@@ -93,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no lesson notebooks in {args.dir}", file=sys.stderr)
         return 1
     notebooks = [nbformat.read(p, as_version=4) for p in paths]
-    entries = [(p.name, title_of(nb)) for p, nb in zip(paths, notebooks)]
+    entries = [(p.name, lesson_title(nb)) for p, nb in zip(paths, notebooks)]
 
     stale = []
     for i, (path, nb) in enumerate(zip(paths, notebooks)):
