@@ -228,6 +228,27 @@ def _below(folder: Path) -> list[tuple[Path, os.stat_result | None, str | None]]
     return sorted(out, key=lambda item: item[0])
 
 
+def _checksum(path: Path, st: os.stat_result, root: Path) -> tuple[str, str | None]:
+    """(checksum, None) for a regular file of the student's own, read from ``root`` without following links;
+    ("", why) for anything else, or for a file that cannot be read (one file's failure is that file's row)."""
+    problem = _not_plain(st)
+    if problem is not None:
+        return "", problem
+    try:
+        return sha256(path, root), None
+    except SubmissionError as e:
+        return "", str(e).removeprefix(f"{shown(path)}: ")
+    except Exception as e:  # noqa: BLE001
+        return "", (f"could not be read ({getattr(e, 'strerror', None) or _describe(e)}); "
+                    "the student should submit the notebook again as a regular file")
+
+
+def _rename_hint(stem: str, names) -> str:
+    """What to rename a notebook named for none of ``names`` to (the closest name), or the names expected."""
+    close = difflib.get_close_matches(shown(stem), list(names), n=1, cutoff=0.4)
+    return f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(names)}"
+
+
 def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Submission], list[SubmissionResult]]:
     """``SUBMISSIONS/<student>/<exercise>.ipynb``; anything else becomes an error row naming the file.
 
@@ -263,22 +284,12 @@ def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Su
             exercise = exercises.get(path.stem) if path.suffix == ".ipynb" and path.parent == folder else None
             checksum = ""
             if problem is None:
-                problem = _not_plain(st)
-            if problem is None:
-                try:
-                    checksum = sha256(path, submissions)
-                except SubmissionError as e:
-                    problem = str(e).removeprefix(f"{shown(path)}: ")
-                except Exception as e:  # noqa: BLE001 - one file's failure is that file's row
-                    problem = (f"could not be read ({getattr(e, 'strerror', None) or _describe(e)}); "
-                               "the student should submit the notebook again as a regular file")
+                checksum, problem = _checksum(path, st, submissions)
             if problem is None and exercise is not None:
                 found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submissions))
                 continue
             if problem is None:
-                close = difflib.get_close_matches(shown(path.stem), list(exercises), n=1, cutoff=0.4)
-                hint = f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(exercises)}"
-                problem = f"no exercise of that name; {hint}"
+                problem = f"no exercise of that name; {_rename_hint(path.stem, exercises)}"
             errors.append(_error_row(entry.name, name, path, checksum, f"{shown(path)}: {problem}", exercise))
     return found, errors
 
@@ -335,18 +346,9 @@ def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[
                 if path.suffix != ".ipynb":
                     continue
                 exercise = mine.get(path.stem)
-                checksum, why = "", _not_plain(os.lstat(path))
-                if why is None:
-                    try:
-                        checksum = sha256(path, submitted)
-                    except SubmissionError as e:
-                        why = str(e).removeprefix(f"{shown(path)}: ")
-                    except OSError as e:
-                        why = f"could not be read ({e.strerror or _describe(e)})"
+                checksum, why = _checksum(path, os.lstat(path), submitted)
                 if why is None and exercise is None:
-                    close = difflib.get_close_matches(shown(path.stem), list(mine), n=1, cutoff=0.4)
-                    why = (f"assignment {assignment!r} has no notebook of that name; "
-                           + (f"rename it to {close[0]}.ipynb" if close else f"expected one of: {', '.join(mine)}"))
+                    why = f"assignment {assignment!r} has no notebook of that name; {_rename_hint(path.stem, mine)}"
                 if why is not None:
                     errors.append(_error_row(entry.name, path.stem, path, checksum, f"{shown(path)}: {why}", exercise,
                                              assignment))
