@@ -5,15 +5,20 @@
 
 Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: 3 to 6).  nbgrader is installed
 once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
-``course.data``).  Each run makes an nbgrader course (assignment ps1 = the 7 exercises), builds the class
-from nbgrader's released notebooks with grader.sample_class, and grades the same files three ways:
+``course.data``).  Each run makes an nbgrader course (assignment ps1 = every exercise), builds the class
+from nbgrader's released notebooks with grader.sample_class, grades the same files three ways and measures
+the price of isolation:
 
 1. OURS: ``grade.main(...)`` in a child process; it owns a 4-engine cluster that it replaces and verifies
    before every submission;
-2. NBGRADER: ``nbgrader autograde ps1 --force``, its kernels pointed (IPYTHONDIR, NGRAM_BASE_URL) at one
-   4-engine cluster started beforehand and never reset;
+2. NBGRADER: ``nbgrader autograde ps1 --force``, its kernels run by this project's Python (a ``python3``
+   kernelspec first on JUPYTER_PATH: the same interpreter and packages as ours) and pointed (IPYTHONDIR,
+   NGRAM_BASE_URL) at one 4-engine cluster started beforehand and never reset;
 3. the FLOOR: the notebooks as graded (source test cells, hidden ones too) run cell by cell in ONE kernel
-   started beforehand on a cluster started beforehand; only cell execution time is summed.
+   started beforehand on a cluster started beforehand; only cell execution time is summed;
+4. ISOLATION alone: 8 times, a sealed slot (box, controller, 4 engines, kernel, guard; verified) prepared and
+   stopped with no notebook (``profile_grading.fresh_cycles``), to print what 5x nbgrader's throughput would leave
+   for it on this machine's CPUs once the cells have had theirs.
 
 It prints wall time, time per submission, throughput, ours relative to nbgrader and to the floor, each
 grader's peak RSS (its process tree; nbgrader's with its cluster), CPUs, load, and whether every (student,
@@ -55,6 +60,7 @@ from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
+from profile_grading import fresh_cycles  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 VENV = CACHE / "nbgrader-venv"
@@ -99,8 +105,16 @@ def baseline_tree(rev: str) -> Path:
 
 
 def nbgrader_env(**extra) -> dict:
-    """nbgrader runs its venv's tools by name (alembic), so its bin/ goes first on PATH."""
-    return dict(os.environ, **extra, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    """nbgrader runs its venv's tools by name (alembic), so its bin/ goes first on PATH; its kernels are this
+    project's Python, as ours are (a kernelspec named python3 first on JUPYTER_PATH), so a notebook needing
+    one of the course's packages (threadpoolctl, cloudpickle) runs the same under both."""
+    spec = CACHE / "nbgrader-kernels" / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (this project)", "language": "python"}))
+    return dict(os.environ, **extra, JUPYTER_PATH=str(spec.parents[1]),
+                PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @contextlib.contextmanager
@@ -280,6 +294,9 @@ def main() -> int:
             busy, cpu, floor_scores, broken = run_floor(subs, exercises, cluster, mirror.url, args.timeout)
             rows["floor (cells only)"] = (busy, None, 0, before, load(), cpu)
 
+    print("measuring the price of isolation alone (a sealed slot prepared and stopped, no notebook) ...", flush=True)
+    cycle = fresh_cycles(8, sandbox == "on")
+
     print(f"\n== Figures from THIS run (started {started}; nothing here is quoted from elsewhere)")
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); load average (1/5/15 min) "
           f"at start {load_start}, at end {load()}")
@@ -305,6 +322,17 @@ def main() -> int:
           f"mirror, all busy CPU on the machine during that run), so on {cpus} CPUs no grader that runs them can go "
           f"below {floor_cpu / cpus:.2f} s per submission; ours used {rows['ours (grade.main)'][5] / n:.2f} "
           f"CPU s per submission including a new verified cluster and kernel for each")
+    target, ours_cpu = nw / n / 5, rows["ours (grade.main)"][5] / n
+    budget = target * cpus - floor_cpu
+    print(f"  5x nbgrader's throughput means {target:.2f} s per submission, so at most {target * cpus:.2f} CPU s per "
+          f"submission on {cpus} CPUs kept fully busy; the cells take {floor_cpu:.2f}, which leaves {budget:.2f} CPU s "
+          f"for a submission's new sealed box, controller, 4 engines, kernel and its grading. One such slot, prepared "
+          f"and stopped with no notebook, costs {cycle['machine']:.2f} CPU s ({cycle['grader']:.2f} of them in the "
+          f"grader) and {cycle['wall']:.2f} s; ours spent {ours_cpu - floor_cpu:.2f} CPU s per submission beyond the "
+          f"cells. " + ("So 5x is within reach of isolation's price." if cycle["machine"] <= budget else
+                        f"So 5x cannot be reached here with a fresh box and processes per submission: isolation alone "
+                        f"costs {cycle['machine'] / max(budget, 1e-9):.1f}x what is left."
+                        if budget > 0 else "So 5x cannot be reached here even with no isolation at all."))
     if broken:
         print(f"  !! the floor is NOT valid: {broken} locked setup cells failed in its kernel")
 

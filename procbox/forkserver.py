@@ -96,6 +96,46 @@ def _reap() -> bool:
             return True
 
 
+WARM_IMPORTS = (  # what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
+    "course", "ipywidgets", "tqdm.auto", "numpy.ma", "numpy.random", "threadpoolctl", "cloudpickle")
+
+
+def warm() -> None:
+    """Do once, in the template, the first-time work every kernel and engine would otherwise repeat.
+
+    - import what the notebooks and ipyparallel's progress bars import (``WARM_IMPORTS``; modules whose import
+      the exercises test for are left out);
+    - format one traceback as IPython does (its default theme): the first one in a process compiles the Python lexer's
+      regular expressions (pygments, through stack_data): ~50 ms of CPU in each engine and kernel that shows an
+      error; forked from here, re's cache already holds them.
+
+    Nothing here holds state of a submission or depends on its environment (nothing is read from HOME or an
+    IPython directory): the template never runs student code, and every fork starts with a copy of it as it is.
+    """
+    import importlib
+
+    for name in WARM_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing optional package only costs its import later
+            pass
+    try:
+        from IPython.core import ultratb
+        from ipykernel.zmqshell import ZMQInteractiveShell
+
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            info = sys.exc_info()
+        # the kernels' and engines' default theme, a built-in one: listing every theme would read (and remember)
+        # the user's theme folder under this process's IPython directory, not the fork's
+        theme = ZMQInteractiveShell.colors.default_value
+        ultratb.AutoFormattedTB(mode="Context", theme_name=theme).structured_traceback(*info)
+        del info
+    except Exception:  # noqa: BLE001 - another IPython: forks only lose the head start
+        pass
+
+
 def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
     import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
@@ -117,6 +157,8 @@ def serve() -> None:
     import tornado.platform.asyncio  # noqa: F401
 
     from procbox import box, jail  # noqa: F401
+
+    warm()
 
     out = sys.stdout
     print(json.dumps({"ready": True}), file=out, flush=True)
