@@ -65,6 +65,7 @@ from profile_grading import fresh_cycles  # noqa: E402
 CACHE = ROOT / "benchmarks" / ".cache"
 VENV = CACHE / "nbgrader-venv"
 NBG_PY, NBGRADER = VENV / "bin" / "python", VENV / "bin" / "nbgrader"
+KERNELS = CACHE / "nbgrader-kernels"  # a JUPYTER_PATH entry holding kernels/python3
 LOGS = CACHE / "last-run"
 ASSIGNMENT = "ps1"
 OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
@@ -82,7 +83,7 @@ with Gradebook("sqlite:///" + sys.argv[1]) as gb:
 
 
 def ensure_nbgrader() -> str:
-    """nbgrader in its own venv (from the package index), installed once; return its version."""
+    """nbgrader in its own venv (from the package index), installed once, and its kernelspec; return its version."""
     ok = NBG_PY.exists() and subprocess.run([NBG_PY, "-c", "import nbgrader"], capture_output=True).returncode == 0
     if not ok:
         print(f"installing nbgrader into {VENV} (first run only) ...", flush=True)
@@ -90,6 +91,13 @@ def ensure_nbgrader() -> str:
         pip = [str(NBG_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, "nbgrader", "ipyparallel>=9,<10", "numpy", "wget"], check=True)
         subprocess.run([*pip, "-e", str(ROOT), "--no-deps"], check=True)  # the exercises import course.data
+    # nbgrader's kernels are this project's Python, as ours are (a kernelspec named python3 first on JUPYTER_PATH),
+    # so a notebook needing one of the course's packages (threadpoolctl, cloudpickle) runs the same under both
+    spec = KERNELS / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (this project)", "language": "python"}))
     return subprocess.run([NBG_PY, "-c", "import nbgrader; print(nbgrader.__version__)"],
                           capture_output=True, text=True, check=True).stdout.strip()
 
@@ -106,14 +114,8 @@ def baseline_tree(rev: str) -> Path:
 
 def nbgrader_env(**extra) -> dict:
     """nbgrader runs its venv's tools by name (alembic), so its bin/ goes first on PATH; its kernels are this
-    project's Python, as ours are (a kernelspec named python3 first on JUPYTER_PATH), so a notebook needing
-    one of the course's packages (threadpoolctl, cloudpickle) runs the same under both."""
-    spec = CACHE / "nbgrader-kernels" / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (this project)", "language": "python"}))
-    return dict(os.environ, **extra, JUPYTER_PATH=str(spec.parents[1]),
+    project's Python (KERNELS, written by ensure_nbgrader)."""
+    return dict(os.environ, **extra, JUPYTER_PATH=str(KERNELS),
                 PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
@@ -324,15 +326,19 @@ def main() -> int:
           f"CPU s per submission including a new verified cluster and kernel for each")
     target, ours_cpu = nw / n / 5, rows["ours (grade.main)"][5] / n
     budget = target * cpus - floor_cpu
+    if budget <= 0:
+        verdict = "So 5x cannot be reached here even with no isolation at all."
+    elif cycle["machine"] > budget:
+        verdict = (f"So 5x cannot be reached here with a fresh box and processes per submission: isolation alone "
+                   f"costs {cycle['machine'] / budget:.1f}x what is left.")
+    else:
+        verdict = "So 5x is within reach of isolation's price."
     print(f"  5x nbgrader's throughput means {target:.2f} s per submission, so at most {target * cpus:.2f} CPU s per "
           f"submission on {cpus} CPUs kept fully busy; the cells take {floor_cpu:.2f}, which leaves {budget:.2f} CPU s "
           f"for a submission's new sealed box, controller, 4 engines, kernel and its grading. One such slot, prepared "
           f"and stopped with no notebook, costs {cycle['machine']:.2f} CPU s ({cycle['grader']:.2f} of them in the "
           f"grader) and {cycle['wall']:.2f} s; ours spent {ours_cpu - floor_cpu:.2f} CPU s per submission beyond the "
-          f"cells. " + ("So 5x is within reach of isolation's price." if cycle["machine"] <= budget else
-                        f"So 5x cannot be reached here with a fresh box and processes per submission: isolation alone "
-                        f"costs {cycle['machine'] / max(budget, 1e-9):.1f}x what is left."
-                        if budget > 0 else "So 5x cannot be reached here even with no isolation at all."))
+          f"cells. {verdict}")
     if broken:
         print(f"  !! the floor is NOT valid: {broken} locked setup cells failed in its kernel")
 

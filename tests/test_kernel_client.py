@@ -3,7 +3,6 @@
 import contextlib
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import sys
 import psutil
 import pytest
 from jupyter_client.utils import run_sync
+from nbconvert.filters import strip_ansi
 
 from procbox.forkserver import ForkServer
 from procbox.kernel import ForkedProcess, kernel_manager
@@ -92,7 +92,7 @@ def test_a_kernel_forked_from_the_warm_template_shows_an_error_with_its_whole_tr
         reply = kc.execute_interactive("def half_of_one_over(x):\n    return 0.5 / x\nhalf_of_one_over(0)",
                                        timeout=30, output_hook=lambda m: m["msg_type"] == "error" and errors.append(m))
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "ZeroDivisionError"
-    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0]["content"]["traceback"]))
+    text = strip_ansi("\n".join(errors[0]["content"]["traceback"]))
     assert "half_of_one_over(0)" in text and "return 0.5 / x" in text and "ZeroDivisionError" in text, text
 
 
