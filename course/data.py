@@ -26,6 +26,7 @@ import http.server
 import json
 import os
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -151,7 +152,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send(self, body: bool) -> None:
         path, _, query = self.path.partition("?")
         if path == MANIFEST_PATH:
-            return self._reply(body, (self.server.data_dir / "manifest.json").read_bytes(), "application/json")
+            manifest = self.server.contents.get("manifest.json") or (self.server.data_dir / "manifest.json").read_bytes()
+            return self._reply(body, manifest, "application/json")
         if path == SERVED_PATH:
             token = urllib.parse.parse_qs(query).get("token", [None])[0]
             with self.server.lock:
@@ -162,7 +164,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if name not in self.server.files:
             self.send_error(404, f"no such n-gram file: {path}")
             return
-        data = (self.server.data_dir / name).read_bytes()
+        data = self.server.contents[name] if self.server.contents else (self.server.data_dir / name).read_bytes()
         host, port = self.client_address[:2]
         record = {"path": path, "file": name, "token": token, "client": f"{host}:{port}",
                   "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None, "time": time.time(),
@@ -190,6 +192,7 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     data_dir: Path
     files: frozenset
+    contents: dict  # file name -> bytes, read once (a box's mirror: it may no longer read data_dir), or {}
     log: list  # one record per file served: path, file, token, client, pid, time, method
     lock: threading.Lock
     find_pids: bool
@@ -226,12 +229,59 @@ class Mirror:
         self.stop()
 
 
-def _make_server(port: int, data_dir: Path) -> _Server:
-    server = _Server(("127.0.0.1", port), _Handler)
+def _make_server(port: int, data_dir: Path, listener: socket.socket | None = None) -> _Server:
+    if listener is None:
+        server = _Server(("127.0.0.1", port), _Handler)
+    else:  # a socket bound elsewhere (in a box's network namespace)
+        server = _Server(listener.getsockname(), _Handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = listener
     server.data_dir = Path(data_dir)
     server.files = frozenset(file_names(data_dir))
-    server.log, server.lock, server.find_pids = [], threading.Lock(), True
+    server.contents, server.log, server.lock, server.find_pids = {}, [], threading.Lock(), True
     return server
+
+
+BOX_CONNECTIONS = 32  # connections a box's mirror serves at once; more wait in the listening socket's backlog
+IDLE_SECONDS = 10  # a connection that sends nothing for this long is closed
+
+
+class _BoxHandler(_Handler):
+    timeout = IDLE_SECONDS
+
+
+def box_mirror(listener: socket.socket, data_dir: str = str(DATA_DIR)):
+    """A sealed box's own mirror (a :class:`procbox.box.Service`): it reads the files now, then serves them on
+    ``listener`` (in the box's network) to that box alone, so ``/_served`` lists only the box's own downloads.
+
+    At most :data:`BOX_CONNECTIONS` connections are served at once and an idle one is closed after
+    :data:`IDLE_SECONDS`: a box that opens thousands only waits on its own mirror.  Returns the callable that
+    serves (forever: the mirror ends with its box)."""
+    server = _make_server(0, Path(data_dir), listener)
+    server.RequestHandlerClass = _BoxHandler
+    server.contents = {name: (server.data_dir / name).read_bytes() for name in [*server.files, "manifest.json"]}
+    free = threading.BoundedSemaphore(BOX_CONNECTIONS)
+
+    def finished(request, client_address):
+        try:
+            http.server.ThreadingHTTPServer.process_request_thread(server, request, client_address)
+        finally:
+            free.release()
+
+    server.process_request_thread = finished
+
+    def serve() -> None:
+        while True:
+            free.acquire()  # before accepting: the connections waiting hold no file of this process
+            try:
+                request, address = server.get_request()
+            except OSError:
+                free.release()
+                time.sleep(0.05)
+                continue
+            server.process_request(request, address)
+
+    return serve
 
 
 def start_mirror(port: int = 0, data_dir: Path = DATA_DIR) -> Mirror:

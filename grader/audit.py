@@ -65,7 +65,7 @@ _write, _read, _fstat, _open = os.write, os.read, os.fstat, os.open
 _getframe = sys._getframe
 _ident = _thread.get_ident
 _now = time.monotonic
-_select = select.select
+_poll = select.poll()  # not select(): it fails on descriptors numbered 1024 and up
 _esc = json.encoder.encode_basestring_ascii
 _oga = object.__getattribute__
 _type_dict = type.__dict__["__dict__"].__get__  # a class's attributes, its __module__ and name, read without
@@ -544,7 +544,7 @@ def _checker():
     ident = _ident()
     while True:
         try:
-            _select([_tick], [], [], None)
+            _poll.poll()
             data = _read(_tick, 4096)
         except (BlockingIOError, InterruptedError):
             continue
@@ -597,6 +597,7 @@ def install(path, token, trusted=()):
     tick = False
     try:
         _tick = _open(path + ".tick", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        _poll.register(_tick, select.POLLIN)
         tick = True
     except OSError:
         pass
@@ -680,6 +681,8 @@ class AuditLog:
         self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         st = os.fstat(self._fd)
         self._id = (st.st_dev, st.st_ino)
+        self._waiting = select.poll()  # not select(): the grader may hold descriptors numbered 1024 and up
+        self._waiting.register(self._fd, select.POLLIN)
         self._tick: int | None = None
         self._buf = b""
         self._pending: list[dict] = []
@@ -818,7 +821,7 @@ class AuditLog:
             left = deadline - time.monotonic()
             if left <= 0 or self.eof:
                 return False
-            select.select([self._fd], [], [], min(left, 0.05))
+            self._waiting.poll(min(left, 0.05) * 1000)
             self._read()
         return True
 
@@ -882,6 +885,7 @@ _WORD = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(n) for n in sorted
 _TEXT_ASSIGN = re.compile(r"get_ipython\(\)(?:\.\w+)+\s*=(?!=)|setattr\(\s*get_ipython\(\)")
 _INSPECT_TEXT = re.compile(r"\binspect\s*\.\s*(" + "|".join(sorted(INSPECT_FRAMES)) + r")\b")
 MAX_SCAN_FLAGS = 30
+MAX_PARSED_CHARS = 100_000  # a cell longer than this is scanned as text: parsing it could take gigabytes
 
 
 def _rooted(node: ast.AST, aliases: set[str]) -> bool:
@@ -967,7 +971,8 @@ def _parse(source: str) -> ast.AST | None:
 def scan_cells(nb) -> list[str]:
     """Flags for the submission's own code cells (not test cells, not locked cells: those are the instructor's,
     restored from the source) that use what can make a test pass without running it.  Each flag names the
-    cell (index and grade_id) and the construct, once per cell."""
+    cell (index and grade_id) and the construct, once per cell.  A cell longer than MAX_PARSED_CHARS is
+    searched as text, in time and memory linear in its length."""
     from .exercise import grade_id, is_locked
 
     flags, aliases = [], set()
@@ -976,7 +981,7 @@ def scan_cells(nb) -> list[str]:
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        tree = _parse(source)
+        tree = _parse(source) if len(source) <= MAX_PARSED_CHARS else None
         if tree is not None:
             found = _scan_tree(tree, aliases)
         else:

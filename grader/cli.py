@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default=d["source"], help="instructor exercises (default: %(default)s)")
     p.add_argument("--gradebook", default=d["gradebook"], help="SQLite gradebook (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=d["timeout"], help="seconds per cell (default: %(default)s)")
+    p.add_argument("--budget", type=float, default=d["budget"], help="seconds all the cells of one submission may "
+                   "take together, at least --timeout; the cells after it ran out do not run (default: %(default)s)")
+    p.add_argument("--network", choices=["none", "host"], default=d["network"], help="none: each submission's box "
+                   "has a network of its own with loopback only (its cluster, kernel and n-gram mirror); host: the "
+                   "machine's network, for exercises that need the internet (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once, each with its own "
                    f"clusters (default: {workers_default})")
     p.add_argument("--engines", type=int, default=d["engines"], help="engines per cluster (default: %(default)s)")
@@ -73,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", default=None, help="grade only this student")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                   help="run student code unconfined (the sandbox needs root; see the threat model in README.md)")
+                   help="run student code unconfined, where the sandbox cannot be made or does not hold (it needs "
+                   "root or user namespaces; see the threat model in README.md); every row then says so")
     p.add_argument("--memory", type=parse_size, default=d["memory"], help="memory of all the processes of one "
                    "submission together, e.g. 2G (default: %s)" % _size(d["memory"]))
     p.add_argument("--max-procs", type=int, default=d["max_procs"], help="processes and threads of one submission "

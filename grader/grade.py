@@ -17,6 +17,7 @@ Where they run, and how the cluster is renewed between submissions, is
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import copy
 import difflib
 import errno
@@ -63,6 +64,41 @@ _OPEN_DIR = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
 class SubmissionError(ValueError):
     """This one submission cannot be graded (the message says why and what to do)."""
+
+
+class SealError(RuntimeError):
+    """The sandbox that was asked for does not hold on this machine: nothing is graded."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+DEFAULT_BUDGET = 600  # seconds all the cells of one submission may take together (--budget)
+UNSEALED = ("graded without the sandbox (--no-sandbox): its code ran as the grader's user and could read, write and "
+            "reach what the grader can")
+MAX_AROUND = 200  # entries of the instructor's folders the sealing check looks for in a box
+
+
+def instructor_paths(source, submissions, gradebook) -> list[Path]:
+    """What student code must never see: the sources, the submissions, the gradebook, the course's data (the n-gram
+    files it must download from the mirror), this project's checkout (its .git, the exercises) and what lies next
+    to the gradebook (earlier grades, feedback, reports).  Boxes are built from an allowlist, so none of it is
+    mounted; the sealing check looks for each."""
+    from procbox.rootfs import BOX_PACKAGES
+
+    book = Path(gradebook).resolve()
+    paths = [Path(source).resolve(), Path(submissions).resolve(), *(p for p in private_dirs() if p.exists()),
+             *(p for p in (book, Path(f"{book}-wal"), Path(f"{book}-shm")) if p.exists())]
+    project = Path(__file__).resolve().parents[1]
+    keep = {project / name for name in BOX_PACKAGES} | {Path(sys.prefix).resolve()}
+    around = []
+    for folder in dict.fromkeys([project, book.parent]):
+        if folder == Path(folder.anchor) or not folder.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            around += sorted(p for p in folder.iterdir() if p not in keep and not any(k.is_relative_to(p) for k in keep))
+    return list(dict.fromkeys(paths + around[:MAX_AROUND]))
 
 
 @dataclass
@@ -481,8 +517,8 @@ NO_LATENESS = Lateness({}, LatePolicy(), {})
 
 
 def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, timeout: float, max_bytes: int,
-              more_to_come: bool, lateness: Lateness = NO_LATENESS,
-              stderr_fails: bool = False) -> tuple[SubmissionResult, str | None]:
+              more_to_come: bool, lateness: Lateness = NO_LATENESS, stderr_fails: bool = False,
+              budget: float = DEFAULT_BUDGET) -> tuple[SubmissionResult, str | None]:
     """Read, restore, execute and score one submission; return its result and the executed notebook."""
     result = SubmissionResult(sub.student, sub.exercise, shown(sub.path), sub.checksum,
                               max_points=exercise.max_points, started=now(), assignment=sub.assignment)
@@ -496,10 +532,19 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
         result.tests = _not_run(exercise)
         return result, None
     for attempt in (1, 2):  # a slot that fails before any student code ran is not the student's doing
-        slot = worker.next_slot(more_to_come)
+        try:
+            slot = worker.next_slot(more_to_come)
+        except SlotError as e:  # two fresh boxes failed to start: this one submission waits for the next run
+            worker.failures += 1
+            result.status, result.finished = "error", now()
+            result.message = (f"{shown(sub.path)}: could not be graded: the grader could not start a cluster for it "
+                              f"({e}); run the same command again to grade it")
+            result.tests = _not_run(exercise, "not graded (the grader failed)")
+            return result, None
+        worker.failures = 0
         try:
             graded, state = _grade_on(slot, copy.deepcopy(nb), flags + list(sub.notes), exercise, released, timeout,
-                                      stderr_fails)
+                                      stderr_fails, budget)
             break
         except KernelNotReady as e:  # the prepared kernel failed before any student code ran
             if attempt == 2:
@@ -518,7 +563,8 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
 KERNEL_READY_TIMEOUT = 20  # seconds a prepared kernel (already answering, guard installed) has to answer again
 
 
-def grading(exercise: Exercise, released, slot: Slot, timeout: float, stderr_fails: bool = False) -> list:
+def grading(exercise: Exercise, released, slot: Slot, timeout: float, stderr_fails: bool = False,
+            budget: float = DEFAULT_BUDGET) -> list:
     """The grading of one submission, step by step; each step reads and adds to the typed grading state.
 
     The slot supplies only the prepared kernel (with its audit channel), the working directory and a check
@@ -528,16 +574,17 @@ def grading(exercise: Exercise, released, slot: Slot, timeout: float, stderr_fai
         RestoreTests(source=exercise.nb, released=released),
         ScanSubmission(),
         ExecuteSubmission(kernel=slot.km, audit=slot.audit, stop_when=slot.limits_reached, timeout=int(timeout),
-                          guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT),
+                          budget=budget, guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT),
         ScoreTests(released=released, stderr_fails=stderr_fails),
     ]
 
 
-def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float, stderr_fails: bool = False):
+def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float, stderr_fails: bool = False,
+              budget: float = DEFAULT_BUDGET):
     """Run :func:`grading` on a prepared slot, which is released afterwards; the notebook and the state."""
     state = GradingState(flags=list(flags))
     resources = {"grader": state, "metadata": {"path": str(slot.workdir)}}
-    steps = grading(exercise, released, slot, timeout, stderr_fails)
+    steps = grading(exercise, released, slot, timeout, stderr_fails, budget)
     try:
         for step in steps:
             nb, resources = step.preprocess(nb, resources)
@@ -700,6 +747,8 @@ def main(
     submitted_at: str | Path | None = None,
     shard: str | None = None,
     cluster: str | None = None,
+    budget: float = DEFAULT_BUDGET,
+    network: str = "none",
 ) -> int:
     """Grade what is new or changed (everything with ``force``); return 0, or 1 if any submission failed to grade.
 
@@ -720,6 +769,12 @@ def main(
 
     ``cluster`` names the profile of a running ipyparallel cluster whose engines grade the submissions, one
     worker per engine, each in its own sealed boxes on its host (:mod:`grader.remote`).
+
+    ``budget`` is the time one submission's cells may take together (at least ``timeout``); ``network``
+    ``"none"`` gives each box a network of its own with loopback only, ``"host"`` the host's (for
+    exercises that need the internet).  Before grading, a probe box checks that the sandbox holds
+    (:meth:`grader.worker.Slot.check_sealed`); if it does not, or cannot be made, nothing is graded unless
+    ``sandbox`` is False, and then every row says it was graded unsealed.
     """
     course = Path(submissions) if is_nbgrader_course(submissions) else None
     try:
@@ -757,31 +812,41 @@ def main(
     skipped = len(found) - len(todo)
     if skipped and not quiet:
         print(f"{skipped} submission(s) already graded and unchanged (use --force to regrade)")
-    book_path = Path(gradebook).resolve()
-    hidden = [  # what student code must not see; the n-gram files it must download from the mirror
-        Path(source).resolve(), Path(submissions).resolve(), *(p for p in private_dirs() if p.exists())] + [
-        p for p in (book_path, Path(f"{book_path}-wal"), Path(f"{book_path}-shm")) if p.exists()]
+    hidden = instructor_paths(source, submissions, gradebook)
+    budget = max(float(budget), float(timeout))
     if cluster is not None:
         return _grade_on_cluster(cluster, todo, exercises, released, book, results, timeout, max_bytes, quiet,
                                  lateness, course is not None,
                                  dict(memory=memory, max_procs=max_procs, tmp_bytes=tmp_bytes, work_bytes=work_bytes,
-                                      engines=engines, sandbox=sandbox))
+                                      engines=engines, sandbox=sandbox, network=network), budget)
     for stale in sweep_stale(RUN_PREFIX):  # left by graders that were killed (kill -9): their owner is gone
         if not quiet:
             print(f"grader: removed {stale}, left behind by a grader that was killed", file=sys.stderr)
     try:
-        with run_root(RUN_PREFIX) as root, start_mirror() as mirror:
+        with run_root(RUN_PREFIX) as root, contextlib.ExitStack() as stack:
             policy = BoxPolicy(hide=[*hidden, Path(root)], memory=memory, max_procs=max_procs, tmp_bytes=tmp_bytes,
-                               work_bytes=work_bytes, requested=sandbox)
+                               work_bytes=work_bytes, requested=sandbox, network=network)
+            if sandbox and not policy.active:
+                raise SealError([f"the sandbox cannot be made here: {policy.reason}"])
             if not (quiet and policy.active):
                 print(policy.describe(), file=sys.stdout if policy.active else sys.stderr)
             os.chmod(root, 0o711)
-            slots = dict(mirror_url=mirror.url, policy=policy, n_engines=engines)
+            # boxes serve each their own mirror (procbox.box.Service); unboxed slots share one
+            mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url
+            slots = dict(mirror_url=mirror_url, policy=policy, n_engines=engines)
             results += _run(todo, exercises, released, Path(root), slots, book, timeout, max_bytes,
-                            workers or default_workers(len(todo)), quiet, lateness, stderr_fails=course is not None)
+                            workers or default_workers(len(todo)), quiet, lateness, stderr_fails=course is not None,
+                            budget=budget)
+    except SealError as e:
+        print("grader grade: refusing to grade: the sandbox does not hold here:\n  " + "\n  ".join(e.problems)
+              + "\nNothing was graded. Fix the machine (see the threat model in README.md), grade with "
+              "--network host if only the network is the problem and the exercises need it, or pass --no-sandbox "
+              "to grade unconfined (every row then says so).", file=sys.stderr)
+        book.close()
+        return 1
     except (ClusterError, SlotError) as e:
-        print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault and nothing "
-              "was recorded for the submission being graded; run the same command again to grade the rest.",
+        print(f"\ngrader grade: the grader's own cluster failed ({e}). This is not a student's fault; every "
+              "submission graded so far is in the gradebook; run the same command again to grade the rest.",
               file=sys.stderr)
         book.close()
         return 1
@@ -797,7 +862,7 @@ def main(
 
 
 def _grade_on_cluster(profile, todo, exercises, released, book, results, timeout, max_bytes, quiet, lateness,
-                      stderr_fails, options) -> int:
+                      stderr_fails, options, budget: float = DEFAULT_BUDGET) -> int:
     """Grade ``todo`` on the engines of the cluster ``profile`` (see :func:`main`); the exit code."""
     from . import remote
 
@@ -813,7 +878,8 @@ def _grade_on_cluster(profile, todo, exercises, released, book, results, timeout
             return None
         return remote.Job(sub.student, sub.exercise, sub.assignment, shown(sub.path), data, sub.checksum,
                           nbformat.writes(exercises[sub.key].nb), nbformat.writes(released[sub.key]),
-                          sub.submitted_at, tuple(sub.notes), timeout, max_bytes, lateness, stderr_fails, options)
+                          sub.submitted_at, tuple(sub.notes), timeout, max_bytes, lateness, stderr_fails, options,
+                          budget)
 
     try:
         client = remote.connect(profile)
@@ -840,15 +906,34 @@ def _grade_on_cluster(profile, todo, exercises, released, book, results, timeout
     return 1 if any(r.status == "error" for r in results) else 0
 
 
+MAX_SLOT_FAILURES = 3  # a worker whose boxes failed to start this many times in a row: the machine, not a student
+
+
 def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes, workers, quiet,
-         lateness: Lateness = NO_LATENESS, stderr_fails: bool = False):
-    """Grade ``todo`` on ``workers`` workers (threads, each with its own clusters); record each result as it comes."""
+         lateness: Lateness = NO_LATENESS, stderr_fails: bool = False, budget: float = DEFAULT_BUDGET):
+    """Grade ``todo`` on ``workers`` workers (threads, each with its own clusters); record each result as it comes.
+
+    With the sandbox on, a probe box first checks that it holds (SealError if not); with it off, every row says so.
+    A submission whose slot could not be started is an error row and the run goes on; a worker whose slots fail
+    MAX_SLOT_FAILURES times in a row ends the run (SlotError): then it is the machine."""
     jobs: queue.Queue = queue.Queue()
     for sub in todo:
         jobs.put(sub)
     results, lock, stop = [], threading.Lock(), threading.Event()
     bar = Progress(len(todo), "grading", quiet=quiet)
+    policy = slot_options["policy"]
     crews = [Worker(root / f"worker-{i}", **slot_options) for i in range(max(1, min(workers, len(todo) or 1)))]
+    if policy.active and todo:
+        try:
+            problems = crews[0].check_sealed()
+        except BaseException:
+            for w in crews:
+                w.close()
+            raise
+        if problems:
+            for w in crews:
+                w.close()
+            raise SealError(problems)
 
     def work(worker: Worker) -> None:
         try:
@@ -861,13 +946,19 @@ def _run(todo, exercises, released, root, slot_options, book, timeout, max_bytes
             if stop.is_set():
                 return
             outcome = grade_one(worker, sub, exercises[sub.key], released[sub.key], timeout, max_bytes,
-                                more_to_come=not jobs.empty(), lateness=lateness, stderr_fails=stderr_fails)
+                                more_to_come=not jobs.empty(), lateness=lateness, stderr_fails=stderr_fails,
+                                budget=budget)
+            if not policy.active:
+                outcome[0].flags.append(UNSEALED)
             with lock:
                 if stop.is_set():  # interrupted: what ran during the stop is not a grade
                     return
                 book.record(*outcome)
                 results.append(outcome[0])
                 bar.update(f"{sub.student}/{sub.key} {outcome[0].total:g}/{outcome[0].possible:g}")
+            if worker.failures >= MAX_SLOT_FAILURES:
+                raise SlotError(f"{worker.failures} boxes in a row failed to start (the last for {sub.student}/"
+                                f"{sub.key}, recorded as an error)")
 
     try:
         if len(crews) == 1:

@@ -44,7 +44,8 @@ class Job:
     max_bytes: int
     lateness: object
     stderr_fails: bool
-    options: dict  # limits and engines per box: memory, max_procs, tmp_bytes, work_bytes, engines, sandbox
+    options: dict  # limits and engines per box: memory, max_procs, tmp_bytes, work_bytes, engines, sandbox, network
+    budget: float = 600  # seconds all its cells may take together
 
 
 def _setup(options: dict):
@@ -52,23 +53,31 @@ def _setup(options: dict):
     from procbox.box import BoxPolicy
     from procbox.rundirs import PREFIX, run_root
 
+    from .grade import SealError
     from .worker import Worker
 
     stack = contextlib.ExitStack()
     root = Path(stack.enter_context(run_root(PREFIX)))
-    mirror = stack.enter_context(start_mirror())
     inbox = root / "inbox"
     inbox.mkdir(mode=0o700)
     policy = BoxPolicy(hide=[inbox, root, *(p for p in private_dirs() if p.exists())], memory=options["memory"],
                        max_procs=options["max_procs"], tmp_bytes=options["tmp_bytes"],
-                       work_bytes=options["work_bytes"], requested=options["sandbox"])
+                       work_bytes=options["work_bytes"], requested=options["sandbox"],
+                       network=options.get("network", "none"))
     os.chmod(root, 0o711)
-    worker = Worker(root / "worker-0", mirror_url=mirror.url, policy=policy, n_engines=options["engines"])
+    mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url  # boxes serve their own
+    worker = Worker(root / "worker-0", mirror_url=mirror_url, policy=policy, n_engines=options["engines"])
     stack.callback(worker.close)
+    problems = [f"the sandbox cannot be made here: {policy.reason}"] if options["sandbox"] and not policy.active \
+        else worker.check_sealed() if policy.active else []
+    if problems:
+        stack.close()
+        raise SealError(problems)
     thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="remote-grader")
     stack.callback(thread.shutdown)
     atexit.register(stack.close)
-    return {"worker": worker, "inbox": inbox, "thread": thread, "stack": stack, "policy": policy.describe()}
+    return {"worker": worker, "inbox": inbox, "thread": thread, "stack": stack, "policy": policy.describe(),
+            "sealed": policy.active}
 
 
 def grade_job(job: Job):
@@ -110,8 +119,13 @@ def _grade_here(here: dict, job: Job):
         sub = Submission(job.student, job.exercise, path, job.checksum, root=folder, assignment=job.assignment,
                          submitted_at=job.submitted_at, notes=tuple(job.notes))
         result, executed = grade_one(here["worker"], sub, exercise, released, job.timeout, job.max_bytes,
-                                     more_to_come=True, lateness=job.lateness, stderr_fails=job.stderr_fails)
+                                     more_to_come=True, lateness=job.lateness, stderr_fails=job.stderr_fails,
+                                     budget=job.budget)
         result.path = job.name
+        if not here["sealed"]:
+            from .grade import UNSEALED
+
+            result.flags.append(UNSEALED)
         if result.message:
             result.message = result.message.replace(str(path), job.name)
         return result, executed
@@ -223,6 +237,10 @@ def run_on_cluster(client, todo, jobs_for, record, quiet: bool = False) -> list:
                         print(f"grader: engine {engine} of the cluster died while grading {sub.student}/{sub.key}; "
                               "grading it again on another engine", file=sys.stderr)
                         continue
+                    if e.ename == "SealError":
+                        raise RemoteClusterError(f"engine {engine}'s host refused to grade: the sandbox does not hold "
+                                                 f"there ({e.evalue}); fix that host, or pass --no-sandbox to grade "
+                                                 "unconfined") from None
                     raise RemoteClusterError(f"grading {sub.student}/{sub.key} failed on engine {engine} "
                                              f"({e.ename}: {e.evalue}); is this project installed on that host, at "
                                              "the same version?") from None

@@ -32,12 +32,12 @@ from pathlib import Path
 
 from jupyter_core.utils import ensure_event_loop, run_sync
 
-from procbox.box import Box, BoxError, BoxPolicy, UidLease, minimal_env
+from procbox.box import Box, BoxError, BoxPolicy, Service, UidLease, check_sealed, minimal_env, short_socket_dir
 from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, _die_with
 from procbox.forkserver import ForkServer
 from procbox.kernel import kernel_manager
 from procbox.kernel_client import wait_for_endpoints
-from course.data import ENV_VAR
+from course.data import ENV_VAR, PATH_PREFIX
 
 from .audit import AuditLog
 from .preprocessors.execute_submission import guard_requests
@@ -68,6 +68,7 @@ class Slot:
         self.km = None
         self.audit: AuditLog | None = None  # the kernel's audit channel (grader.audit)
         self.run: Path | None = None
+        self.sockets: Path | None = None  # where the kernel's unix sockets are: the run directory, if its path is short
         self._count = 0
         self._unboxed: LocalCluster | None = None
 
@@ -93,17 +94,24 @@ class Slot:
         for sub in ("work", "controller/profile_default/security", "controller/profile_default/log",
                     "ipython/profile_default/security", "engines", "logs", "kernels"):
             (run / sub).mkdir(parents=True)
-        env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url})
+        self.sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
         if self.policy.active:
             if self.forkserver is None:  # in the preparing thread: it dies with that thread
                 self.forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env=minimal_env())
             own_tree(run, self.uid, self.gid)
+            if self.sockets != run:
+                own_tree(self.sockets, self.uid, self.gid)
             self.box = Box(self.forkserver, self.policy, run_dir=run, workdir=run / "work", uid=self.uid,
                            gid=self.gid, name=f"procbox-{os.getpid()}-{self.root.parent.name}-{self.root.name}"
-                           f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT)
+                           f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT,
+                           read_write=[self.sockets] if self.sockets != run else [],
+                           services=[Service("mirror", "course.data:box_mirror")])
+            mirror = f"http://127.0.0.1:{self.box.ports['mirror']}{PATH_PREFIX}"  # the box's own, in its network
+            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror})
             self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", owned=True, box=self.box,
                                         env=env, engine_cwd=run / "work", engine_profile_dir=run / "engines")
-        else:  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+        else:
+            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url})  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
             if self._unboxed is None:
                 self._unboxed = LocalCluster(n=self.n_engines, ipython_dir=self.root / "controller", owned=True,
                                              env=env, fork=True)
@@ -137,8 +145,10 @@ class Slot:
         else:
             def spawn(argv, env, cwd):
                 return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=self._unboxed_limits(run), log=log)
-        ipc = str(run / "kernel")
-        transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"  # a long TMPDIR: zmq cannot bind the path
+        ipc = str(self.sockets / "kernel")
+        # ipc: a box's kernel listens in the box's network, which the grader is not in; tcp only unboxed, where a
+        # long TMPDIR left no short socket folder
+        transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"
         self.km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
                                  owner=(self.uid, self.gid), transport=transport,
                                  ip=ipc if transport == "ipc" else "127.0.0.1")
@@ -163,6 +173,17 @@ class Slot:
         self.audit.seal()  # before any student code
         if not self.audit.connected:
             raise ClusterError("the kernel's audit hook did not connect to the grader")
+
+    def check_sealed(self) -> list[str]:
+        """Try, from a probe box of this slot's policy, what a hostile submission would (:func:`procbox.box.check_sealed`);
+        one line per protection that does not hold."""
+        if self.forkserver is None:  # in the preparing thread: it dies with that thread
+            self.forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env=minimal_env())
+        probe = self.root / "probe"
+        try:
+            return check_sealed(self.forkserver, self.policy, probe, uid=self.uid, gid=self.gid)
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
 
     def limits_reached(self, memory_error: bool = False) -> str:
         """Which of the submission's limits its processes hit so far, as a message ("" for none); read before
@@ -200,7 +221,9 @@ class Slot:
         self._stop()
         if self.run is not None:
             shutil.rmtree(self.run, ignore_errors=True)
-            self.run = None
+            if self.sockets is not None and self.sockets != self.run:
+                shutil.rmtree(self.sockets, ignore_errors=True)
+            self.run = self.sockets = None
 
     def close(self) -> None:
         self._close_run()
@@ -234,6 +257,7 @@ class Worker:
         self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
         self._ready = None
         self._turn = 0
+        self.failures = 0  # submissions in a row whose slot could not be started (grade.grade_one counts them)
         self._closing, self._closed = threading.Lock(), False
 
     def next_slot(self, more_to_come: bool) -> Slot:
@@ -249,6 +273,12 @@ class Worker:
             self._turn ^= 1
             self._ready = self._prepare.submit(self.slots[self._turn].prepare) if more_to_come else None
         return slot
+
+    def check_sealed(self) -> list[str]:
+        """The sealing check (:meth:`Slot.check_sealed`), in the thread that owns the slots' fork servers."""
+        with self._closing:
+            self._raise_if_closed()
+            return self._prepare.submit(self.slots[0].check_sealed).result()
 
     def _raise_if_closed(self) -> None:
         if self._closed:

@@ -1,6 +1,6 @@
 """Run an ipyparallel controller or engine, or an IPython kernel, whose forked children die with it.
 
-    python -m procbox._launch controller|engine|kernel ARGS...
+    python -m procbox._launch controller|engine|kernel|verify|probe ARGS...
 
 The controller forks its heart monitor with multiprocessing; if the controller is
 killed (say, because its owner died), that child would be orphaned.  Every process
@@ -58,8 +58,27 @@ def child_main(body) -> None:
         os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
 
 
+def fresh_random_state() -> None:
+    """Reseed what a fork shares with its template: numpy's global random state (Python's ``random`` reseeds itself
+    at fork).  Every kernel, engine and controller then draws its own numbers, as separately started ones do."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+
+
 def run(role: str, argv: list[str]) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
+    fresh_random_state()
+    if role == "verify":  # a boxed cluster's check of its engines, from inside its box
+        from procbox.cluster import check_engines
+
+        check_engines(argv)
+        return
+    if role == "probe":  # the grader's sealing check, from inside a probe box
+        from procbox.box import probe_main
+
+        probe_main(argv)
+        return
     if role == "kernel":  # what ``python -m ipykernel_launcher ARGS`` does
         sys.argv = ["ipykernel_launcher", *argv]
         from ipykernel.kernelapp import launch_new_instance

@@ -8,18 +8,27 @@ imported ipyparallel, ipykernel and numpy once.  The chain is::
        \\--(pipe)--> fork server --fork--> box parent (P) --fork--/
 
 The box parent P, still in the grader's PID namespace, joins the box's cgroups,
-connects to the grader's socket, unshares a mount, PID and IPC namespace (and, when
-the grader is not root, a user namespace), sets up the box's file system (hidden
-instructor paths, a size-capped private ``/tmp`` shared by ``/var/tmp`` and
-``/dev/shm``, a size-capped working directory) and forks the box init, which is
-PID 1 of the new namespace and mounts a ``/proc`` that shows only the box.  The
-init forks each requested process, which drops to the box's uid before it runs.
+connects to the grader's socket, unshares a network namespace (loopback only;
+when the grader is not root, a user namespace first), forks the box's services
+(:class:`Service`, e.g. its own n-gram mirror) on listening sockets in that
+network, unshares a mount, PID and IPC namespace, builds the box's root from an
+allowlist and enters it (:mod:`procbox.rootfs`: the Python installation
+read-only, a size-capped private ``/tmp`` shared by ``/var/tmp`` and
+``/dev/shm``, a private ``/run``, the run directory and a size-capped working
+directory, nothing of the instructor's) and forks the box init, which is PID 1
+of the new namespace and mounts a ``/proc`` that shows only the box.  The init
+forks each requested process, which drops to the box's uid before it runs.
 
 What that gives, whatever student code does:
 
 - it cannot see, signal, stop or trace a process outside its box (they are not
   in its PID namespace), nor the box init (PID 1 ignores signals from inside and
   is not dumpable);
+- it sees no file but its own and the installation's, and writes nowhere that
+  outlives the box;
+- it reaches nothing over the network but its own box's loopback (its
+  controller, engines, kernel and services); the grader talks to its kernel over
+  unix sockets in the run directory;
 - when the grader closes the socket (or dies), the init exits, and the kernel
   kills every process of the namespace, however it detached (``setsid``, double
   fork, an empty environment);
@@ -40,19 +49,22 @@ import os
 import pwd
 import re
 import secrets
-import select
+import selectors
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from procbox import rootfs
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
 from procbox.forkserver import _reap
-from procbox.jail import _check, _libc, _mount, confine_box
+from procbox.syscalls import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, MS_NODEV,
+                              MS_NOEXEC, MS_NOSUID, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, keep_capabilities,
+                              loopback_up, mount, prctl, unshare)
 
 DEFAULT_MEMORY = 2 * 1024**3  # all processes of one submission together
 DEFAULT_PROCS = 512  # processes and threads of one submission together (a box needs about 70)
@@ -61,10 +73,10 @@ DEFAULT_WORK = 512 * 1024**2  # bytes in the working directory
 UID_BASE, UID_COUNT = 3_000_000, 4096  # one uid per slot, taken with a lock file
 LOCK_DIR = Path(os.environ.get("PROCBOX_LOCK_DIR", "/run/procbox" if os.path.isdir("/run") else tempfile.gettempdir()))
 ENV_ALLOW = ("PATH", "PYTHONPATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
-
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x20000000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 2, 4, 8, 4096
-PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
+MAX_FILES = 4096  # open files per process in a box (the box's memory limit bounds them all together)
+SERVICE_FILES = 256  # open files of a box's service: a student who floods it with connections waits in its backlog
+NETWORKS = {"none": "a network namespace of its own with loopback only (no route out, no other box)",
+            "host": "the host's network (--network host: routes out, other boxes' ports on 127.0.0.1)"}
 
 
 class BoxError(RuntimeError):
@@ -254,6 +266,11 @@ class BoxPolicy:
     ``"userns"`` (not root, but unprivileged user namespaces work: namespaces,
     one uid, no cgroups unless delegated) or ``"off"`` (process groups and
     per-process limits only); ``reason`` says why a protection is off.
+
+    A box's file system is built from an allowlist (:mod:`procbox.rootfs`): ``hide`` lists
+    what must never show in it (the sources, the submissions, the gradebook ...), which the
+    grader's sealing check (:func:`check_sealed`) looks for.  ``network`` is ``"none"`` (a
+    network namespace per box with loopback only) or ``"host"``.
     """
 
     hide: list[Path] = field(default_factory=list)
@@ -262,11 +279,15 @@ class BoxPolicy:
     tmp_bytes: int = DEFAULT_TMP
     work_bytes: int = DEFAULT_WORK
     requested: bool = True
+    network: str = "none"
     mode: str = "off"
     cgroups: dict = field(default_factory=dict)
     reason: str = ""
+    read_only: list[str] = field(default_factory=list)  # the allowlist: read-only paths of every box's root
 
     def __post_init__(self):
+        if self.network not in NETWORKS:
+            raise ValueError(f"network {self.network!r}: expected one of {', '.join(NETWORKS)}")
         if not self.requested:
             self.reason = "switched off"
         elif not sys.platform.startswith("linux"):
@@ -276,10 +297,15 @@ class BoxPolicy:
             if self.mode != "off":
                 self.cgroups = _own_cgroups()
                 sweep_stale_cgroups(self.cgroups)
+                self.read_only = rootfs.allowlist()
 
     @property
     def active(self) -> bool:
         return self.mode != "off"
+
+    @property
+    def own_network(self) -> bool:
+        return self.active and self.network == "none"
 
     @property
     def per_process_memory(self) -> int:
@@ -290,19 +316,43 @@ class BoxPolicy:
         mib = lambda n: f"{n // 2**20} MiB"  # noqa: E731
         if not self.active:
             return (f"sandbox: off ({self.reason}): student code runs as this user, unconfined, and can read what "
-                    f"it can read, including the exercise sources and the gradebook; memory is still limited to "
-                    f"{mib(self.memory)} per process")
+                    f"it can read, including the exercise sources and the gradebook, and reach the network; "
+                    f"memory is still limited to {mib(self.memory)} per process")
         on = [f"a PID namespace per submission ({'a uid per slot' if self.mode == 'root' else 'in a user namespace, one uid: the grader is not root'})",
-              f"{len(self.hide)} instructor path(s) hidden", f"a private /tmp of {mib(self.tmp_bytes)}",
+              f"a root file system of its own (the Python installation read-only, {len(self.hide)} instructor "
+              f"path(s) checked hidden)", NETWORKS[self.network], f"a private /tmp of {mib(self.tmp_bytes)}",
               f"a working directory of {mib(self.work_bytes)}", "a minimal environment"]
         limits = (f"memory {mib(self.memory)} and {self.max_procs} processes per submission" if len(self.cgroups) == 2
                   else f"memory {mib(self.per_process_memory)} per process and {self.max_procs} processes per uid "
                        f"(no writable cgroup for {', '.join(sorted({'memory', 'pids'} - set(self.cgroups)))})")
         return "sandbox: on: " + ", ".join(on) + f"; limits: {limits}"
 
-    def mounts(self, run_dir: Path, workdir: Path, uid: int, gid: int) -> dict:
-        return {"hide": [str(p) for p in self.hide], "keep": [str(run_dir)], "tmp_bytes": self.tmp_bytes,
-                "work": str(workdir), "work_bytes": self.work_bytes, "uid": uid, "gid": gid}
+    def root_spec(self, run_dir: Path, workdir: Path, uid: int, gid: int, read_write=()) -> dict:
+        """What :func:`procbox.rootfs.build_root` builds for a box of this policy in ``run_dir``."""
+        return {"root": str(run_dir / ROOT_DIR), "read_only": list(self.read_only),
+                "read_write": [str(run_dir), *map(str, read_write)], "hide": [str(p) for p in self.hide],
+                "work": str(workdir), "work_bytes": self.work_bytes, "tmp_bytes": self.tmp_bytes, "uid": uid,
+                "gid": gid}
+
+
+ROOT_DIR = ".root"  # in a run directory: the empty folder a box's root is built on
+
+
+@dataclass
+class Service:
+    """A process that serves a box from outside it, on a listening socket in the box's network.
+
+    The box parent binds ``127.0.0.1:port`` (0: any) in the box's network namespace, then forks the
+    service before the box's PID namespace and file system exist: it runs in the grader's file system
+    and PID namespace, which student code cannot see or signal, as the box's uid with no capability.  ``target`` (``"module:function"``) is
+    called as ``function(listening_socket, *args)`` while still privileged (to read its data) and
+    returns the callable that serves; it dies with the box.  Its port is in :attr:`Box.ports`.
+    """
+
+    name: str
+    target: str
+    args: list = field(default_factory=list)
+    port: int = 0
 
 
 def _probe() -> tuple[str, str]:
@@ -326,16 +376,17 @@ _PROBED: tuple[str, str] | None = None
 
 
 def _probe_child() -> int:
-    flags = CLONE_NEWNS | CLONE_NEWPID | (0 if os.geteuid() == 0 else CLONE_NEWUSER)
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | (0 if os.geteuid() == 0 else CLONE_NEWUSER)
     uid, gid = os.getuid(), os.getgid()
-    _unshare(flags)
+    unshare(flags)
     if flags & CLONE_NEWUSER:
         _map_ids(uid, gid)
-    _mount(None, "/", None, 1 << 14 | 1 << 18)  # MS_REC | MS_PRIVATE
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
+    loopback_up()
+    mount(None, "/", None, 1 << 14 | 1 << 18)  # MS_REC | MS_PRIVATE
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
     pid = os.fork()
     if pid == 0:
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         os._exit(0 if os.getpid() == 1 else 3)
     _, status = os.waitpid(pid, 0)
     print("ok" if status == 0 else f"the box init was not PID 1 ({status})")
@@ -343,10 +394,6 @@ def _probe_child() -> int:
 
 
 # -- system calls ----------------------------------------------------------------------------------------------
-
-def _unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
-
 
 def _map_ids(uid: int, gid: int) -> None:
     """In a new user namespace: keep our own uid and gid (no root inside, no other ids)."""
@@ -364,7 +411,8 @@ def _host_pid(host_proc: int) -> int:
 # -- inside: the box parent and the box init (forked from the fork server; never return) ---------------------------
 
 def run_box(request: dict) -> None:
-    """The box parent P: cgroups, the grader's socket, namespaces, mounts; then fork the box init and wait for it."""
+    """The box parent P: cgroups, the grader's socket, namespaces, the box's services, its root; then fork the box
+    init and wait for it."""
 
     def body() -> int:
         spec = request["box"]
@@ -376,11 +424,14 @@ def run_box(request: dict) -> None:
         conn.connect(spec["socket"])
         host_proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
         uid, gid = os.getuid(), os.getgid()
-        userns = os.geteuid() != 0
-        _unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | (CLONE_NEWUSER if userns else 0))
-        if userns:
+        if os.geteuid() != 0:  # a user namespace first: it owns the namespaces below
+            unshare(CLONE_NEWUSER)
             _map_ids(uid, gid)
-        confine_box(spec["mounts"])
+        if spec["network"] == "none":
+            unshare(CLONE_NEWNET)
+            loopback_up()
+        spec["ports"] = {service["name"]: _start_service(service, conn, spec) for service in spec["services"]}
+        unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC)
         pid = os.fork()
         if pid == 0:
             child_main(lambda: _box_init(conn, host_proc, spec))
@@ -397,20 +448,57 @@ def run_box(request: dict) -> None:
     child_main(body)
 
 
+def _start_service(service: dict, conn: socket.socket, spec: dict) -> int:
+    """Fork a :class:`Service` on a socket listening on 127.0.0.1 in the box's network; its port."""
+    listener = socket.create_server(("127.0.0.1", service["port"]), backlog=128)
+    port = listener.getsockname()[1]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() == 0:
+        def body():
+            import importlib
+            import resource
+
+            conn.close()
+            parent = os.getppid()
+            module, _, name = service["target"].partition(":")
+            serve = getattr(importlib.import_module(module), name)(listener, *service["args"])
+            resource.setrlimit(resource.RLIMIT_NOFILE, (SERVICE_FILES, SERVICE_FILES))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if os.geteuid() == 0:  # the box's uid (it may read its processes' descriptors), no capability
+                os.setgroups([])
+                os.setgid(spec["root"]["gid"])
+                os.setuid(spec["root"]["uid"])
+            else:  # in the box's user namespace, where it holds every capability: none
+                keep_capabilities()
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            die_with_parent()  # after setuid, which clears it
+            if os.getppid() != parent:
+                return 1
+            serve()
+
+        child_main(body)
+    listener.close()
+    return port
+
+
 def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
     """PID 1 of the box: fork what the grader asks for, reap orphans, return (ending the box) when the grader goes."""
     die_with_parent()
-    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    prctl(PR_SET_DUMPABLE, 0)
     for sig in CHILD_SIGNALS:
         if sig != signal.SIGCHLD:
             signal.signal(sig, signal.SIG_IGN)
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    conn.sendall((json.dumps({"init": _host_pid(host_proc)}) + "\n").encode())
+    # the root, and in it a /proc of this PID namespace, mounted while the machine's /proc still shows (in a user
+    # namespace the kernel allows a new proc only where one is fully visible)
+    rootfs.build_root(spec["root"])
+    conn.sendall((json.dumps({"init": _host_pid(host_proc), "ports": spec["ports"]}) + "\n").encode())
     reader = conn.makefile("r")
+    waiting = selectors.DefaultSelector()
+    waiting.register(conn, selectors.EVENT_READ)
     while True:
         _reap()
-        readable, _, _ = select.select([conn], [], [], 0.5)
-        if not readable:
+        if not waiting.select(0.5):
             continue
         line = reader.readline()
         if not line:
@@ -460,14 +548,20 @@ def _become(request: dict) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limits["data"], limits["data"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    files = MAX_FILES if hard == resource.RLIM_INFINITY else min(MAX_FILES, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
     if os.geteuid() == 0:
-        uid, gid = spec["mounts"]["uid"], spec["mounts"]["gid"]
+        uid, gid = spec["root"]["uid"], spec["root"]["gid"]
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
     if limits.get("nproc"):
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # setuid made it undumpable, so /proc showed it as root's; its box's service (of the same uid, in no PID namespace
+    # student code sees) reads its sockets there, and nothing else of that uid exists outside the box
+    prctl(PR_SET_DUMPABLE, 1)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
     die_with_parent()  # after setuid, which clears it; the parent is the box init
     if os.getppid() != 1:
         os._exit(1)
@@ -482,12 +576,15 @@ def _become(request: dict) -> None:
 class Box:
     """One sealed box, made by ``forkserver`` (a :class:`procbox.forkserver.ForkServer`) for ``policy``.
 
-    :meth:`spawn` starts a process in it; :meth:`close` ends it and everything in it.
+    :meth:`spawn` starts a process in it; :meth:`close` ends it and everything in it.  Its root is built
+    from ``policy``'s allowlist with ``run_dir`` and ``read_write`` writable (:mod:`procbox.rootfs`);
+    ``services`` (:class:`Service`) serve it from outside, on the ports in :attr:`ports`.
     """
 
     def __init__(self, forkserver, policy: BoxPolicy, *, run_dir: Path, workdir: Path, uid: int, gid: int,
-                 name: str, log: Path, timeout: float = 20):
+                 name: str, log: Path, timeout: float = 20, read_write=(), services=()):
         self.policy = policy
+        self.ports: dict[str, int] = {}
         self.cgroup = Cgroup(name, policy.memory, policy.max_procs, policy.cgroups) if policy.cgroups else None
         self.parent_pid = self.init_pid = None
         self._conn = None
@@ -501,7 +598,9 @@ class Box:
             listener.listen(1)
             limits = {"data": policy.per_process_memory, "fsize": max(policy.work_bytes, policy.tmp_bytes),
                       "nproc": 0 if (self.cgroup and "pids" in self.cgroup.dirs) else policy.max_procs}
-            spec = {"socket": str(sock_path), "mounts": policy.mounts(run_dir, workdir, uid, gid), "limits": limits,
+            (run_dir / ROOT_DIR).mkdir(mode=0o700, exist_ok=True)
+            spec = {"socket": str(sock_path), "root": policy.root_spec(run_dir, workdir, uid, gid, read_write),
+                    "limits": limits, "network": policy.network, "services": [asdict(s) for s in services],
                     "cgroup_procs": self.cgroup.procs_files if self.cgroup else []}
             self.parent_pid = forkserver.spawn("box", [], env={}, cwd="/", log=str(log), box=spec)
             listener.settimeout(0.05)
@@ -519,7 +618,8 @@ class Box:
             hello = self._reader.readline()
             if not hello:
                 raise BoxError(f"the box exited as it started; see {log}: {_tail(log)}")
-            self.init_pid = json.loads(hello)["init"]
+            hello = json.loads(hello)
+            self.init_pid, self.ports = hello["init"], hello["ports"]
         except BaseException:
             self.close()
             raise
@@ -541,6 +641,22 @@ class Box:
         if "error" in answer:
             raise BoxError(f"could not start a {role} in the box: {answer['error']}")
         return answer["pid"], answer["ns_pid"]
+
+    def run(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, timeout: float,
+            still_ok=lambda: None) -> None:
+        """Start ``role`` in the box and wait until it has exited; BoxError (after killing it) if it has not within
+        ``timeout`` seconds.  ``still_ok()`` is called while waiting: it may raise to stop waiting."""
+        pid, _ = self.spawn(role, argv, env=env, cwd=cwd, log=log)
+        deadline = time.monotonic() + timeout
+        try:
+            while _alive(pid):
+                still_ok()
+                if time.monotonic() > deadline:
+                    raise BoxError(f"the {role} did not finish in {timeout:.0f} s; see {log}")
+                time.sleep(0.005)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def alive(self) -> bool:
         return self.init_pid is not None and _alive(self.init_pid)
@@ -570,11 +686,20 @@ class Box:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (any(_alive(p) for p in (self.init_pid, self.parent_pid) if p)
                                                or (self.cgroup and self.cgroup.members())):
+            if self.cgroup and not any(_alive(p) for p in (self.init_pid, self.parent_pid) if p):
+                for pid in self.cgroup.members():  # the box's services: they die with its parent, this is sooner
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
             time.sleep(0.005)
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
         self.init_pid = self.parent_pid = None
+
+
+def short_socket_dir() -> Path:
+    """A new folder with a short path, for unix sockets (AF_UNIX allows 107 bytes); the caller removes it."""
+    return Path(tempfile.mkdtemp(prefix="k-", dir=_socket_dir()))
 
 
 def _socket_dir() -> Path:
@@ -611,3 +736,140 @@ def uid_name(uid: int) -> str:
     with contextlib.suppress(KeyError):
         return pwd.getpwuid(uid).pw_name
     return str(uid)
+
+
+# -- the sealing check: a probe box tries what a hostile submission would ------------------------------------------
+
+def check_sealed(forkserver, policy: BoxPolicy, run_dir: Path, *, uid: int, gid: int,
+                 timeout: float = 30) -> list[str]:
+    """Make a box of ``policy`` in ``run_dir`` (new, empty) and try from inside it what a hostile submission
+    would; one line per protection that does not hold (none: the box is sealed as ``policy`` promises).
+
+    The probe (:func:`probe_main`, as the box's uid) looks for every path of ``policy.hide`` and for their
+    names in its mount table, tries to write in every read-only place and outside its box (``/run/lock``,
+    ``/var/lock``, ``/tmp`` ... must be its own: the grader looks for what it wrote there on the host), and,
+    with a network of its own, tries to connect to listeners the grader opened on the host's loopback
+    (where other boxes' controllers would be with the host's network) and to find a route out.
+    """
+    nonce = f"procbox-probe-{secrets.token_hex(8)}"
+    listeners, problems = [], []
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with contextlib.suppress(OSError):
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            s.listen(8)
+            listeners.append(s)
+    for sub in ("work", "logs"):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    out = run_dir / "probe.json"
+    if os.geteuid() == 0:
+        for path in (run_dir, run_dir / "work", run_dir / "logs"):
+            os.chown(path, uid, gid)
+    box = None
+    try:
+        box = Box(forkserver, policy, run_dir=run_dir, workdir=run_dir / "work", uid=uid, gid=gid,
+                  name=f"procbox-{os.getpid()}-probe-{secrets.token_hex(4)}", log=run_dir / "logs" / "box.log",
+                  timeout=timeout)
+        with contextlib.suppress(PermissionError):  # its parent is in its network, and readable where the init is not
+            if policy.own_network and os.readlink(f"/proc/{box.parent_pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+                problems.append("network: the box is in the grader's network namespace")
+        args = {"hide": [str(p) for p in policy.hide], "read_only": ["/", *policy.read_only, "/usr", "/etc"],
+                "allowed": [*policy.read_only, str(run_dir)],
+                "private": list(PRIVATE_DIRS), "nonce": nonce, "out": str(out),
+                "listeners": [list(s.getsockname()[:2]) for s in listeners] if policy.own_network else [],
+                "routes": policy.own_network}
+        box.run("probe", [json.dumps(args)], env=minimal_env(HOME=str(run_dir / "work")), cwd=str(run_dir / "work"),
+                log=str(run_dir / "logs" / "probe.log"), timeout=timeout)
+        found = json.loads(out.read_text())
+    except (BoxError, OSError, ValueError) as e:
+        return problems + [f"the probe box did not run ({e}); see {run_dir / 'logs'}"]
+    finally:
+        if box is not None:
+            box.close()
+        for s in listeners:
+            s.close()
+    problems += found["problems"]
+    for folder in PRIVATE_DIRS:  # what the probe wrote in its own /tmp, /run/lock ... must not be the host's
+        if os.path.lexists(os.path.join(folder, nonce)):
+            problems.append(f"files: {folder}/{nonce}, written in the box, is on the host: the box's {folder} is not "
+                            "its own")
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, nonce))
+    return problems
+
+
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock", "/var/lock")
+
+
+def _exposed(path: str, allowed: list[str]) -> str | None:
+    """Something at or below the hidden ``path`` that shows in the box and is not (on the way to) an ``allowed``
+    path; None if nothing does (an empty folder covering it is nothing)."""
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isdir(path) or os.path.islink(path):
+        return path
+    todo = [path]
+    while todo:
+        folder = todo.pop()
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            entry = os.path.join(folder, name)
+            if any(rootfs._under(entry, a) for a in allowed):
+                continue  # the box's own (its run directory) or the installation
+            if any(rootfs._under(a, entry) for a in allowed) and os.path.isdir(entry) and not os.path.islink(entry):
+                todo.append(entry)  # only the way to an allowed path may show
+                continue
+            return entry
+    return None
+
+
+def probe_main(argv: list[str]) -> None:
+    """The ``probe`` role of :func:`check_sealed`, run in the box: writes ``{"problems": [...]}`` to ``out``."""
+    args = json.loads(argv[0])
+    problems = []
+    for path in args["hide"]:
+        exposed = _exposed(path, args["allowed"])
+        if exposed:
+            problems.append(f"files: {exposed} can be read in the box")
+    try:
+        table = Path("/proc/self/mountinfo").read_text()
+    except OSError as e:
+        table = ""
+        problems.append(f"files: the mount table could not be read ({e})")
+    for path in args["hide"]:
+        if (f" {path} " in table or f" {path}/" in table) and not any(rootfs._under(a, path) for a in args["allowed"]):
+            problems.append(f"files: the box's mount table names {path}")
+    for folder in args["read_only"]:
+        target = os.path.join(folder, args["nonce"])
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            problems.append(f"files: the box can write in {folder}")
+            os.unlink(target)
+        except OSError:
+            pass
+    for folder in args["private"]:
+        with contextlib.suppress(OSError):
+            Path(folder, args["nonce"]).write_text("probe")
+    for host, port in args["listeners"]:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            try:
+                s.connect((host, port))
+                problems.append(f"network: the box reached the grader's {host} port {port}")
+            except OSError:
+                pass
+    if args["routes"]:
+        for family, address in ((socket.AF_INET, ("192.0.2.1", 9)), (socket.AF_INET6, ("2001:db8::1", 9))):
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                try:
+                    s.connect(address)  # UDP: succeeds at once if a route exists, sends nothing
+                    problems.append(f"network: the box has a route out ({address[0]})")
+                except OSError:
+                    pass
+    tmp = args["out"] + ".tmp"
+    Path(tmp).write_text(json.dumps({"problems": problems}))
+    os.replace(tmp, args["out"])

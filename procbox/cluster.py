@@ -153,6 +153,7 @@ def _complete_json(path: Path) -> bool:
 
 RECONNECT_AFTER = 1.0  # seconds a client waiting for engines keeps its connection (see wait_for_engines)
 PORT_BLOCK = 32  # ports per controller: ipyparallel needs 16 with its defaults
+BOX_PORTS = 20000  # in a box's own network namespace every port is free: a fixed block, below the ephemeral range
 _blocks_in_use: set[int] = set()
 _blocks_lock = threading.Lock()
 
@@ -211,6 +212,72 @@ def _prepare_canning() -> None:
 
     with _canning_lock:
         canning.uncan(canning.can(0))
+
+
+def await_engines(connect, n: int, timeout: float, raise_if_exited=lambda: None, log_dir="its log folder"):
+    """A client (close it) once engines 0..n-1 have registered; ClusterError if time runs out.
+
+    ``connect(timeout)`` makes a client.  A client learns of engines that register after it
+    connected from the controller's notifications, which a subscription still being set up can
+    miss (zmq's "slow joiner"): the client would wait for them forever.  So a client that has not
+    seen every engine within a second is replaced by a new one, which gets the controller's
+    current list when it connects.
+    """
+    deadline = time.monotonic() + timeout
+    rc, ids, since = None, "none (the controller did not answer)", 0.0
+    try:
+        while True:
+            raise_if_exited()
+            if time.monotonic() > deadline:
+                raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {n}; see the logs in {log_dir}")
+            if rc is None:
+                try:  # short attempts, so a controller that died is noticed
+                    rc = connect(min(5.0, max(0.1, deadline - time.monotonic())))
+                    since = time.monotonic()
+                except (TimeoutError, OSError):
+                    continue
+            ids = sorted(rc.ids)
+            if ids == list(range(n)):
+                client, rc = rc, None
+                return client
+            if time.monotonic() - since > RECONNECT_AFTER:
+                rc.close()
+                rc = None
+                continue
+            time.sleep(0.02)
+    finally:
+        if rc is not None:
+            rc.close()
+
+
+def _engine_problem(rc, n: int, expected: dict, timeout: float) -> str:
+    """What is wrong with the engines ``rc`` sees ("" if nothing): ids other than 0..n-1, or PIDs (as the engines
+    see them) other than ``expected`` ({engine id: pid})."""
+    if sorted(rc.ids) != list(range(n)):
+        return f"engine ids are {sorted(rc.ids)}, expected 0..{n - 1}"
+    pids = rc[:].apply_async(os.getpid).get(timeout=timeout)
+    if dict(zip(range(n), pids)) != expected:
+        return f"engine pids {pids} are not the ones this cluster started {expected}"
+    return ""
+
+
+def check_engines(argv: list[str]) -> None:
+    """The ``verify`` role: run in a boxed cluster's box before any student code, it waits for the engines and
+    checks their ids and PIDs, and writes ``{"error": ...}`` (empty when all is well) to the file ``out``."""
+    import ipyparallel as ipp
+
+    args = json.loads(argv[0])
+    expected = {int(k): v for k, v in args["expected"].items()}
+    try:
+        connect = lambda t: ipp.Client(args["client_file"], timeout=t)  # noqa: E731
+        with contextlib.closing(await_engines(connect, args["n"], args["timeout"])) as rc:
+            problem = _engine_problem(rc, args["n"], expected, args["timeout"])
+    except Exception as e:  # noqa: BLE001 - whatever went wrong is the answer
+        problem = f"the engines did not answer: {e!r}"
+    tmp = args["out"] + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"error": problem}, f)
+    os.replace(tmp, args["out"])
 
 
 def carrying(token: str) -> list[psutil.Process]:
@@ -320,6 +387,7 @@ class LocalCluster:
         if box is not None and (fork or engine_jail):
             raise ValueError("a boxed cluster is forked by its box, which also confines it")
         self.state: ClusterState | None = None
+        self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see _reserve_port_block)
         self._popens: list[subprocess.Popen] = []
 
@@ -364,6 +432,7 @@ class LocalCluster:
             self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env={**base, TOKEN_VAR: self._token})
         token = self._token if self.fork else "" if self.box is not None else uuid.uuid4().hex
         self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None, token=token)
+        self._verified = False
         try:
             self._start_controller(timeout)
             self._start_engines(range(self.n))
@@ -417,7 +486,8 @@ class LocalCluster:
     def _start_controller(self, timeout: float) -> None:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
-        self._ports = _reserve_port_block()
+        own_network = self.box is not None and self.box.policy.own_network
+        self._ports = BOX_PORTS if own_network else _reserve_port_block()
         ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
         proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
@@ -467,37 +537,38 @@ class LocalCluster:
     def wait_for_engines(self, timeout: float = 60) -> None:
         """Wait until engines 0..n-1 are registered; ClusterError if a process dies or time runs out.
 
-        A client learns of engines that register after it connected from the
-        controller's notifications, which a subscription still being set up can miss
-        (zmq's "slow joiner"): the client would wait for them forever.  So a client
-        that has not seen every engine within a second is replaced by a new one,
-        which gets the controller's current list when it connects.
+        A boxed cluster is checked from inside its box (:func:`check_engines` in a process of the box's
+        own, since its controller listens in the box's network): that also verifies the engines' PIDs.
         """
-        deadline = time.monotonic() + timeout
-        rc, ids, since = None, "none (the controller did not answer)", 0.0
+        if self.box is not None:
+            self._check_in_box(timeout)
+            return
+        with contextlib.closing(await_engines(self.client, self.n, timeout, self._raise_if_exited, self.log_dir)):
+            pass
+
+    def _check_in_box(self, timeout: float) -> None:
+        expected = {str(p.engine_id): p.ns_pid for p in self.state.engines}
+        result = self.log_dir / "verify.json"
+        result.unlink(missing_ok=True)
+        argv = [json.dumps({"client_file": str(self.client_file), "n": self.n, "expected": expected,
+                            "timeout": timeout, "out": str(result)})]
+        env = dict(os.environ if self.env is None else self.env, IPYTHONDIR=str(self.ipython_dir))
         try:
-            while True:
-                self._raise_if_exited()
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {self.n}; "
-                                       f"see the logs in {self.log_dir}")
-                if rc is None:
-                    try:  # short attempts, so a controller that died is noticed
-                        rc = self.client(timeout=min(5.0, max(0.1, deadline - time.monotonic())))
-                        since = time.monotonic()
-                    except (TimeoutError, OSError):
-                        continue
-                ids = sorted(rc.ids)
-                if ids == list(range(self.n)):
-                    return
-                if time.monotonic() - since > RECONNECT_AFTER:
-                    rc.close()
-                    rc = None
-                    continue
-                time.sleep(0.02)
-        finally:
-            if rc is not None:
-                rc.close()
+            self.box.run("verify", argv, env=env, cwd=str(self.profile_dir), log=str(self.log_dir / "verify.log"),
+                         timeout=timeout + 5, still_ok=self._raise_if_exited)
+        except ClusterError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the box failed to run it: the cluster is not verified
+            raise ClusterError(f"the cluster could not be checked in its box: {e}") from e
+        try:
+            answer = json.loads(result.read_text())
+        except (OSError, ValueError):
+            self._raise_if_exited()
+            raise ClusterError(f"the check of the engines said nothing; see {self.log_dir / 'verify.log'}") from None
+        if answer.get("error"):
+            self._raise_if_exited()
+            raise ClusterError(answer["error"])
+        self._verified = True
 
     def _raise_if_exited(self) -> None:
         dead = [p for p in self.state.procs() if not p.alive()]
@@ -513,19 +584,18 @@ class LocalCluster:
         if self.state is None:
             raise ClusterError("the cluster is not started")
         self._raise_if_exited()
+        if self.box is not None:
+            if not self._verified:
+                self._check_in_box(timeout)
+            return
         try:
             with contextlib.closing(self.client(timeout)) as rc:
-                if sorted(rc.ids) != list(range(self.n)):
-                    raise ClusterError(f"engine ids are {sorted(rc.ids)}, expected 0..{self.n - 1}")
-                pids = rc[:].apply_async(os.getpid).get(timeout=timeout)
-        except ClusterError:
-            raise
+                problem = _engine_problem(rc, self.n, {p.engine_id: p.pid for p in self.state.engines}, timeout)
         except Exception as e:
             self._raise_if_exited()
             raise ClusterError(f"the engines did not answer: {e!r}") from e
-        expected = {p.engine_id: p.pid if p.ns_pid is None else p.ns_pid for p in self.state.engines}
-        if dict(zip(range(self.n), pids)) != expected:
-            raise ClusterError(f"engine pids {pids} are not the ones this cluster started {expected}")
+        if problem:
+            raise ClusterError(problem)
 
     def restart(self, timeout: float = 60) -> None:
         """Replace every process by a fresh one: nothing survives from before."""
@@ -547,7 +617,8 @@ class LocalCluster:
         for path in (self.client_file, self.engine_file, self.state_file):
             path.unlink(missing_ok=True)
         self.state = None
-        _release_port_block(self._ports)
+        if self._ports != BOX_PORTS:
+            _release_port_block(self._ports)
         self._ports = None
 
     def pids(self) -> list[int]:

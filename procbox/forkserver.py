@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -162,10 +162,11 @@ def serve() -> None:
 
     out = sys.stdout
     print(json.dumps({"ready": True}), file=out, flush=True)
+    waiting = selectors.DefaultSelector()
+    waiting.register(sys.stdin, selectors.EVENT_READ)
     while True:
         _reap()
-        readable, _, _ = select.select([sys.stdin], [], [], 0.5)
-        if not readable:
+        if not waiting.select(0.5):
             continue
         line = sys.stdin.readline()
         if not line:  # the owner is done: collect what is left, then go

@@ -283,11 +283,14 @@ def test_nbgrader_reads_our_sources(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
-def test_the_sandbox_hides_the_source_folder_inside_the_project(tmp_path):
-    """With the default layout the source is exercises/ inside the (visible) project, wherever it is cloned."""
+def test_the_sandbox_shows_the_code_that_runs_in_the_box_and_nothing_else_of_the_project(tmp_path):
+    """With the default layout the source is exercises/ inside the project, wherever it is cloned: a box shows the
+    project's packages (what runs in it) and nothing else of the checkout (the sources, README, .git)."""
     exercise = load_exercises(ROOT / "exercises")["01-start-a-cluster"]
     nb = student_version(exercise.nb)[0]
-    probe = (f"for p in [{str(exercise.path)!r}, {str(ROOT / 'README.md')!r}]:\n"
+    shown = [ROOT / "procbox" / "box.py", ROOT / "course" / "data.py"]
+    hidden = [exercise.path, ROOT / "README.md", ROOT / ".git" / "HEAD", ROOT / "pyproject.toml"]
+    probe = (f"for p in {[str(p) for p in shown + hidden]!r}:\n"
              "    try:\n        print('READ', p, len(open(p).read()))\n"
              "    except OSError as e:\n        print('BLOCKED', p, type(e).__name__)")
     nb.cells.insert(2, nbformat.v4.new_code_cell(probe))
@@ -297,8 +300,10 @@ def test_the_sandbox_hides_the_source_folder_inside_the_project(tmp_path):
     with Gradebook(book) as gb:
         executed = nbformat.reads(gb.executed_notebook("eve", "01-start-a-cluster"), as_version=4)
     text = "".join(o.get("text", "") for o in executed.cells[2].outputs)
-    assert f"BLOCKED {exercise.path}" in text, text
-    assert f"READ {ROOT / 'README.md'}" in text, text  # the rest of the project stays readable
+    for path in hidden:
+        assert f"BLOCKED {path} FileNotFoundError" in text, text
+    for path in shown:
+        assert f"READ {path}" in text, text
 
 
 def test_default_workers_one_per_cpu_but_not_for_a_handful_of_submissions():

@@ -3,6 +3,7 @@
 import ast
 import json
 import secrets
+import time
 from pathlib import Path
 
 import nbformat
@@ -87,6 +88,11 @@ class ExecuteSubmission(ExecutePreprocessor):
     stop_when = Any(None, allow_none=True, help="Called after every cell: a message (a limit of the submission "
                     "was hit; the cells after it do not run) or None")
     audit_timeout = Float(2.0, help="Seconds the audit hook has to answer the last check.").tag(config=True)
+    budget = Float(0.0, help="Seconds all the cells may take together (0: no budget).  A cell gets what is left "
+                   "of it, at most ``timeout``; once it is spent, the cells after the one running do not run "
+                   "and the state's ``limits`` says why.").tag(config=True)
+    max_total_output_chars = Integer(20_000_000, help="Output kept of the whole notebook (each cell keeps at most "
+                                     "max_output_chars); the rest is dropped.").tag(config=True)
 
     def __init__(self, **kw):
         kw.setdefault("allow_errors", True)
@@ -100,9 +106,12 @@ class ExecuteSubmission(ExecutePreprocessor):
         grader = state_of(resources)
         grader.replies = {}
         km = km if km is not None else self.kernel
-        self._index, self._installed = None, self.guard_installed
+        self._index, self._installed, self._total_chars = None, self.guard_installed, 0
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
+        self._deadline = time.monotonic() + self.budget if self.budget > 0 else None
+        if self._deadline is not None:
+            self.timeout_func = self._cell_timeout
         self._audit_log = self.audit
         if self.guard and self.audit is None and self.audit_path:  # before the kernel starts
             self._audit_log = AuditLog(self.audit_path)
@@ -156,7 +165,22 @@ class ExecuteSubmission(ExecutePreprocessor):
         if self.stop_when is not None and (reached := self.stop_when()):
             state.limits = reached
             raise _LimitReached(reached)
+        if self._deadline is not None and time.monotonic() >= self._deadline and index < len(self.nb.cells) - 1:
+            state.limits = (f"the submission used up its time budget of {self.budget:g} s (all cells together) "
+                            f"in cell {index}; the cells after it did not run")
+            raise _LimitReached(state.limits)
         return cell, resources
+
+    def _cell_timeout(self, cell) -> float:
+        """nbclient's ``timeout_func``: ``timeout``, or what is left of the budget if that is less."""
+        left = self._deadline - time.monotonic()
+        if left >= self.timeout:
+            self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
+                                     "traceback": []}
+            return self.timeout
+        self.error_on_timeout = {"ename": TIMEOUT_ENAME, "traceback": [],
+                                 "evalue": f"the submission's time budget of {self.budget:g} s ran out in this cell"}
+        return max(left, 0.01)
 
     def _audit_drain(self, index, grader, sync=False):
         """The audit records that arrived during cell ``index``, as flags (after the last cell, first a check
@@ -255,6 +279,13 @@ class ExecuteSubmission(ExecutePreprocessor):
             msg = {**msg, "content": capped}
         elif kind in ("stream", "display_data", "execute_result"):
             size = len(json.dumps(content, default=str))  # all of it: text, data, metadata, a stream's name
+            self._total_chars += size
+            if self._total_chars > self.max_total_output_chars:
+                if self._total_chars - size <= self.max_total_output_chars:
+                    note = {"name": "stderr",
+                            "text": f"\n... [the notebook's output cut at {self.max_total_output_chars} characters]\n"}
+                    outs.append(self._stream(note))
+                return None
             self._chars += size
             if self._chars > self.max_output_chars:
                 if self._chars - size <= self.max_output_chars:
