@@ -461,6 +461,7 @@ def _start_service(service: dict, conn: socket.socket, spec: dict) -> int:
 
             conn.close()
             parent = os.getppid()
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a client that hangs up is an error to handle, not death
             module, _, name = service["target"].partition(":")
             serve = getattr(importlib.import_module(module), name)(listener, *service["args"])
             resource.setrlimit(resource.RLIMIT_NOFILE, (SERVICE_FILES, SERVICE_FILES))

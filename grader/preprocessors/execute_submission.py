@@ -94,6 +94,9 @@ class ExecuteSubmission(ExecutePreprocessor):
     max_total_output_chars = Integer(20_000_000, help="Output kept of the whole notebook (each cell keeps at most "
                                      "max_output_chars); the rest is dropped.").tag(config=True)
 
+    _total_chars = 0  # output kept of the whole notebook so far (preprocess starts it afresh)
+    _deadline = None  # when the budget runs out (time.monotonic()), or None
+
     def __init__(self, **kw):
         kw.setdefault("allow_errors", True)
         kw.setdefault("interrupt_on_timeout", True)
