@@ -18,6 +18,10 @@ Lessons' own markdown links are rewritten to the site: ``../exercises/NN.ipynb``
 exercise that is not part of the site is left as its text, so every link resolves offline.  The pages load
 nothing from the network: nbconvert's require.js, MathJax, mermaid and widget-manager scripts (from CDNs) are left out, and
 display math (``$$...$$``) is drawn as inline SVG by matplotlib's mathtext.
+
+Every page is safe to open whatever a notebook holds (the feedback pages of ``grader feedback`` are written by
+the same :func:`offline_exporter`): outputs reduced to data (:class:`course.safe_notebook.SafeNotebook`), markdown
+and HTML sanitised, and a Content-Security-Policy first in ``<head>`` (:mod:`course.safe_html`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 
+from .safe_html import csp_meta, sanitize_html
+from .safe_notebook import SafeNotebook
+
 COURSE_TITLE = "Going parallel with ipyparallel"
 LESSON_NAME = re.compile(r"^\d\d-[a-z0-9-]+$")
 NAV_MARKER = "<!--NAVIGATION-->"
@@ -40,12 +47,13 @@ NAV_MARKER = "<!--NAVIGATION-->"
 MD_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^()\s]+)\)")
 DISPLAY_MATH = re.compile(r"\$\$(?P<tex>.+?)\$\$", re.S)
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATE = "course_offline.html.j2"
-# nbconvert's lab template without what it loads from CDNs (require.js, MathJax, mermaid, the widget manager),
-# and with the site's bars where resources give one
+MATH_PLACEHOLDER = '<div class="math-display site-math-{n}"></div>'
+# nbconvert's lab template with the Content-Security-Policy first in <head>, without what it loads from CDNs
+# (require.js, MathJax, mermaid, the widget manager), and with the site's bars where resources give one
 TEMPLATE_SOURCE = """\
 {%- extends 'lab/index.html.j2' -%}
+{%- block html_head -%}""" + csp_meta() + """{{ super() }}{%- endblock html_head -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -88,13 +96,13 @@ def build_site(executed: dict[str, nbformat.NotebookNode] | Path, out: Path, exe
     titles = {name: lesson_title(nb) for name, nb in lessons.items()}
     exporter = offline_exporter()
     for i, name in enumerate(names):
-        nb = site_notebook(lessons[name], set(names), exercises)
+        nb, math = site_notebook(lessons[name], set(names), exercises)
         prev = names[i - 1] if i > 0 else None
         nxt = names[i + 1] if i + 1 < len(names) else None
         resources = {"metadata": {"name": titles[name]}, "site_css": CSS,
                      "site_nav": nav_bar(prev and (prev, titles[prev]), nxt and (nxt, titles[nxt]))}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-        (out / f"{name}.html").write_text(body, encoding="utf-8")
+        (out / f"{name}.html").write_text(put_math(body, math), encoding="utf-8")
 
     index = out / "index.html"
     index.write_text(index_page(title, [(name, titles[name], learn_list(lessons[name]), name in exercises)
@@ -102,11 +110,17 @@ def build_site(executed: dict[str, nbformat.NotebookNode] | Path, out: Path, exe
     return index
 
 
-def offline_exporter(**kwargs) -> HTMLExporter:
-    """nbconvert's HTMLExporter (lab template, figures as data URIs) for pages that load nothing from the network:
-    no require.js, MathJax, mermaid or widget manager from a CDN.  ``kwargs`` go to HTMLExporter."""
+def offline_exporter(preprocessors=(), **kwargs) -> HTMLExporter:
+    """nbconvert's HTMLExporter (lab template, figures as data URIs) for pages that load nothing from the network
+    (no require.js, MathJax, mermaid or widget manager from a CDN) and run nothing a notebook holds:
+    :class:`~course.safe_notebook.SafeNotebook` reduces the outputs to valid data before ``preprocessors`` run
+    (so the notebook is validated once, at the end: a kernel's forged message cannot stop the export); markdown,
+    HTML outputs and raw cells go through :func:`~course.safe_html.sanitize_html` (nbconvert's ``sanitize_html``
+    with it as the ``clean_html`` filter); every page starts with :func:`~course.safe_html.csp_meta`.
+    ``kwargs`` go to HTMLExporter."""
     return HTMLExporter(extra_loaders=[jinja2.DictLoader({TEMPLATE: TEMPLATE_SOURCE})], template_file=TEMPLATE,
-                        **kwargs)
+                        preprocessors=[SafeNotebook, *preprocessors], optimistic_validation=True,
+                        sanitize_html=True, filters={"clean_html": sanitize_html}, **kwargs)
 
 
 def lesson_title(nb) -> str:
@@ -138,20 +152,32 @@ def learn_list(nb) -> str:
 
 
 def site_notebook(nb, lessons: set[str], exercises: set[str]):
-    """A copy of the lesson without its navigation cells, its links pointing into the site, display math drawn,
-    and widgets shown by their text (a widget needs a live kernel)."""
+    """A copy of the lesson without its navigation cells and with its links pointing into the site, and its
+    display math drawn: (notebook, {placeholder: math HTML}).  The math is our own SVG, which the sanitiser
+    would drop: the cells hold a placeholder each, and :func:`put_math` puts the math in the written page.
+    (Widgets are shown by their text: :class:`~course.safe_notebook.SafeNotebook` drops their views.)"""
     nb = nbformat.from_dict(nb)  # a deep copy: the caller's notebook is left as it is
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if WIDGET_VIEW in output.get("data", {}) and len(output.data) > 1:
-                del output.data[WIDGET_VIEW]
     nb.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and c.source.lstrip().startswith(NAV_MARKER))]
+    math: dict[str, str] = {}
+
+    def placeholder(m: re.Match) -> str:
+        key = MATH_PLACEHOLDER.format(n=len(math) + 1)
+        math[key] = _math_html(m["tex"])
+        return f"\n\n{key}\n\n"
+
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = DISPLAY_MATH.sub(lambda m: _math_html(m["tex"]),
-                                           rewrite_links(cell.source, lessons, exercises))
-    return nb
+            cell.source = DISPLAY_MATH.sub(placeholder, rewrite_links(cell.source, lessons, exercises))
+    return nb, math
+
+
+def put_math(page: str, math: dict[str, str]) -> str:
+    """The page with each math placeholder (as the sanitiser left it) replaced by its math."""
+    for key, content in math.items():
+        if key not in page:
+            raise RuntimeError(f"the page lost the placeholder of its display math {key!r}")
+        page = page.replace(key, content, 1)
+    return page
 
 
 def rewrite_links(markdown: str, lessons: set[str], exercises: set[str]) -> str:
@@ -194,11 +220,11 @@ def index_page(title: str, lessons: list[tuple[str, str, str, bool]]) -> str:
         links = [f'<a href="{name}.html">Read the lesson</a>']
         if has_exercise:
             links.append(f'<a href="exercises/{name}.ipynb" download>Exercise ({name}.ipynb)</a>')
-        learn_html = f"<p>What you'll learn:</p>\n{markdown2html(learn)}" if learn else ""
+        learn_html = f"<p>What you'll learn:</p>\n{sanitize_html(markdown2html(learn))}" if learn else ""
         items.append(f'<li id="{name}">\n<h2><a href="{name}.html">{html.escape(lesson)}</a></h2>\n{learn_html}\n'
                      f'<p class="links">{" ".join(links)}</p>\n</li>')
     body = "\n".join(items)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n{csp_meta()}\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
             f"<title>{html.escape(title)}</title>\n<style>{INDEX_CSS}</style>\n</head>\n<body>\n"
             f"<h1>{html.escape(title)}</h1>\n<ol class=\"lessons\">\n{body}\n</ol>\n</body>\n</html>\n")
@@ -235,4 +261,4 @@ def _math_html(tex: str) -> str:
         content = " ".join(svg.split())
     except Exception:  # noqa: BLE001 - TeX mathtext does not know: show it as it is written
         content = f"<code>{html.escape(tex)}</code>"
-    return f'\n\n<div class="math-display">{content}</div>\n\n'
+    return f'<div class="math-display">{content}</div>'

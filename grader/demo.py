@@ -18,12 +18,11 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 from procbox.cluster import LocalCluster
 from course.data import ENV_VAR, start_mirror
-from course.site import build_site
+from course.site import build_site, offline_exporter
 
 from . import export, feedback, grade, release, report
 from .exercise import load_exercises
@@ -64,7 +63,7 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
 def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None) -> list[tuple[str, float]]:
     """Execute every tutorial, write its HTML to ``out``; keep the executed notebooks in ``executed`` (by name)."""
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
+    exporter = offline_exporter()  # as every page the project writes: offline, sanitised, with its policy
     timings = []
     with start_mirror() as mirror, LocalCluster(ipython_dir=out / "ipython") as cluster:
         for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):

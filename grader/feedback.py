@@ -1,4 +1,8 @@
-"""``grader feedback``: an HTML page per submission with its executed notebook and each test's result."""
+"""``grader feedback``: an HTML page per submission with its executed notebook and each test's result.
+
+The pipeline: RemoveHiddenTests -> DropLocalLinks -> ReportTests, then course.site.offline_exporter's
+SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its Content-Security-Policy: a page
+shows what the submission holds and runs none of it (see course.safe_html)."""
 
 from __future__ import annotations
 

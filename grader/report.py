@@ -21,8 +21,10 @@ hide a copy, and two answers are paired when each shares at least ``THRESHOLD`` 
 other.  Fingerprints that more than half the class share (the scaffolding of the question, the one way everyone
 writes a one-liner) are ignored, as are answers left as released and answers too short to fingerprint.
 
-Student names, messages and answers come from submissions: all of it is HTML-escaped.  The report shows test
-messages (already cut to ``ename: evalue``), never a test cell's code.
+Student names, messages and answers come from submissions: all of it is HTML-escaped (Jinja's autoescape, in
+text and attributes; links are percent-encoded paths), and every page starts with the Content-Security-Policy of
+:func:`course.safe_html.csp_meta`, which allows no script but the student table's sorting code, by its hash.
+The report shows test messages (already cut to ``ename: evalue``), never a test cell's code.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from urllib.parse import quote
 import jinja2
 import nbformat
 from markupsafe import Markup
+
+from course.safe_html import csp_meta
 
 from .gradebook import Gradebook, GradebookError
 from .results import BY_HAND, PENDING, SubmissionResult
@@ -417,7 +421,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 TEMPLATES = {
     "base.html": """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head>{{ csp_meta([js] if sortable else []) }}<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title><style>{{ css }}{{ extra_css }}</style></head>
 <body>
 <nav><a href="{{ root }}index.html">Report</a><a href="{{ root }}by-score.html">Students by score</a></nav>
@@ -523,7 +527,8 @@ highlighted. <a href="../index.html#similar">All similar answers</a>.</p>
 
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
-    env.globals.update(num=_num, pct=_pct, css=Markup(CSS), js=Markup(SORT_JS))  # our own code, not escaped
+    env.globals.update(num=_num, pct=_pct, css=Markup(CSS), js=Markup(SORT_JS),  # our own code, not escaped
+                       csp_meta=lambda scripts: Markup(csp_meta(scripts)))  # the page's policy: js by its hash
     return env
 
 

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from browser import SCREENSHOTS, inspect_page, open_browser
+from course.safe_html import content_security_policy
 from course.site import build_site, lesson_title
 from grader import feedback, grade, release
 from grader.demo import execute_notebook
@@ -53,8 +54,12 @@ def screenshot(test: str, page: str) -> Path:
 
 
 def assert_clean(report, *, min_image_side: int = 0, links: bool = True):
-    """No console or page errors, no failed request, every image loaded (and larger than ``min_image_side``),
-    (with ``links``) every link resolving offline, and a screenshot worth looking at."""
+    """The page's Content-Security-Policy first in its head and nothing it refused, no script, no console or
+    page errors, no failed request, every image loaded (and larger than ``min_image_side``), (with ``links``)
+    every link resolving offline, and a screenshot worth looking at."""
+    assert report.csp == content_security_policy(), report.csp
+    assert not report.csp_violations and not report.scripts and not report.dangers, (
+        report.csp_violations, report.scripts, report.dangers)
     assert not report.console_errors, report.console_errors
     assert not report.failed_requests, report.failed_requests
     bad = [i for i in report.images if not i["complete"] or i["naturalWidth"] <= min_image_side

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from browser import SCREENSHOTS, inspect_page, open_browser
+from course.safe_html import content_security_policy
 from grader import report
+from grader.report import SORT_JS
 from test_report import SCRIPT, STUDENTS, make_gradebook
 
 MIN_IMAGE_SIDE = 100
@@ -29,6 +31,9 @@ def built(tmp_path_factory):
 
 
 def assert_clean(page):
+    """As tests/test_browser.py's, and the page has its policy (its one script, the sorting code, by its hash)."""
+    assert page.csp == content_security_policy([SORT_JS] if page.scripts else []), page.csp
+    assert not page.csp_violations and not page.ran and not page.dangers, (page.csp_violations, page.ran, page.dangers)
     assert not page.console_errors, page.console_errors
     assert not page.failed_requests, page.failed_requests
     bad = [i for i in page.images if not i["complete"] or i["naturalWidth"] <= MIN_IMAGE_SIDE
@@ -44,6 +49,7 @@ def assert_clean(page):
 def test_report_page_is_clean(built, browser, name, page):
     shown = inspect_page(browser, built / page, SCREENSHOTS / f"report-{name}.png")
     assert_clean(shown)
+    assert len(shown.scripts) == (name in ("index", "by-score"))
     if name in ("index", "by-score"):
         assert SCRIPT in shown.text  # shown as text, never run
         assert all(student in shown.text for student in STUDENTS)
