@@ -774,12 +774,8 @@ def check_sealed(forkserver, policy: BoxPolicy, run_dir: Path, *, uid: int, gid:
         with contextlib.suppress(PermissionError):  # its parent is in its network, and readable where the init is not
             if policy.own_network and os.readlink(f"/proc/{box.parent_pid}/ns/net") == os.readlink("/proc/self/ns/net"):
                 problems.append("network: the box is in the grader's network namespace")
-        args = {"hide": [str(p) for p in policy.hide], "read_only": ["/", *policy.read_only, "/usr", "/etc"],
-                "allowed": [*policy.read_only, str(run_dir)],
-                "private": list(PRIVATE_DIRS), "nonce": nonce, "out": str(out),
-                "listeners": [list(s.getsockname()[:2]) for s in listeners] if policy.own_network else [],
-                "routes": policy.own_network}
-        box.run("probe", [json.dumps(args)], env=minimal_env(HOME=str(run_dir / "work")), cwd=str(run_dir / "work"),
+        box.run("probe", [json.dumps(probe_args(policy, run_dir, nonce, out, listeners))],
+                env=minimal_env(HOME=str(run_dir / "work")), cwd=str(run_dir / "work"),
                 log=str(run_dir / "logs" / "probe.log"), timeout=timeout)
         found = json.loads(out.read_text())
     except (BoxError, OSError, ValueError) as e:
@@ -789,17 +785,33 @@ def check_sealed(forkserver, policy: BoxPolicy, run_dir: Path, *, uid: int, gid:
             box.close()
         for s in listeners:
             s.close()
-    problems += found["problems"]
-    for folder in PRIVATE_DIRS:  # what the probe wrote in its own /tmp, /run/lock ... must not be the host's
+    return problems + found["problems"] + written_on_host(nonce)
+
+
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock", "/var/lock")
+
+
+def probe_args(policy: BoxPolicy, run_dir: Path, nonce: str, out: Path, listeners=()) -> dict:
+    """What :func:`check_sealed` asks its probe (:func:`probe_main`) to try in a box of ``policy`` made in ``run_dir``:
+    the hidden paths to look for, where writing must fail, the private folders to write ``nonce`` in, and (with a
+    network of its own) the host's ``listeners`` (sockets) it must not reach and whether it must find no route out."""
+    return {"hide": [str(p) for p in policy.hide], "read_only": ["/", *policy.read_only, "/usr", "/etc"],
+            "allowed": [*policy.read_only, str(run_dir)], "private": list(PRIVATE_DIRS), "nonce": nonce,
+            "out": str(out), "listeners": [list(s.getsockname()[:2]) for s in listeners] if policy.own_network else [],
+            "routes": policy.own_network}
+
+
+def written_on_host(nonce: str) -> list[str]:
+    """One line for each file named ``nonce`` that a probe wrote in its private folders and that is on the host
+    (so that folder of its box was the host's); each is removed."""
+    problems = []
+    for folder in PRIVATE_DIRS:
         if os.path.lexists(os.path.join(folder, nonce)):
             problems.append(f"files: {folder}/{nonce}, written in the box, is on the host: the box's {folder} is not "
                             "its own")
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, nonce))
     return problems
-
-
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/lock", "/var/lock")
 
 
 def _exposed(path: str, allowed: list[str]) -> str | None:

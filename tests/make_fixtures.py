@@ -15,8 +15,9 @@ that the files in the repository are what this script writes.
 Attack cells print what they achieved (``<LABEL>-OK`` or ``<LABEL>: BLOCKED <error>``)
 so a test can read the executed notebook from the gradebook.  Where an attack
 needs a path only the test knows, the notebook holds a placeholder (``@SOURCE@``,
-``@GRADEBOOK@``; for the sealed-box attacks ``@HOST_PIDNS@``, ``@GRADER_PID@``, ``@NONCE@``)
-that the test substitutes before grading.
+``@GRADEBOOK@``; for the sealed-box attacks ``@HOST_PIDNS@``, ``@GRADER_PID@``, ``@NONCE@``; for issue 20's,
+the course folder's and this checkout's paths, ``@HOST_PORT4@``, ``@HOST_PORT6@`` and ``@CELL_SLEEP@``)
+that the test substitutes before grading.  ``good-07`` is the real exercise 07 solved (``exercises/``).
 
 Where an attack needs a wrong answer to profit from, the answer is wrong: with
 the attack neutralised, the tests it targets fail.
@@ -599,6 +600,375 @@ print("IDENTITY", {"kernel": identity(), "engines": dview.apply_sync(identity)})
 
 GOOD_SLOW = "import time\ntime.sleep(3)  # a long computation: still running when a neighbour attacks"
 
+# -- issue 20: a hostile class next to well-behaved students (tests/test_sealed.py) ------------------------------
+# The test substitutes the real paths of the instructor's course folder (outside /tmp, as on a real machine), of this
+# checkout and of its data, the ports of listeners it opens on the host, and a nonce.
+
+COURSE_TARGETS = '''\
+PROJECT = "@PROJECT@"  # the course's checkout (the test substitutes every path)
+TARGETS = {
+    "GIT": PROJECT + "/.git",  # the solutions and hidden tests of every exercise, in every commit
+    "PROJECT-EXERCISES": PROJECT + "/exercises",
+    "PROJECT-DATA": PROJECT + "/data",
+    "DATA-DIR": "@DATA_DIR@",  # the n-gram files graded code must download, not read
+    "SOURCE": "@SOURCE@",  # the source notebooks this class is graded against
+    "SUBMISSIONS": "@SUBMISSIONS@",  # every classmate's notebook
+    "GRADEBOOK": "@GRADEBOOK@",
+    "GRADES-CSV": "@GRADES_CSV@",  # a previous run's export
+    "FEEDBACK": "@FEEDBACK@",  # a classmate's feedback page
+    "REPORT": "@REPORT@",  # the class report
+    "COURSE": "@COURSE@",  # the instructor's course folder itself
+}
+'''
+
+READS_COURSE_AND_PROJECT = ATTEMPT + COURSE_TARGETS + '''
+import os, shutil, subprocess
+
+def fail(error):
+    raise error
+
+def read_all(path, most=40):
+    """What can be read at path: a file's first bytes, or those of the files below a folder."""
+    if not os.path.isdir(path):
+        with open(path, "rb") as f:
+            return f.read(300)
+    got = {}
+    for top, dirs, files in os.walk(path, onerror=fail):
+        for name in files[:most - len(got)]:
+            with open(os.path.join(top, name), "rb") as f:
+                got[os.path.relpath(os.path.join(top, name), path)] = f.read(100)
+    if not got:
+        raise FileNotFoundError(f"{path}: a folder with no file in it")
+    return got
+
+for label, path in TARGETS.items():
+    attempt(f"READ-{label}", lambda: read_all(path))
+
+def git(*args):
+    out = subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", TARGETS["GIT"], *args],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode:
+        raise RuntimeError(f"git exited with {out.returncode}: {out.stderr.strip()[:150]}")
+    return out.stdout[:300]
+
+print("GIT-IN-THE-BOX", shutil.which("git"))
+attempt("GIT-SHOW", lambda: git("show", "HEAD:exercises/07-download-ngrams-in-parallel.ipynb"))
+attempt("GIT-LOG", lambda: git("log", "--oneline", "-3"))'''
+
+SCANS_MOUNTS_AND_WALKS = COURSE_TARGETS + '''
+import os, time
+
+with open("/proc/self/mountinfo") as f:
+    table = f.read()
+print("MOUNTINFO", len(table.splitlines()), "mounts")
+named = [(label, path) for label, path in TARGETS.items() if f" {path} " in table or f" {path}/" in table]
+print("\\n".join(f"MOUNTINFO-NAMES {label} {path}" for label, path in named)
+      or f"MOUNTINFO: names none of the {len(TARGETS)} paths")
+
+BOX_RUNS = [PROJECT + "/" + name for name in ("procbox", "course", "grader", ".venv")]  # what a box may see of it
+
+def below(path, top):
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+def interesting(path):
+    """One of the targets or below one, or in the checkout but not what a box runs."""
+    return (any(below(path, t) for t in TARGETS.values())
+            or (path.startswith(PROJECT + "/") and not any(below(path, a) for a in BOX_RUNS)))
+
+def walk(seconds=30):
+    """Every entry of the file system (but /proc, /sys, /dev): the targets' parents first, then /."""
+    deadline = time.monotonic() + seconds
+    found, visited, seen = [], 0, set()
+    tops = [os.path.dirname(PROJECT), os.path.dirname(TARGETS["COURSE"]), "/"]
+    for top in tops:
+        todo = [top]
+        while todo:
+            if time.monotonic() > deadline:
+                return found, visited, False
+            folder = todo.pop()
+            if folder in seen or folder in ("/proc", "/sys", "/dev"):
+                continue
+            seen.add(folder)
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                visited += 1
+                if interesting(entry.path):
+                    found.append(entry.path)
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+                except OSError:
+                    pass
+    return found, visited, True
+
+found, visited, whole = walk()
+print(f"WALK: {visited} entries, {'the whole file system' if whole else 'stopped at its time limit'}, "
+      f"{len(found)} of the instructor's")
+for path in found[:40]:
+    print("WALK-FOUND", path)'''
+
+WRITES_OUTSIDE = ATTEMPT + '''
+import os, sys, sysconfig
+import grader
+
+NONCE = "@NONCE@"  # (the test substitutes it, and looks for these files on the host)
+
+def create(folder):
+    path = os.path.join(folder, f"box-write-{NONCE}-{folder.strip('/').replace('/', '-') or 'root'}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, b"left by a student, for the next one")
+    os.close(fd)
+    return path
+
+for folder in ("/run/lock", "/var/lock", "/tmp", "/var/tmp", "/dev/shm"):  # the box's own: writable, gone with it
+    attempt(f"WRITE-OWN {folder}", lambda: create(folder))
+
+def create_and_remove(folder):
+    path = create(folder)
+    os.unlink(path)
+    return path
+
+for folder in ("/", "/usr", "/etc", "/var", sys.prefix, sys.base_prefix, sysconfig.get_paths()["purelib"],
+               os.path.dirname(os.__file__), os.path.dirname(grader.__file__)):
+    attempt(f"WRITE-READ-ONLY {folder}", lambda: create_and_remove(folder))'''
+
+NETWORK_PROBE = ATTEMPT + '''
+import os, re, socket, time, urllib.parse
+
+HOST = {"127.0.0.1": int("@HOST_PORT4@"), "::1": int("@HOST_PORT6@")}  # listeners the test opened on the host (0: none)
+
+def route(family, address):
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.connect(address)  # UDP: succeeds at once where there is a route, and sends nothing
+        return s.getsockname()
+
+attempt("ROUTE-IPV4", lambda: route(socket.AF_INET, ("192.0.2.1", 9)))  # TEST-NET addresses
+attempt("ROUTE-IPV6", lambda: route(socket.AF_INET6, ("2001:db8::1", 9)))
+
+def connect(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect((host, port))
+        s.sendall(b"hello from a box")
+        return s.getpeername()
+
+for host, port in HOST.items():
+    if port:
+        attempt(f"HOST-LISTENER {host}", lambda: connect(host, port))
+
+MIRROR = urllib.parse.urlsplit(os.environ["NGRAM_BASE_URL"]).port  # the box's mirror: from outside, in its network
+
+def listeners():
+    """{socket inode: port} of every listening TCP socket in this network, and the inodes this box's processes hold."""
+    table = {}
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for row in f.read().splitlines()[1:]:
+                fields = row.split()
+                if fields[3] == "0A":  # LISTEN
+                    table[fields[9]] = int(fields[1].rsplit(":", 1)[1], 16)
+    held = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                m = re.fullmatch(r"socket:\\[(\\d+)\\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                continue
+            if m and m.group(1) in table:
+                held.add(m.group(1))
+    return table, held
+
+table, held = listeners()
+own = sorted({table[i] for i in held} | {MIRROR})
+print("LISTENERS-NOT-THIS-BOX'S", sorted({p for i, p in table.items() if i not in held} - {MIRROR}))
+
+def scan(host="127.0.0.1"):
+    """Every port of host that accepts a connection (not counting a socket that connected to itself)."""
+    found = []
+    for port in range(1, 65536):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            if s.connect_ex((host, port)) == 0 and s.getsockname() != s.getpeername():
+                found.append(port)
+    return found
+
+started = time.monotonic()
+found = scan()
+print(f"PORT-SCAN 127.0.0.1: {len(found)} open in {time.monotonic() - started:.1f} s: {found}")
+print("PORT-SCAN this box's listeners:", own)
+print("PORT-SCAN open and not this box's:", sorted(set(found) - set(own)))'''
+
+BINDS_EVERY_PORT = ATTEMPT + '''
+import os, socket, time, urllib.parse
+
+HOLD = 12  # seconds the ports stay taken: meanwhile neighbours' slots are prepared and their cells run
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    low, high = map(int, f.read().split())
+EPHEMERAL = range(low, high + 1)
+BLOCK = range(20000, 20032)  # where a box's controller listens
+
+def hold(host, ports, release):
+    """A child that binds every port of ports on host and keeps them until `release` (a pipe) is closed; its PID and
+    the ports it bound."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.close(release[1])
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            kept = []
+            for port in ports:
+                s = socket.socket(family, socket.SOCK_STREAM)
+                try:
+                    s.bind((host, port))
+                    kept.append(s)
+                except OSError:
+                    s.close()
+            os.write(w, ",".join(str(s.getsockname()[1]) for s in kept).encode())
+            os.close(w)
+            os.read(release[0], 1)  # end of file: released
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read().decode()
+    return pid, {int(p) for p in got.split(",") if p}
+
+release = os.pipe()
+holders, bound = [], {}
+wanted = [*BLOCK, *EPHEMERAL]
+for host in ("127.0.0.1", "::1"):
+    bound[host] = set()
+    for i in range(0, len(wanted), 3500):  # a process may hold 4096 files in a box, the kernel's own too
+        pid, ports = hold(host, wanted[i:i + 3500], release)
+        holders.append(pid)
+        bound[host] |= ports
+    print(f"BOUND {host}: {len(bound[host] & set(EPHEMERAL))} of the {len(EPHEMERAL)} ephemeral ports ({low}-{high}), "
+          f"{len(bound[host] & set(BLOCK))} of 20000-20031")
+
+mirror = urllib.parse.urlsplit(os.environ["NGRAM_BASE_URL"]).port
+attempt("CONNECT-WHILE-HELD", lambda: socket.create_connection(("127.0.0.1", mirror), timeout=5).close())
+time.sleep(HOLD)
+os.close(release[1])
+for pid in holders:
+    os.waitpid(pid, 0)
+os.close(release[0])
+print("RELEASED", len(holders), "holders")
+attempt("CONNECT-AFTER", lambda: socket.create_connection(("127.0.0.1", mirror), timeout=5).close())'''
+
+MIRROR_FLOOD = ATTEMPT + '''
+import json, os, urllib.request, uuid
+from course.data import PATH_PREFIX, load_manifest, served, site_root
+
+def flood(n=2500, seconds=15, spread=10):
+    """n connections to this box's mirror that never send a byte, opened in a steady stream over `spread` seconds
+    (a listener's backlog admits what arrives while it has room) and kept until `seconds` have passed."""
+    import os, select, socket, time, urllib.parse
+    url = urllib.parse.urlsplit(os.environ["NGRAM_BASE_URL"])
+    started, socks, poller, connected = time.monotonic(), [], select.poll(), set()
+
+    def wait(ms):
+        for fd, _ in poller.poll(ms):
+            poller.unregister(fd)
+            connected.add(fd)
+
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex((url.hostname, url.port))
+        poller.register(s, select.POLLOUT)
+        socks.append(s)
+        if i % 25 == 24:
+            wait(int(1000 * spread * 25 / n))
+    while time.monotonic() < started + seconds:
+        wait(100)
+    established = sum(1 for s in socks if s.fileno() in connected
+                      and s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0)
+    for s in socks:
+        s.close()
+    return [len(socks), established]
+
+on_engines = dview.apply_async(flood)  # the kernel and the four engines at once: 12,500 connections
+here = flood()
+counts = [here, *on_engines.get()]
+print("FLOOD", json.dumps({"opened": sum(c[0] for c in counts), "established": sum(c[1] for c in counts)}))
+
+base = os.environ["NGRAM_BASE_URL"]
+
+def download_after():
+    token = uuid.uuid4().hex
+    name = load_manifest()[0]["file"]
+    with urllib.request.urlopen(f"{site_root(base)}/_t/{token}{PATH_PREFIX}{name}", timeout=60) as response:
+        size = len(response.read())
+    records = served(base, token)
+    assert [r["file"] for r in records] == [name], records
+    return size
+
+attempt("MIRROR-AFTER-FLOOD", download_after)'''
+
+MIRROR_REPLAY = ATTEMPT + '''
+import json, os, time, urllib.request, uuid
+from course.data import PATH_PREFIX, load_manifest, served, site_root
+
+WINDOW = 25  # seconds of listening to the mirror and replaying what it lists, while neighbours download
+base = os.environ["NGRAM_BASE_URL"]
+manifest = load_manifest()
+biggest = max(manifest, key=lambda e: e["bytes"])["file"]
+
+def fetch(token, name):
+    with urllib.request.urlopen(f"{site_root(base)}{'/_t/' + token if token else ''}{PATH_PREFIX}{name}",
+                                timeout=30) as response:
+        return len(response.read())
+
+mine = [f"mine-{uuid.uuid4().hex}"]
+made_up = [uuid.uuid4().hex for _ in range(5)]  # tokens such as a hidden test makes (uuid4().hex)
+fetch(mine[0], manifest[0]["file"])
+for token in made_up:
+    attempt("DOWNLOAD-UNDER-A-MADE-UP-TOKEN", lambda: fetch(token, biggest))
+
+replayed, listed = {}, []
+deadline = time.monotonic() + WINDOW
+while time.monotonic() < deadline:
+    listed = served(base)
+    for record in listed:
+        token = record.get("token")
+        if token and token not in mine and token not in made_up:  # someone else's: download under it, twice
+            for _ in range(2):
+                try:
+                    fetch(token, record["file"])
+                    replayed[token] = replayed.get(token, 0) + 1
+                except OSError:
+                    pass
+    time.sleep(0.25)
+print("SERVED-LISTED", json.dumps({"records": len(listed), "tokens": sorted({str(r.get("token")) for r in listed}),
+                                   "own": mine + made_up}))
+print("REPLAYED", json.dumps(replayed))'''
+
+# One cell of two million statements (4 MB): the grader parses no cell that long (audit.MAX_PARSED_CHARS); parsing
+# this one takes about 3 GB.
+TWO_MILLION_STATEMENTS = 'print("TWO-MILLION-STATEMENTS", flush=True)\n' + "0;" * 2_000_000
+
+SLEEPS_PAST_TIMEOUT = 'import time\nprint("SLEEPING-CELL {i}", flush=True)\ntime.sleep(@CELL_SLEEP@)  # past --timeout'
+
+NUMPY_DRAWS = '''\
+import json
+
+def draws():
+    import os, random
+    import numpy
+    return [os.getpid(), float(numpy.random.random()), random.random()]
+
+print("DRAWS", json.dumps({"kernel": draws(), "engines": dview.apply_sync(draws)}))'''
+
 
 # -- the files ---------------------------------------------------------------------------------------
 
@@ -739,6 +1109,34 @@ def _sealed() -> dict:
     })
 
 
+NGRAMS = "07-download-ngrams-in-parallel"  # the real exercise 07, for the mirror's neighbours
+CELL_COUNT = 20  # cells that each sleep just past --timeout
+
+
+def ngrams() -> Exercise:
+    return Exercise(NGRAMS, Path(f"{NGRAMS}.ipynb"), nbformat.read(HERE.parent / "exercises" / f"{NGRAMS}.ipynb", 4))
+
+
+def _hostile() -> dict:
+    """Issue 20's attacks (tests/test_sealed.py), each after the q1 tests (which they must not cost), and exercise 07
+    solved, for the mirror's neighbours."""
+    after = "q1-hidden"
+    sleepers = tuple(SLEEPS_PAST_TIMEOUT.replace("{i}", str(i)) for i in range(CELL_COUNT))
+    out = _good_with({
+        "reads-course-and-project": (insert_cells_after, after, (READS_COURSE_AND_PROJECT, SCANS_MOUNTS_AND_WALKS)),
+        "writes-outside-its-box": (insert_after, after, WRITES_OUTSIDE),
+        "probes-the-network": (insert_after, after, NETWORK_PROBE),
+        "binds-every-port": (insert_after, after, BINDS_EVERY_PORT),
+        "floods-the-mirror": (insert_after, after, MIRROR_FLOOD),
+        "replays-mirror-tokens": (insert_after, after, MIRROR_REPLAY),
+        "two-million-statements": (insert_after, after, TWO_MILLION_STATEMENTS),
+        "sleeps-past-timeout": (insert_cells_after, after, sleepers),
+        "numpy-draws": (insert_after, after, NUMPY_DRAWS),
+    })
+    out["good-07"] = good(ngrams())
+    return out
+
+
 def _unreadable() -> dict[str, bytes]:
     text = _text(good())
     french = good()
@@ -761,6 +1159,9 @@ PATCH_FILES = {"patches-helpers", "patches-builtins", "shadows-builtins"}
 SANDBOX_FILES = {"reads-instructor-files", "writes-gradebook"}
 SEALED_FILES = {"kills-every-process", "stops-every-process", "fork-bomb", "memory-in-every-process", "fills-tmp",
                 "fills-workdir", "setsid-env-i-sleeper", "prints-its-environment", "probes-neighbours", "good-slow"}
+HOSTILE_FILES = {"reads-course-and-project", "writes-outside-its-box", "probes-the-network", "binds-every-port",
+                 "floods-the-mirror", "replays-mirror-tokens", "two-million-statements", "sleeps-past-timeout",
+                 "numpy-draws", "good-07"}
 
 
 def _text(nb, version: int = 4) -> str:
@@ -775,7 +1176,7 @@ def fixtures() -> dict[str, bytes]:
     """{file name: bytes} of every fixture."""
     files: dict[str, bytes] = {"good.ipynb": _text(good()).encode(), "stub.ipynb": _text(stub()).encode(),
                                "good-02-patch.ipynb": _text(good(patch())).encode()}
-    for group in (_runaway(), _crashes(), _structure(), _cheating(), _sandbox(), _sealed()):
+    for group in (_runaway(), _crashes(), _structure(), _cheating(), _sandbox(), _sealed(), _hostile()):
         for name, nb in group.items():
             if isinstance(nb, tuple):
                 files[f"{name}.ipynb"] = _text(nb[1], version=3).encode()

@@ -17,6 +17,7 @@ from builders import exercise, meta, toy_exercise
 from grader.exercise import grade_id
 from grader.grade import SubmissionError, read_submission
 from grader.preprocessors.clear_solutions import ClearSolutions
+from grader.preprocessors.execute_submission import ExecuteSubmission
 from grader.preprocessors.restore_tests import RestoreTests
 from grader.preprocessors.scan_submission import ScanSubmission
 from grader.preprocessors.score_tests import ScoreTests
@@ -289,6 +290,25 @@ def test_error_tracebacks_in_test_cells_are_cut_to_ename_and_evalue():
     assert nb.cells[0].outputs[0].text == "printed\n"
     assert nb.cells[1].outputs[0].traceback == ["tb"]  # not a test cell: the student's own traceback stays
     assert "HIDDEN-MARKER" not in json.dumps(nb)
+
+
+# -- ExecuteSubmission's output caps -------------------------------------------------------------------
+
+def test_output_a_cell_cap_dropped_leaves_the_other_cells_their_share():
+    """A cell's output is cut at its own cap with a note, whatever the size of the message that crosses it (a kernel
+    that prints without end may flush megabytes at once); only what is kept counts towards the notebook's cap."""
+    ep = ExecuteSubmission(max_output_chars=1000, max_total_output_chars=2500)
+    ep.reset_execution_trackers()
+    ep._total_chars = 0  # (as preprocess starts the notebook)
+    kept = []
+    for index, text in enumerate(["x" * 50_000, "y" * 700, "y" * 700, "y" * 700, "y" * 700]):
+        ep._chars, ep.clear_before_next_output, outs = 0, False, []  # (as each cell starts)
+        msg = {"msg_type": "stream", "parent_header": {}, "header": {"msg_type": "stream"},
+               "content": {"name": "stdout", "text": text}}
+        ep.output(outs, msg, None, index)
+        kept.append([(out.name, out.text[:3] if out.name == "stdout" else out.text.strip()) for out in outs])
+    assert kept == [[("stderr", "... [output cut at 1000 characters]")], [("stdout", "yyy")], [("stdout", "yyy")],
+                    [("stdout", "yyy")], [("stderr", "... [the notebook's output cut at 2500 characters]")]]
 
 
 # -- ScanSubmission ------------------------------------------------------------------------------------

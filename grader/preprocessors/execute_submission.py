@@ -282,17 +282,17 @@ class ExecuteSubmission(ExecutePreprocessor):
             msg = {**msg, "content": capped}
         elif kind in ("stream", "display_data", "execute_result"):
             size = len(json.dumps(content, default=str))  # all of it: text, data, metadata, a stream's name
-            self._total_chars += size
-            if self._total_chars > self.max_total_output_chars:
-                if self._total_chars - size <= self.max_total_output_chars:
-                    note = {"name": "stderr",
-                            "text": f"\n... [the notebook's output cut at {self.max_total_output_chars} characters]\n"}
-                    outs.append(self._stream(note))
-                return None
             self._chars += size
             if self._chars > self.max_output_chars:
                 if self._chars - size <= self.max_output_chars:
                     note = {"name": "stderr", "text": f"\n... [output cut at {self.max_output_chars} characters]\n"}
+                    outs.append(self._stream(note))
+                return None
+            self._total_chars += size  # what is kept: output a cell's cap dropped leaves the other cells theirs
+            if self._total_chars > self.max_total_output_chars:
+                if self._total_chars - size <= self.max_total_output_chars:
+                    note = {"name": "stderr",
+                            "text": f"\n... [the notebook's output cut at {self.max_total_output_chars} characters]\n"}
                     outs.append(self._stream(note))
                 return None
         try:
