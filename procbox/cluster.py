@@ -349,8 +349,11 @@ class LocalCluster:
     """A controller and ``n`` engines on 127.0.0.1, in their own process groups.
 
     ``owned=True`` (the default) ties the processes to this Python process: they
-    are killed if it dies.  ``course cluster start`` passes ``owned=False`` so
-    the cluster outlives the command; ``course cluster stop`` ends it.
+    are killed if it dies; with ``owned=False`` the cluster outlives it, and
+    :func:`reap` (``course cluster stop``) ends it.  (``course cluster start``
+    itself goes through ipyparallel's Cluster API, :mod:`procbox.ippcluster`, so
+    that JupyterLab's cluster panel sees the cluster; this class starts the
+    clusters of the tests, of ``course check`` and of the grader.)
     """
 
     def __init__(

@@ -361,6 +361,8 @@ def status_of(profile_dir: Path) -> dict | None:
     cluster_file = cluster_file_for(profile_dir)
     if rec is None and not cluster_file.exists():
         return None
+    if rec is not None and not cluster_file.exists() and not any(p.alive() for p in rec.all_procs()):
+        return None  # stopped by someone else (JupyterLab's panel): a record of processes that are all gone
     ours = record_path(profile_dir).exists()
     info = {"profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
             "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
@@ -402,7 +404,8 @@ def _stop(rec: Record, cluster=None, grace: float = 10) -> list[int]:
     if cluster is not None:  # engines first: with the controller gone as well, mpiexec's ranks take seconds longer
         # ipyparallel 9.2 stops local engines one after another (SIGTERM, then a blocking wait of about 2 s each):
         # send each its SIGTERM at once, as its launcher would, so they exit side by side.
-        for p in rec.procs:
+        local = rec.launcher in ("local", "LocalEngineSetLauncher")  # MPI ranks are mpiexec's to stop
+        for p in rec.procs if local else []:
             if p.role in ("engine", "engine-launcher") and (proc := p.process()) is not None:
                 with contextlib.suppress(psutil.Error):
                     proc.terminate()

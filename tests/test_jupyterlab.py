@@ -90,6 +90,13 @@ def lab(tmp_path_factory):
            "JUPYTER_DATA_DIR": str(tmp / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(tmp / "jupyter-runtime"),
            "JUPYTER_PLATFORM_DIRS": "1"}
     env.pop("JPY_SESSION_NAME", None)
+    # JupyterLab's own settings for this student: every cell rendered (4.x renders only the cells in view by
+    # default, and the prompts of the others would not tell that they ran), and no news to ask about
+    settings = tmp / "jupyter-config" / "lab" / "user-settings" / "@jupyterlab"
+    (settings / "notebook-extension").mkdir(parents=True)
+    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     token, port = secrets.token_hex(24), _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "jupyterlab.log"
@@ -97,7 +104,7 @@ def lab(tmp_path_factory):
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
-             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+             "--LabApp.news_url=", "--allow-root", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
             cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     seen: dict[int, float] = {}  # every process JupyterLab started, by PID and start time, for the check at the end
@@ -173,22 +180,37 @@ def run_notebook(page, lab, relpath: str, name: str) -> nbformat.NotebookNode:
     """Open a notebook in JupyterLab, run every cell with Run > Run All Cells, save it with Ctrl+S, and return
     what JupyterLab saved (outputs included)."""
     base, token = lab["base"], lab["token"]
-    page.goto(f"{base}/lab/tree/{relpath}?token={token}")
+    # ?reset: a workspace with this notebook only, so that the Run menu acts on it and on nothing else
+    page.goto(f"{base}/lab/tree/{relpath}?reset&token={token}")
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for(timeout=UI_MS)
-    # the kernel is up when the toolbar's status says idle
-    page.wait_for_function("""() => {
-        const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-        return s && s.getAttribute('data-status') === 'idle';
-    }""", timeout=UI_MS)
+    _wait(lambda: len(page.locator(".jp-NotebookPanel").all()) == 1, 60, f"{relpath} alone in JupyterLab")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()  # the notebook is the current widget
+    # the kernel is up when the server has it idle and the status bar (the browser's connection to it) says so
+    _wait(lambda: any(s["path"].endswith(relpath) and s["kernel"]["execution_state"] == "idle"
+                      for s in _api(base, token, "/api/sessions")), 120, f"the kernel of {relpath}")
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=UI_MS)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    # the first code cell is queued or done: the run has started
     page.wait_for_function("""() => {
+        const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt');
+        return p && /^\\[(\\*|\\d+)\\]:$/.test(p.textContent.trim());
+    }""", timeout=UI_MS)
+    done = """() => {
         const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
         if (!nb) return false;
         const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
         const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
         return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t)) && s && s.getAttribute('data-status') === 'idle';
-    }""", timeout=RUN_MS)
+    }"""
+    try:
+        page.wait_for_function(done, timeout=RUN_MS)
+    except Exception:
+        page.screenshot(path=str(SCREENSHOTS / f"jupyterlab-{name}-stuck.png"), full_page=False)
+        state = page.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
+            .map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent + ' ' +
+                      (c.querySelector('.jp-OutputArea') || {innerText: ''}).innerText.slice(0, 300))""")
+        pytest.fail(f"{relpath} did not run to its end in JupyterLab; its cells: " + "\n".join(state))
     page.screenshot(path=str(SCREENSHOTS / f"jupyterlab-{name}.png"), full_page=False)
     path = lab["root"] / relpath
     before = path.stat().st_mtime_ns
