@@ -10,11 +10,41 @@ the server's ``IPYTHONDIR``, unless that profile already has an ``ipcluster_conf
 the course's for another launcher, are kept).  That is the file ``course cluster start`` uses too, and both
 write the same cluster file, ``security/cluster-.json``, so the panel and ``course cluster`` see one cluster.
 
+It also mends one thing in the panel's server side, ipyparallel 9.2's ``ClusterManager``: once the panel has
+listed a profile with no cluster running, the manager keeps that stopped ``default`` entry in memory and then
+skips the profile's cluster file when another process writes one (``course cluster start`` in a terminal,
+``ipcluster start``), so the panel went on showing the running course cluster as stopped, and its START
+started a second controller over the first one's connection file.  :class:`CourseClusterManager` drops such a
+placeholder when its cluster file appears, before ipyparallel's own ``load_clusters`` runs; it replaces the
+manager ipyparallel's extension made, once the server's event loop starts (every extension is loaded by then).
+
 Enabled by ``jupyter-config/jupyter_server_config.d/going-parallel.json``, which installing the project puts in
 ``<prefix>/etc/jupyter/jupyter_server_config.d/``; ``jupyter server extension list`` shows it.
 """
 
 from __future__ import annotations
+
+import os
+
+from ipyparallel.cluster import ClusterManager
+
+
+class CourseClusterManager(ClusterManager):
+    """ipyparallel's ClusterManager, which also sees a cluster file written after it listed the profile."""
+
+    def load_clusters(self, **kwargs):
+        for key, cluster in list(self.clusters.items()):
+            # a stopped placeholder (never started here) whose cluster file another process has written since
+            if cluster.controller is None and not cluster.engines and os.path.exists(cluster.cluster_file):
+                self.log.info(f"going-parallel: {key} was started elsewhere; loading it from {cluster.cluster_file}")
+                del self.clusters[key]
+        return super().load_clusters(**kwargs)
+
+
+def _replace_cluster_manager(serverapp) -> None:
+    settings = serverapp.web_app.settings
+    if type(settings.get("cluster_manager")) is ClusterManager:  # ipyparallel's extension is loaded, unchanged
+        settings["cluster_manager"] = CourseClusterManager(parent=serverapp)
 
 
 def _jupyter_server_extension_points():
@@ -25,6 +55,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from procbox import ippcluster
     from procbox.cluster import profile_dir_for
 
+    # extensions load in alphabetical order, ipyparallel's after this one: replace its manager once all are loaded
+    serverapp.io_loop.add_callback(_replace_cluster_manager, serverapp)
     profile_dir = profile_dir_for(None, "default")
     try:
         path = ippcluster.install_profile("local", profile_dir, replace_course_profile=False)

@@ -151,7 +151,8 @@ def test_the_course_cluster_is_one_jupyterlabs_panel_lists_and_stops(tmp_path):
         assert sum(es.n for es in cluster.engines.values()) == 4
         pids = [p.pid for p in ippcluster.Record.load(ippcluster.record_path(profile_dir)).all_procs()]
         cluster.stop_cluster_sync()
-        assert gone(pids, within=30)  # the engines' nannies follow their engines within seconds
+        # the engines' nannies follow their engines, within their sockets' 30 s linger when the controller went first
+        assert gone(pids, within=60)
         status = course("cluster", "status", env=env)
         assert status.returncode == 1 and "No course cluster" in status.stdout, status.stdout
         assert not (profile_dir / "security" / "cluster-.json").exists()

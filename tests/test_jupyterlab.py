@@ -6,7 +6,9 @@ enables).  In the browser: START on the ``default`` entry of the *IPython Parall
 02 run through JupyterLab's Run menu with no error output, a solved exercise checks itself with ``check()`` (no
 ``Out[..]`` under the report), and STOP on the panel stops the cluster.  Between those steps the test checks
 that ``course cluster status`` sees the cluster the panel started, that ``course cluster start`` refuses to
-start a second one beside it, and, at the end, that no process of the cluster or of JupyterLab is left.
+start a second one beside it; then, the other way round, that the panel lists a cluster started with
+``course cluster start`` as running and its STOP stops it; and, at the end, that no process of the clusters or
+of JupyterLab is left.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from browser import SCREENSHOTS, open_browser
 from builders import solved, write
 from grader.exercise import load_exercises
 from grader.release import student_version
+from procbox import ippcluster
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ["01-start-a-cluster", "02-use-direct-views"]
@@ -125,7 +128,7 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        left = _wait_gone(seen, 30)
+        left = _wait_gone(seen, 60)  # nannies may take their sockets' 30 s linger to follow their engines
         for pid in left:
             with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
@@ -291,8 +294,24 @@ def test_a_student_starts_the_cluster_from_the_panel_runs_lessons_and_checks_an_
         entry.locator(".ipp-ClusterListingItem-stop:not(.ipp-hidden)").click()
         entry.locator(".ipp-ClusterListingItem-start:not(.ipp-hidden)").wait_for(timeout=UI_MS)
         page.screenshot(path=str(SCREENSHOTS / "jupyterlab-panel-stopped.png"))
-    assert not _wait_gone(cluster_procs, 30)
-    security = ipython_dir / "profile_default" / "security"
-    assert not (security / "cluster-.json").exists() and not (security / "ipcontroller-client.json").exists()
+        assert not _wait_gone(cluster_procs, 60)
+        security = ipython_dir / "profile_default" / "security"
+        assert not (security / "cluster-.json").exists() and not (security / "ipcontroller-client.json").exists()
+        status = course("cluster", "status", env=env)
+        assert status.returncode == 1 and "No course cluster" in status.stdout, status.stdout
+
+        # the other way round: the panel lists a cluster started with `course cluster start` as running, and stops it
+        started = course("cluster", "start", env=env)
+        assert started.returncode == 0, started.stdout + started.stderr
+        rec = ippcluster.Record.load(ippcluster.record_path(ipython_dir / "profile_default"))
+        course_procs = {p.pid: p.create_time for p in rec.all_procs()}
+        page.locator('[title="Refresh Cluster List"]').first.click()
+        entry.locator(".ipp-ClusterListingItem-stop:not(.ipp-hidden)").wait_for(timeout=UI_MS)
+        entry.locator(".ipp-ClusterListingItem-stop:not(.ipp-hidden)").click()
+        entry.locator(".ipp-ClusterListingItem-start:not(.ipp-hidden)").wait_for(timeout=UI_MS)
+    # the panel's STOP ends the engines and the controller; each engine's nanny then exits by itself, which can
+    # take its sockets' 30 s linger when the controller went first (course cluster stop kills them by PID instead)
+    left = _wait_gone(course_procs, 60)
+    assert not left, [" ".join(psutil.Process(p).cmdline())[:150] for p in left if psutil.pid_exists(p)]
     status = course("cluster", "status", env=env)
     assert status.returncode == 1 and "No course cluster" in status.stdout, status.stdout
