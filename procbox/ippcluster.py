@@ -331,7 +331,7 @@ def _record_engines(rec: Record) -> None:
     known = {p.pid for p in rec.all_procs()}
     for p in list(rec.procs):
         for child in _descendants(p.pid):
-            if child.pid not in known and (proc := _proc("mpi-child", child.pid)):
+            if child.pid not in known and (proc := _proc("child", child.pid)):
                 rec.procs.append(proc)
                 known.add(child.pid)
     for e in rec.engines:

@@ -305,13 +305,18 @@ def test_a_student_starts_the_cluster_from_the_panel_runs_lessons_and_checks_an_
         assert started.returncode == 0, started.stdout + started.stderr
         rec = ippcluster.Record.load(ippcluster.record_path(ipython_dir / "profile_default"))
         course_procs = {p.pid: p.create_time for p in rec.all_procs()}
+        stopped_by_panel = {p.pid: p.create_time for p in rec.all_procs() if p.role in ("controller", "engine")}
+        assert len(stopped_by_panel) == 1 + 4, rec
         page.locator('[title="Refresh Cluster List"]').first.click()
         entry.locator(".ipp-ClusterListingItem-stop:not(.ipp-hidden)").wait_for(timeout=UI_MS)
         entry.locator(".ipp-ClusterListingItem-stop:not(.ipp-hidden)").click()
         entry.locator(".ipp-ClusterListingItem-start:not(.ipp-hidden)").wait_for(timeout=UI_MS)
-    # the panel's STOP ends the engines and the controller; each engine's nanny then exits by itself, which can
-    # take its sockets' 30 s linger when the controller went first (course cluster stop kills them by PID instead)
-    left = _wait_gone(course_procs, 60)
+    # the panel's STOP ends the controller and the engines; each engine's nanny then exits by itself (once it has
+    # noticed, and its sockets have let go), and `course cluster stop` ends by PID whatever of the record is left
+    left = _wait_gone(stopped_by_panel, 60)
+    assert not left, [" ".join(psutil.Process(p).cmdline())[:150] for p in left if psutil.pid_exists(p)]
+    assert course("cluster", "stop", env=env).returncode == 0
+    left = _wait_gone(course_procs, 10)
     assert not left, [" ".join(psutil.Process(p).cmdline())[:150] for p in left if psutil.pid_exists(p)]
     status = course("cluster", "status", env=env)
     assert status.returncode == 1 and "No course cluster" in status.stdout, status.stdout
