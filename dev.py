@@ -30,6 +30,9 @@ SYSTEM_PACKAGES = {
     "/usr/sbin/slurmctld": ["slurm-wlm"],
     "/usr/sbin/munged": ["munge"],
 }
+# Jupyter Server reads which extensions to load from <prefix>/etc/jupyter/jupyter_server_config.d/; a wheel puts
+# the course's file there (pyproject's data-files), an editable install does not, so this copies it.
+SERVER_CONFIG = ROOT / "jupyter-config" / "jupyter_server_config.d" / "going-parallel.json"
 COMMANDS = {
     "demo": ["-m", "grader", "demo"],
     "test": ["-m", "pytest"],
@@ -49,6 +52,14 @@ def ensure_environment() -> None:
     subprocess.run(pip + ["--upgrade", "pip"], check=True)
     subprocess.run(pip + ["-e", f"{ROOT}[test]"], check=True, cwd=ROOT)
     stamp.write_text(want)
+
+
+def ensure_server_extension() -> None:
+    """Enable course.jupyter in the venv's Jupyter Server (JupyterLab's cluster panel starts the course's cluster)."""
+    target = VENV / "etc" / "jupyter" / "jupyter_server_config.d" / SERVER_CONFIG.name
+    if not target.exists() or target.read_bytes() != SERVER_CONFIG.read_bytes():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SERVER_CONFIG, target)
 
 
 def ensure_system_packages() -> None:
@@ -79,6 +90,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     ensure_environment()
+    ensure_server_extension()
     if argv[0] == "test":
         ensure_system_packages()
     return subprocess.call([str(PY), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT)

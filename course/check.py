@@ -102,8 +102,16 @@ def execute(nb, workdir: Path, timeout: float):
     return None
 
 
-def check(notebook: str | os.PathLike | None = None, timeout: float = 120) -> int:
-    """Execute the saved notebook in a new kernel with its own 4-engine cluster; print the public tests' results."""
+def check(notebook: str | os.PathLike | None = None, timeout: float = 120) -> None:
+    """Execute the saved notebook in a new kernel with its own 4-engine cluster; print the public tests' results.
+
+    Returns nothing, so that ``check()`` as the last line of a cell leaves no ``Out[n]`` under the report; the
+    command ``course check`` exits with :func:`run`'s code."""
+    run(notebook, timeout)
+
+
+def run(notebook: str | os.PathLike | None = None, timeout: float = 120) -> int:
+    """What :func:`check` does; 0 when every public test passed, 1 when one did not, 2 when there is no notebook."""
     import nbformat
 
     path = _notebook_path(notebook)
@@ -129,4 +137,4 @@ def check(notebook: str | os.PathLike | None = None, timeout: float = 120) -> in
 
 
 def main(*, notebook: str, timeout: float = 120) -> int:
-    return check(notebook, timeout)
+    return run(notebook, timeout)

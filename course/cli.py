@@ -14,25 +14,13 @@ from . import data
 
 
 def _cluster_start(args) -> int:
-    if args.launcher != "local":
-        return _ipp_cluster_start(args)
-    lc = cluster.LocalCluster(n=args.n, profile=args.profile, owned=False)
-    try:
-        lc.start(timeout=args.timeout or 60)
-    except cluster.ClusterError as e:
-        print(f"course cluster start: {e}", file=sys.stderr)
-        return 1
-    print(f"Started {args.n} engines (ids 0..{args.n - 1}) in {lc.profile_dir}")
-    print("Connect from Python or a notebook with: import ipyparallel as ipp; rc = ipp.Client()")
-    print("Stop it with: course cluster stop" + ("" if args.profile == "default" else f" --profile {args.profile}"))
-    return 0
-
-
-def _ipp_cluster_start(args) -> int:
+    """Every launcher goes through ipyparallel's Cluster API (procbox.ippcluster), so the cluster has the cluster
+    file JupyterLab's IPython Parallel panel lists, and the panel can stop it."""
     from procbox import ippcluster
 
     try:
-        rec = ippcluster.start(args.launcher, n=args.n, profile=args.profile, timeout=args.timeout or 120)
+        rec = ippcluster.start(args.launcher, n=args.n, profile=args.profile,
+                               timeout=args.timeout or (60 if args.launcher == "local" else 120))
     except cluster.ClusterError as e:
         print(f"course cluster start: {e}", file=sys.stderr)
         return 1
@@ -53,16 +41,17 @@ def _ipp_cluster_status(args) -> int | None:
     st = ippcluster.status(profile=args.profile)
     if st is None:
         return None
-    print(f"Cluster in {st['profile_dir']} ({st['launcher']} launcher; ipyparallel's cluster file "
-          f"{st['cluster_file'] or 'GONE'})")
+    print(f"Cluster in {st['profile_dir']} ({st['launcher']} launcher, started by {st['started_by']}; "
+          f"ipyparallel's cluster file {st['cluster_file'] or 'GONE'})")
     print(f"  controller  pid {st['controller_pid']}  {'running' if st['controller_alive'] else 'EXITED'}")
     for es in st["engine_sets"]:
-        what = f"Slurm job {es['job_id']} ({st['job_state'] or 'not in the queue'})" if es["job_id"] else f"pid {es['pid']}"
+        what = (f"Slurm job {es['job_id']} ({st['job_state'] or 'not in the queue'})" if es["job_id"]
+                else f"pid {es['pid']}" if (es["pid"] or 0) > 0 else "one process per engine")
         print(f"  engine set {es['id']}: {es['n']} engines via {es['launcher']}, {what}")
     for e in st["engines"]:
         state = {True: "running", False: "EXITED", None: "on another host"}[e["alive"]]
         rank = "" if e.get("rank") is None else f"  MPI rank {e['rank']}"
-        print(f"  engine {e['id']:<4} pid {e['pid']}  on {e['host']}{rank}  {state}")
+        print(f"  engine {'?' if e['id'] is None else e['id']:<4} pid {e['pid']}  on {e['host']}{rank}  {state}")
     return 0 if st["running"] else 1
 
 
@@ -129,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--timeout", type=float, default=None,
                        help="seconds to wait for the engines (default 60; 120 with --launcher mpi or slurm)")
     start.add_argument("--launcher", choices=["local", "mpi", "slurm"], default="local",
-                       help="local: engines forked on this machine (default); mpi: one mpiexec job of engines; "
-                            "slurm: engines in a Slurm batch job (ipyparallel's own launchers, procbox/profiles/ in the course)")
+                       help="local: engines on this machine (default); mpi: one mpiexec job of engines; "
+                            "slurm: engines in a Slurm batch job (ipyparallel's own launchers, with the profiles "
+                            "in procbox/profiles/ of the course)")
     start.set_defaults(func=_cluster_start)
     stat = clsub.add_parser("status", help="show the cluster's processes")
     stat.set_defaults(func=_cluster_status)

@@ -349,8 +349,11 @@ class LocalCluster:
     """A controller and ``n`` engines on 127.0.0.1, in their own process groups.
 
     ``owned=True`` (the default) ties the processes to this Python process: they
-    are killed if it dies.  ``course cluster start`` passes ``owned=False`` so
-    the cluster outlives the command; ``course cluster stop`` ends it.
+    are killed if it dies; with ``owned=False`` the cluster outlives it, and
+    :func:`reap` (``course cluster stop``) ends it.  (``course cluster start``
+    itself goes through ipyparallel's Cluster API, :mod:`procbox.ippcluster`, so
+    that JupyterLab's cluster panel sees the cluster; this class starts the
+    clusters of the tests, of ``course check`` and of the grader.)
     """
 
     def __init__(
@@ -368,6 +371,7 @@ class LocalCluster:
         engine_profile_dir: str | os.PathLike | None = None,
         log_level: str = "WARN",
         box=None,
+        nanny: bool | None = None,
     ):
         self.n = n
         self.ipython_dir = Path(ipython_dir or default_ipython_dir()).resolve()
@@ -384,6 +388,11 @@ class LocalCluster:
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.box = box  # a procbox.box.Box: every process starts in it (and dies with it)
+        # Each engine's nanny (a process ipyparallel starts beside every engine, as it does by default) relays
+        # signals: rc.send_signal(), and the SIGINT %px sends on Ctrl-C, which without a nanny waits for ever.
+        # Forked and boxed clusters (course check, the grader) run without: no one interrupts them from a
+        # notebook, and a nanny is a fresh interpreter per engine (see README: "Engines and their nannies").
+        self.nanny = (not fork and box is None) if nanny is None else nanny
         if box is not None and (fork or engine_jail):
             raise ValueError("a boxed cluster is forked by its box, which also confines it")
         self.state: ClusterState | None = None
@@ -510,8 +519,8 @@ class LocalCluster:
                 owner = self.engine_file.stat()
                 os.chown(copy, owner.st_uid, owner.st_gid)
         for i in ids:
-            # no nanny process, and no input history: an engine has no user typing into it
-            self._spawn("engine", [f"--IPEngine.id={i}", "--IPEngine.enable_nanny=False",
+            # no input history: an engine has no user typing into it
+            self._spawn("engine", [f"--IPEngine.id={i}", f"--IPEngine.enable_nanny={self.nanny}",
                                    "--HistoryManager.enabled=False"], engine_id=i)
 
     def fork_kernel(self, argv: list[str], *, env: dict, cwd: str | os.PathLike, jail: list[str] | None = None,

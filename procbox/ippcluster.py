@@ -1,25 +1,29 @@
-"""Clusters started by ipyparallel's own launchers (MPI, Slurm) that outlive the command that started them.
+"""Clusters started by ipyparallel's own launchers (local, MPI, Slurm) that outlive the command that started them.
 
-``course cluster start --launcher mpi|slurm`` builds an :class:`ipyparallel.Cluster` from the profile the
-course ships (``profiles/<launcher>/ipcluster_config.py``, copied into the IPython profile), with
-``cluster_id=""`` (so a bare ``ipp.Client()`` connects, as to the local cluster) and
-``shutdown_atexit=False``, starts it, waits for the engines and exits.  ipyparallel records the cluster in
-its cluster file (``<profile>/security/cluster-.json``: the controller's PID, mpiexec's PID or the Slurm
-job id); :func:`status` and :func:`stop` load it again with :meth:`ipyparallel.Cluster.from_file`, and
-:func:`stop` stops it with the cluster's own ``stop_cluster``.
+``course cluster start [--launcher local|mpi|slurm]`` builds an :class:`ipyparallel.Cluster` from the profile
+the course ships (``profiles/<launcher>/ipcluster_config.py``, copied into the IPython profile), with
+``cluster_id=""`` (so a bare ``ipp.Client()`` connects) and ``shutdown_atexit=False``, starts it, waits for the
+engines and exits.  ipyparallel records the cluster in its cluster file (``<profile>/security/cluster-.json``:
+the controller's PID, each engine's PID, mpiexec's PID or the Slurm job id): that is the file JupyterLab's
+*IPython Parallel* panel lists, so the panel shows the course cluster as running and its STOP stops it.  The
+other way round, a cluster the panel (or ``ipcluster start``) started in the profile has such a file and no
+record of the course's: :func:`status` and :func:`stop` load it with :meth:`ipyparallel.Cluster.from_file`
+(which is how the panel does it) and stop it with the cluster's own ``stop_cluster``.
 
 That alone does not promise that nothing is left (mpiexec may die before its ranks, a Slurm job may be
-cancelled while its tasks still run), so the course also writes a record of its own next to it
-(``course-ipp-cluster.json``): every PID on this machine that belongs to the cluster (controller,
-mpiexec and its descendants, each engine that runs here) with its start time, and a token that every
-process of the cluster inherits in its environment.  After the cluster's own stop, :func:`stop` waits for
-each of those PIDs to be gone, and SIGKILLs, by PID, whichever is not (and any process carrying the token).
+cancelled while its tasks still run, a nanny may outlive its engine for a moment), so the course also writes a
+record of its own next to it (``course-ipp-cluster.json``): every PID on this machine that belongs to the
+cluster (controller, engines and their nannies, mpiexec and its descendants) with its start time, and a token
+that every process of the cluster inherits in its environment.  After the cluster's own stop, :func:`stop`
+waits for each of those PIDs to be gone, and SIGKILLs, by PID, whichever is not (and any process carrying the
+token).  For a cluster someone else started, the record is made from its cluster file when it is stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -33,7 +37,7 @@ import psutil
 from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, _prepare_canning, _release_port_block,
                       _reserve_port_block, carrying, profile_dir_for)
 
-LAUNCHERS = ("mpi", "slurm")
+LAUNCHERS = ("local", "mpi", "slurm")
 RECORD_FILE = "course-ipp-cluster.json"
 CLUSTER_ID = ""  # so that ipp.Client() with no arguments finds ipcontroller-client.json
 PROFILES = Path(__file__).resolve().parent / "profiles"
@@ -80,13 +84,16 @@ def cluster_file_for(profile_dir: Path) -> Path:
     return Path(profile_dir) / "security" / f"cluster-{CLUSTER_ID}.json"
 
 
-def install_profile(launcher: str, profile_dir: Path) -> Path:
-    """Copy the course's ipcluster_config.py for ``launcher`` into the profile (a file of the user's is kept)."""
+def install_profile(launcher: str, profile_dir: Path, *, replace_course_profile: bool = True) -> Path:
+    """Copy the course's ipcluster_config.py for ``launcher`` into the profile (a file of the user's is kept; one
+    of the course's for another launcher is replaced, unless ``replace_course_profile`` is False)."""
     profile_dir.mkdir(parents=True, exist_ok=True)
     target = profile_dir / "ipcluster_config.py"
     ours = course_profile(launcher)
-    if not target.exists() or target.read_text(errors="replace").startswith(MARKER):
-        shutil.copy(ours, target)
+    if not target.exists() or (replace_course_profile and target.read_text(errors="replace").startswith(MARKER)):
+        tmp = target.with_suffix(".tmp")
+        shutil.copy(ours, tmp)
+        os.replace(tmp, target)
     return target
 
 
@@ -138,14 +145,68 @@ def _log_tail(profile_dir: Path, lines: int = 6) -> str:
 
 
 def running_here(profile_dir: Path) -> bool:
-    """Is a cluster recorded in this profile (by this module, or a local one by procbox.cluster) still running?"""
+    """Is a cluster recorded in this profile (by this module, by ipyparallel's cluster file, or a local one by
+    procbox.cluster) still running?"""
     from .cluster import status_of
 
     rec = Record.load(record_path(profile_dir))
     if rec and any(p.alive() for p in rec.all_procs()):
         return True
+    if _foreign_record(profile_dir) is not None:
+        return True
     st = status_of(profile_dir)
     return bool(st and st["running"])
+
+
+def _load_cluster(cluster_file: Path):
+    """ipyparallel's Cluster for a cluster file (as JupyterLab's panel loads it), or None if it does not load."""
+    import ipyparallel as ipp
+
+    try:
+        return ipp.Cluster.from_file(str(cluster_file), log_level=logging.CRITICAL)
+    except Exception:  # noqa: BLE001 - unreadable, or written by another version: not a cluster we can use
+        return None
+
+
+def _cluster_procs(cluster) -> list[Proc]:
+    """The live local processes of an ipyparallel Cluster: its controller, each engine, and their children
+    (the engines' nannies, mpiexec's ranks)."""
+    found: list[Proc] = []
+    ctl = getattr(cluster.controller, "process", None) if cluster.controller is not None else None
+    if ctl is not None and (p := _proc("controller", ctl.pid)):
+        found.append(p)
+        found.extend(c for c in (_proc("scheduler", k.pid) for k in _descendants(ctl.pid)) if c)
+    for es in cluster.engines.values():
+        launchers = list(getattr(es, "launchers", {}).values()) or [es]
+        for launcher in launchers:
+            proc = getattr(launcher, "process", None)
+            if proc is None or not getattr(proc, "pid", None):
+                continue
+            if p := _proc("engine-launcher", proc.pid):
+                found.append(p)
+                found.extend(c for c in (_proc("child", k.pid) for k in _descendants(proc.pid)) if c)
+    return found
+
+
+def _foreign_record(profile_dir: Path) -> Record | None:
+    """A record of a running cluster that ipyparallel's cluster file describes but the course did not start
+    (JupyterLab's panel, ``ipcluster start``); None if there is none."""
+    profile_dir = Path(profile_dir)
+    cluster_file = cluster_file_for(profile_dir)
+    if Record.load(record_path(profile_dir)) is not None or not cluster_file.exists():
+        return None
+    cluster = _load_cluster(cluster_file)
+    if cluster is None or cluster.controller is None:
+        return None
+    procs = _cluster_procs(cluster)
+    if not procs:
+        return None
+    controller = next((p for p in procs if p.role == "controller"), None)
+    n = sum(getattr(es, "n", 0) or 0 for es in cluster.engines.values())
+    return Record(launcher=type(cluster.engine_set).__name__ if cluster.engine_set else "none",
+                  profile_dir=str(profile_dir), cluster_file=str(cluster_file), n=n, token="",
+                  hostname=socket.gethostname(), controller=controller,
+                  procs=[p for p in procs if p is not controller])
 
 
 def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None, timeout: float = 120,
@@ -163,11 +224,12 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
         raise ClusterError(f"a cluster is already running in {profile_dir}; stop it first (course cluster stop"
                            + ("" if profile == "default" else f" --profile {profile}") + ")")
     reap(profile_dir)  # a record of a crashed start: nothing of it must be left
+    problem = ""
     if launcher == "mpi":
         from .preflight import mpi_problem
 
         problem = mpi_problem()
-    else:
+    elif launcher == "slurm":
         from .preflight import slurm_problem
 
         problem = slurm_problem()
@@ -195,7 +257,9 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
         rec.save(path)
         cluster.start_engines_sync(n, environment=dict(env))
         engine_set = next(iter(cluster.engines.values()))
-        if launcher == "mpi":
+        if launcher == "local":
+            rec.procs = [p for p in _cluster_procs(cluster) if p.role != "controller"]
+        elif launcher == "mpi":
             mpiexec = _proc("mpiexec", engine_set.process.pid)
             rec.procs = [p for p in [mpiexec] if p]
         else:
@@ -267,7 +331,7 @@ def _record_engines(rec: Record) -> None:
     known = {p.pid for p in rec.all_procs()}
     for p in list(rec.procs):
         for child in _descendants(p.pid):
-            if child.pid not in known and (proc := _proc("mpi-child", child.pid)):
+            if child.pid not in known and (proc := _proc("child", child.pid)):
                 rec.procs.append(proc)
                 known.add(child.pid)
     for e in rec.engines:
@@ -292,10 +356,16 @@ def status(profile: str = "default", ipython_dir=None) -> dict | None:
 def status_of(profile_dir: Path) -> dict | None:
     profile_dir = Path(profile_dir)
     rec = Record.load(record_path(profile_dir))
+    if rec is None and (rec := _foreign_record(profile_dir)) is not None:
+        _ask_engines(rec)
     cluster_file = cluster_file_for(profile_dir)
     if rec is None and not cluster_file.exists():
         return None
+    if rec is not None and not cluster_file.exists() and not any(p.alive() for p in rec.all_procs()):
+        return None  # stopped by someone else (JupyterLab's panel): a record of processes that are all gone
+    ours = record_path(profile_dir).exists()
     info = {"profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
+            "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
             "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
     if cluster_file.exists():
         import ipyparallel as ipp
@@ -332,6 +402,13 @@ def _stop(rec: Record, cluster=None, grace: float = 10) -> list[int]:
         with contextlib.suppress(Exception):
             cluster = ipp.Cluster.from_file(rec.cluster_file, log_level=logging.CRITICAL)
     if cluster is not None:  # engines first: with the controller gone as well, mpiexec's ranks take seconds longer
+        # ipyparallel 9.2 stops local engines one after another (SIGTERM, then a blocking wait of about 2 s each):
+        # send each its SIGTERM at once, as its launcher would, so they exit side by side.
+        local = rec.launcher in ("local", "LocalEngineSetLauncher")  # MPI ranks are mpiexec's to stop
+        for p in rec.procs if local else []:
+            if p.role in ("engine", "engine-launcher") and (proc := p.process()) is not None:
+                with contextlib.suppress(psutil.Error):
+                    proc.terminate()
         with contextlib.suppress(Exception):
             cluster.stop_engines_sync()
         with contextlib.suppress(Exception):
@@ -357,9 +434,28 @@ def _stop(rec: Record, cluster=None, grace: float = 10) -> list[int]:
     return [p.pid for p in live]
 
 
+def _ask_engines(rec: Record, timeout: float = 5) -> None:
+    """Fill in ``rec.engines`` of a cluster the course did not start, by asking its engines (their ids, PIDs,
+    hosts); the engines' processes as its cluster file lists them if they do not answer in time (busy)."""
+    try:
+        rc = client(Path(rec.profile_dir), timeout=timeout)
+        try:
+            info = rc[:].apply_async(_engine_info).get(timeout=timeout) if rc.ids else []
+            rec.engines = [{"id": i, **d} for i, d in zip(rc.ids, info)]
+        finally:
+            rc.close()
+    except Exception:  # noqa: BLE001 - busy or unreachable engines: what the cluster file says
+        rec.engines = [{"id": None, "pid": p.pid, "host": rec.hostname, "rank": None}
+                       for p in rec.procs if p.role == "engine-launcher"]
+    _record_engines(rec)
+
+
 def reap(profile_dir: Path) -> list[int]:
-    """Stop the cluster recorded in this profile (also one whose start crashed); the PIDs that were alive."""
+    """Stop the cluster recorded in this profile (also one whose start crashed, or one that JupyterLab's panel or
+    ``ipcluster`` started, from ipyparallel's cluster file); the PIDs that were alive."""
     rec = Record.load(record_path(profile_dir))
+    if rec is None:
+        rec = _foreign_record(profile_dir)
     if rec is None:
         return []
     return _stop(rec)

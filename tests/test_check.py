@@ -47,3 +47,13 @@ def test_check_reports_failures_of_the_released_version(tmp_path):
 def test_check_of_a_missing_file_says_so(tmp_path):
     out = check(tmp_path / "nope.ipynb")
     assert out.returncode == 2 and "nope.ipynb" in out.stderr
+
+
+def test_check_in_a_notebook_returns_nothing_to_show(tmp_path, capsys):
+    """``check()`` as a cell's last line must leave no ``Out[n]: 1`` under its report (the command has the code)."""
+    from course import check as check_in_notebook
+    from course.check import run
+
+    assert check_in_notebook(tmp_path / "nope.ipynb") is None
+    assert run(tmp_path / "nope.ipynb") == 2
+    assert "nope.ipynb: no such notebook" in capsys.readouterr().err

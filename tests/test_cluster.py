@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from procbox import cluster as cl
+from procbox import ippcluster
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -101,14 +102,20 @@ def test_cli_start_status_stop(tmp_path):
     try:
         status = course("cluster", "status", env=env)
         assert status.returncode == 0 and status.stdout.count("running") == 5, status.stdout
+        assert "started by course cluster start" in status.stdout
         again = course("cluster", "start", env=env)
         assert again.returncode == 1
         assert "already running" in again.stderr and "course cluster stop" in again.stderr
-        pids = [e["pid"] for e in cl.status(tmp_path)["engines"]] + [cl.status(tmp_path)["controller_pid"]]
+        st = ippcluster.status(ipython_dir=tmp_path)
+        pids = [e["pid"] for e in st["engines"]] + [st["controller_pid"]]
+        rec = ippcluster.Record.load(ippcluster.record_path(tmp_path / "profile_default"))
+        every = [p.pid for p in rec.all_procs()]  # with the engines' nannies and the controller's schedulers
+        nannies = [p for pid in pids[:4] for p in psutil.Process(pid).children()]
+        assert len(nannies) == 4 and {p.pid for p in nannies} <= set(every), (nannies, every)
     finally:
         stop = course("cluster", "stop", env=env)
-    assert stop.returncode == 0 and "Stopped 5" in stop.stdout
-    assert gone(pids)
+    assert stop.returncode == 0 and f"Stopped {len(every)} cluster processes" in stop.stdout, stop.stdout
+    assert gone(every)
     status = course("cluster", "status", env=env)
     assert status.returncode == 1 and "No course cluster" in status.stdout
     again = course("cluster", "stop", env=env)
@@ -120,11 +127,90 @@ def test_cli_start_with_another_profile_and_engine_count(tmp_path):
     try:
         start = course("cluster", "start", "-n", "2", "--profile", "small", env=env)
         assert start.returncode == 0, start.stderr
-        st = cl.status(tmp_path, "small")
+        st = ippcluster.status("small", ipython_dir=tmp_path)
         assert [e["id"] for e in st["engines"]] == [0, 1]
-        assert cl.status(tmp_path) is None
+        assert ippcluster.status(ipython_dir=tmp_path) is None
     finally:
         course("cluster", "stop", "--profile", "small", env=env)
+
+
+def test_the_course_cluster_is_one_jupyterlabs_panel_lists_and_stops(tmp_path):
+    """The panel's server side is ipyparallel's ClusterManager: it lists the clusters of a profile from their
+    cluster files and stops one with its Cluster's stop_cluster (what the panel's STOP asks for)."""
+    from ipyparallel.cluster import ClusterManager
+
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    assert course("cluster", "start", env=env).returncode == 0
+    profile_dir = tmp_path / "profile_default"
+    try:
+        assert "c.Cluster.n = 4" in (profile_dir / "ipcluster_config.py").read_text()  # START there: 4 engines
+        manager = ClusterManager()
+        clusters = manager.load_clusters(profile_dirs=[str(profile_dir)], init_default_clusters=True)
+        cluster = clusters[f"{profile_dir}:"] if f"{profile_dir}:" in clusters else clusters["default:"]
+        assert cluster.cluster_id == "" and cluster.controller is not None and cluster._is_running()
+        assert sum(es.n for es in cluster.engines.values()) == 4
+        procs = ippcluster.Record.load(ippcluster.record_path(profile_dir)).all_procs()
+        cluster.stop_cluster_sync()
+        # the panel's stop ends the controller and the engines (each engine's nanny then exits by itself)
+        assert gone([p.pid for p in procs if p.role in ("controller", "engine")], within=60)
+        assert not (profile_dir / "security" / "cluster-.json").exists()
+    finally:
+        stop = course("cluster", "stop", env=env)  # by PID, whatever of the record is left
+    assert stop.returncode == 0 and gone([p.pid for p in procs])
+    status = course("cluster", "status", env=env)
+    assert status.returncode == 1 and "No course cluster" in status.stdout, status.stdout
+
+
+def test_the_panel_sees_a_cluster_started_after_it_listed_the_profile_stopped(tmp_path):
+    """ipyparallel 9.2's ClusterManager keeps the stopped placeholder of a profile and skips a cluster file written
+    later (the panel went on offering START while `course cluster start` ran); course.jupyter's does not."""
+    from ipyparallel.cluster import ClusterManager
+
+    from course.jupyter import CourseClusterManager
+
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    profile_dir = tmp_path / "profile_default"
+    profile_dir.mkdir()
+    managers = {"ipyparallel": ClusterManager(), "course": CourseClusterManager()}
+    for manager in managers.values():  # the panel shows the profile: a stopped default entry
+        [placeholder] = manager.load_clusters(profile_dirs=[str(profile_dir)], init_default_clusters=True).values()
+        assert placeholder.controller is None
+    assert course("cluster", "start", env=env).returncode == 0
+    try:
+        seen = {name: list(m.load_clusters(profile_dirs=[str(profile_dir)], init_default_clusters=True).values())
+                for name, m in managers.items()}
+        assert [c.controller for c in seen["ipyparallel"]] == [None]  # if this fails, ipyparallel fixed it
+        [cluster] = seen["course"]
+        assert cluster.controller is not None and cluster._is_running() and cluster.cluster_id == ""
+    finally:
+        course("cluster", "stop", env=env)
+
+
+def test_course_cluster_sees_and_stops_a_cluster_ipyparallel_started(tmp_path):
+    """A cluster started the way JupyterLab's panel starts one (ipyparallel's Cluster, no record of the course's)
+    is the one `course cluster status` shows and `course cluster stop` stops."""
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    code = ("import ipyparallel as ipp, logging; "
+            f"c = ipp.Cluster(profile_dir={str(tmp_path / 'profile_default')!r}, cluster_id='', n=2, "
+            "shutdown_atexit=False, log_level=logging.ERROR); c.start_cluster_sync()")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=env)
+    try:
+        started = course("cluster", "start", env=env)
+        assert started.returncode == 1 and "already running" in started.stderr, started.stdout + started.stderr
+        deadline = time.monotonic() + 60
+        while True:  # the engines register a moment after the Cluster API returned
+            status = course("cluster", "status", env=env)
+            if status.stdout.count("running") == 3 or time.monotonic() > deadline:
+                break
+        assert status.returncode == 0 and "started by ipyparallel" in status.stdout, status.stdout
+        assert status.stdout.count("running") == 3, status.stdout  # the controller and 2 engines
+    finally:
+        stop = course("cluster", "stop", env=env)
+    assert stop.returncode == 0 and "Stopped" in stop.stdout, stop.stdout + stop.stderr
+    pids = [int(p) for p in stop.stdout.split(":", 1)[1].split()]
+    assert gone(pids)
+    assert not (tmp_path / "profile_default" / "security" / "cluster-.json").exists()
+    assert course("cluster", "status", env=env).returncode == 1
 
 
 def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_path):

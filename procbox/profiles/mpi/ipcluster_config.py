@@ -24,5 +24,9 @@ c.Cluster.controller_ip = "127.0.0.1"
 _mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 c.MPILauncher.mpi_cmd = [_mpiexec if os.access(_mpiexec, os.X_OK) else "mpiexec"]
 # On several nodes, name them for Hydra (MPICH's mpiexec):  c.MPILauncher.mpi_args = ["-hosts", "node1,node2"]
+# With Open MPI's mpirun instead, pass the controller's connection info to ranks on other nodes explicitly
+# (Hydra passes the whole environment, Open MPI only what -x names):
+#     c.MPILauncher.mpi_cmd = ["mpirun"]
+#     c.MPILauncher.mpi_args = ["-x", "IPP_CONNECTION_INFO", "--hostfile", "hosts.txt"]
 c.MPILauncher.mpi_args = []
 c.MPILauncher.stop_seconds_until_kill = 3  # SIGTERM to mpiexec (it passes it on to every rank), then SIGKILL
