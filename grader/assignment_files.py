@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")  # nbgrader's CourseDirectory.ignore
 NOTEBOOKS = "*.ipynb"  # nbgrader copies no notebook beside the one it grades, at any depth
 MAX_FILES = 1000  # files of a student's beside the notebooks; more are not copied (and flagged)
+MAX_PROBLEMS = 20  # flags about a student's files that were not copied (links, FIFOs ...), at most
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 
 
@@ -98,19 +99,25 @@ def student_files(folder: Path, root: Path) -> tuple[list[AssignmentFile], list[
     is named in the problems."""
     from .grade import _below, shown
 
-    files, problems = [], []
+    files, problems, beyond = [], [], 0
     for path, st, problem in _below(folder):
         parts = path.relative_to(folder).parts
         if any(ignored(part) for part in parts):
             continue
         why = problem or _why_not(st, student=True)
-        if why is None and len(files) >= MAX_FILES:
-            why = f"the student handed in more than {MAX_FILES} files beside the notebooks"
         if why:
             problems.append(f"{shown(path)}: not put beside the notebook: {why}")
-            continue
-        files.append(AssignmentFile("/".join(parts), path, student=True, root=root,
-                                    executable=bool(st.st_mode & 0o111)))
+        elif len(files) >= MAX_FILES:
+            beyond += 1
+        else:
+            files.append(AssignmentFile("/".join(parts), path, student=True, root=root,
+                                        executable=bool(st.st_mode & 0o111)))
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [f"{shown(folder)}: {len(problems) - MAX_PROBLEMS} more file(s) not put beside the "
+                                   "notebook (links or not regular files)"]
+    if beyond:
+        problems.append(f"{shown(folder)}: {beyond} file(s) not put beside the notebook: the student handed in more "
+                        f"than {MAX_FILES} files with the notebooks")
     return files, problems
 
 

@@ -127,14 +127,8 @@ def points_problem(cell) -> str | None:
             raise TypeError
         float(value)
     except (TypeError, ValueError):
-        return f"is graded but its points {shown_value(value)} are not a number"
+        return f"is graded but its points {repr(value)[:40]} are not a number"
     return None
-
-
-def shown_value(value) -> str:
-    """A metadata value as a short text for a message."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_exercise(path: str | Path, assignment: str = "") -> Exercise:

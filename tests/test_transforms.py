@@ -683,3 +683,21 @@ def test_an_empty_timestamp_is_no_timestamp_and_no_flag(tmp_path):
     assert _timestamp(folder, tmp_path / "submitted") == ("", None)
     (folder / "timestamp.txt").write_text("yesterday-ish")
     assert _timestamp(folder, tmp_path / "submitted")[1].startswith(f"{folder / 'timestamp.txt'} could not be read")
+
+
+def test_a_student_handing_in_too_many_files_or_links_gets_one_line_each_not_one_per_file(tmp_path, monkeypatch):
+    import grader.assignment_files as files_module
+
+    monkeypatch.setattr(files_module, "MAX_FILES", 3)
+    monkeypatch.setattr(files_module, "MAX_PROBLEMS", 2)
+    folder = tmp_path / "submitted" / "ann" / "ps1"
+    folder.mkdir(parents=True)
+    for i in range(5):
+        (folder / f"f{i}.txt").write_text("x")
+        os.symlink(tmp_path, folder / f"l{i}")
+    files, problems = student_files(folder, tmp_path / "submitted")
+    assert [f.name for f in files] == ["f0.txt", "f1.txt", "f2.txt"]
+    assert problems[2:] == [f"{folder}: 3 more file(s) not put beside the notebook (links or not regular files)",
+                            f"{folder}: 2 file(s) not put beside the notebook: the student handed in more than 3 "
+                            "files with the notebooks"]
+    assert len(problems) == 4 and all("is a symbolic link" in p for p in problems[:2])
