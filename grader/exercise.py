@@ -104,6 +104,33 @@ def points(cell) -> float:
         return 0.0
 
 
+def points_problem(cell) -> str | None:
+    """Why the points of a graded cell (a test, an answer graded by hand, a task) are unusable, as nbgrader refuses
+    them, or None.
+
+    ``nbgrader generate_assignment`` stops on a graded cell whose ``points`` are missing ("does not have points"),
+    empty or not a number (its schema wants a number), so such a source is refused here too rather than graded
+    as worth 0.  Only the oldest metadata (schema 0, before ``schema_version`` existed) had empty or missing
+    points read as 0, by ``nbgrader update``, and that still holds."""
+    if not kind_of(cell):
+        return None
+    meta = nbgrader(cell)
+    value = meta.get("points")
+    if not meta.get("schema_version") and (value is None or value == ""):
+        return None
+    if "points" not in meta:
+        return "is graded but has no points"
+    if value is None or isinstance(value, str) and not value.strip():
+        return "is graded but its points are empty"
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        float(value)
+    except (TypeError, ValueError):
+        return f"is graded but its points {repr(value)[:40]} are not a number"
+    return None
+
+
 def load_exercise(path: str | Path, assignment: str = "") -> Exercise:
     path = Path(path)
     try:
@@ -119,6 +146,10 @@ def load_exercise(path: str | Path, assignment: str = "") -> Exercise:
             raise ExerciseError(f"{path}: grade_id {gid!r} is used twice (cell {index})")
         if gid:
             seen.add(gid)
+        problem = points_problem(cell)
+        if problem:
+            raise ExerciseError(f"{path}: cell {gid!r} (cell {index}) {problem}, which nbgrader refuses too; give it "
+                                "a number of points (0 if it is worth nothing)")
         if kind_of(cell) and points(cell) < 0:
             raise ExerciseError(f"{path}: cell {gid!r} has negative points")
     return Exercise(path.stem, path, nb, assignment)

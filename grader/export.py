@@ -2,7 +2,9 @@
 
 Every graded cell has a row at ``--level test``: autograded tests, answers graded by hand (``needs-grading``
 until ``grader manual import``) and tasks.  Exercise and student rows show the autograded points, those given
-by hand, what is still to grade, the late penalty and the final score.  In CSV, a text that a spreadsheet
+by hand, what is still to grade, the late penalty and the final score.  A notebook a student did not hand in
+with the rest of the assignment has its rows too, with status ``not-submitted`` and 0 of its points, and counts
+in the student's totals (``exercises_not_submitted`` says how many), as nbgrader counts it.  In CSV, a text that a spreadsheet
 would read as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
 with a leading ``'``, so it shows as text.
 """
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .gradebook import Gradebook
+from .results import NOT_SUBMITTED
 
 COLUMNS = {
     "test": ["student", "assignment", "exercise", "test", "kind", "points", "max_points", "status", "message",
@@ -25,7 +28,7 @@ COLUMNS = {
                  "pending_points", "submitted_at", "due", "late_by_hours", "penalty", "final", "status", "message",
                  "flags", "checksum", "finished"],
     "student": ["student", "points", "max_points", "pending_points", "penalty", "final", "exercises_graded",
-                "exercises_with_errors"],
+                "exercises_with_errors", "exercises_not_submitted"],
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,8 +54,8 @@ def rows(book: Gradebook, level: str) -> list[dict]:
                 | {"message": t.message or (s.message if s.status == "error" else "")}
                 for s in subs for t in (s.tests or [])] + [
             {"student": s.student, "assignment": s.assignment, "exercise": s.exercise, "test": "", "kind": "",
-             "points": 0.0, "max_points": 0.0, "status": "error", "message": s.message, "comment": ""}
-            for s in subs if s.status == "error" and not s.tests]
+             "points": 0.0, "max_points": 0.0, "status": s.status, "message": s.message, "comment": ""}
+            for s in subs if s.status in ("error", NOT_SUBMITTED) and not s.tests]
     if level == "exercise":
         return [{"student": s.student, "assignment": s.assignment, "exercise": s.exercise, "points": s.total,
                  "max_points": s.possible, "auto_points": s.auto_points, "manual_points": s.manual_points,
@@ -64,13 +67,15 @@ def rows(book: Gradebook, level: str) -> list[dict]:
     for s in subs:
         row = students.setdefault(s.student, {"student": s.student, "points": 0.0, "max_points": 0.0,
                                               "pending_points": 0.0, "penalty": 0.0, "final": 0.0,
-                                              "exercises_graded": 0, "exercises_with_errors": 0})
+                                              "exercises_graded": 0, "exercises_with_errors": 0,
+                                              "exercises_not_submitted": 0})
         row["points"] += s.total
         row["max_points"] += s.possible
         row["pending_points"] += s.pending_points
         row["penalty"] += s.penalty
         row["final"] += s.final
-        row["exercises_graded" if s.status == "graded" else "exercises_with_errors"] += 1
+        row[{"graded": "exercises_graded", NOT_SUBMITTED: "exercises_not_submitted"}.get(
+            s.status, "exercises_with_errors")] += 1
     return list(students.values())
 
 
@@ -143,7 +148,8 @@ def gradescope_results(result) -> dict:
             "visibility": "after_published" if t.hidden or t.status == "needs-grading" else "visible",
             "tags": [t.kind],
         })
-    notes = [result.message] if result.message else []
+    notes = ["not submitted: this notebook was not handed in with the assignment, so it counts as 0"] \
+        if result.status == NOT_SUBMITTED else [result.message] if result.message else []
     notes += result.flags
     if result.penalty:
         notes.append(f"late penalty: -{result.penalty:g} ({result.late_by / 3600:.1f} h late)")
@@ -270,4 +276,8 @@ def canvas_csv(book: Gradebook, roster: Path, key: str | None = None) -> tuple[s
     if pending:
         notes.append(f"{len(pending)} student(s) have answers still to grade by hand (not in the scores): "
                      + ", ".join(sorted(pending)))
+    missing = sorted(f"{s.student}/{s.key}" for s in subs if s.status == NOT_SUBMITTED)
+    if missing:
+        notes.append(f"{len(missing)} notebook(s) were not submitted with their assignment and count as 0 in the "
+                     f"scores: {', '.join(missing)}")
     return buffer.getvalue(), notes

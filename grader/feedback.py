@@ -1,6 +1,6 @@
 """``grader feedback``: an HTML page per submission with its executed notebook and each test's result.
 
-The pipeline: RemoveHiddenTests -> DropLocalLinks -> ReportTests, then course.site.offline_exporter's
+The pipeline: RemoveHiddenTests -> ClearMarkScheme (task cells) -> DropLocalLinks -> ReportTests, then course.site.offline_exporter's
 SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its Content-Security-Policy: a page
 shows what the submission holds and runs none of it (see course.safe_html)."""
 
@@ -17,6 +17,7 @@ from course.site import offline_exporter
 from .export import gradescope_results
 from .gradebook import Gradebook
 from .progress import Progress
+from .preprocessors.clear_mark_scheme import ClearMarkScheme
 from .preprocessors.drop_local_links import DropLocalLinks
 from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
@@ -29,7 +30,8 @@ def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedb
               file=sys.stderr)
         return 2
     out = Path(out)
-    exporter = offline_exporter(preprocessors=[RemoveHiddenTests, DropLocalLinks, ReportTests])
+    exporter = offline_exporter(preprocessors=[RemoveHiddenTests, ClearMarkScheme(strict=False), DropLocalLinks,
+                                               ReportTests])
     with Gradebook(gradebook) as book:
         results = book.submissions()
         progress = Progress(len(results), "feedback", quiet=quiet)

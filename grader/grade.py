@@ -8,6 +8,9 @@ around it (find and read the files, write the gradebook)::
 Two layouts: this course's flat ``SUBMISSIONS/<student>/<NN-name>.ipynb`` against
 ``--source exercises/``, and an nbgrader course as it is, ``COURSE/source/<assignment>/``
 and ``COURSE/submitted/<student>/<assignment>/<notebook>.ipynb`` with ``timestamp.txt``.
+In an nbgrader course, as in nbgrader's autograde, the assignment's other files run beside
+each notebook (:mod:`grader.assignment_files`) and a notebook left out of an assignment that
+was handed in is recorded as not submitted, with 0 of its points.
 
 Where they run, and how the cluster is renewed between submissions, is
 :mod:`grader.worker`'s business; the cluster's own lifecycle is
@@ -38,12 +41,13 @@ from nbconvert.preprocessors import ClearOutputPreprocessor
 from procbox.cluster import DEFAULT_ENGINES, ClusterError
 from course.data import private_dirs, start_mirror
 
+from . import assignment_files, autotests
 from .exercise import Exercise, ExerciseError, is_nbgrader_course, load_course, load_exercises
 from .late import LateError, LatePolicy, iso, parse_time
 from .gradebook import Gradebook, GradebookError
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.score_tests import ScoreTests
-from .release import student_version
+from .release import student_versions
 from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
 from procbox.box import DEFAULT_MEMORY, DEFAULT_PROCS, DEFAULT_TMP, DEFAULT_WORK, BoxPolicy
 from .preprocessors.execute_submission import ExecuteSubmission, KernelNotReady
@@ -52,7 +56,7 @@ from .state import GradingState
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
 from .progress import Progress
 from .worker import Slot, SlotError, Worker, close_thread_loop, drain
-from .results import SubmissionResult, TestResult
+from .results import NOT_SUBMITTED, SubmissionResult, TestResult
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_NESTING = 100  # levels of lists and objects a notebook's JSON may nest (real notebooks: about 10)
@@ -111,6 +115,7 @@ class Submission:
     assignment: str = ""  # the nbgrader assignment ("" in the flat layout)
     submitted_at: str = ""  # ISO 8601 UTC, from nbgrader's timestamp.txt or --submitted-at
     notes: tuple[str, ...] = ()  # what was odd about finding it (an unreadable timestamp.txt, say)
+    files: tuple = ()  # an nbgrader assignment's files to put beside it (grader.assignment_files.AssignmentFile)
 
     @property
     def key(self) -> str:
@@ -224,8 +229,9 @@ def _read_plain(path: Path, root: Path | None, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _not_run(exercise: Exercise, why: str = "the submission could not be read") -> list[TestResult]:
-    return [TestResult(t, 0.0, p, "not-run", why, kind) for t, (p, kind) in exercise.graded.items()]
+def _not_run(exercise: Exercise, why: str = "the submission could not be read", status: str = "not-run"
+             ) -> list[TestResult]:
+    return [TestResult(t, 0.0, p, status, why, kind) for t, (p, kind) in exercise.graded.items()]
 
 
 def _error_row(student: str, name: str, path: Path, checksum: str, message: str,
@@ -340,24 +346,45 @@ def _timestamp(folder: Path, root: Path) -> tuple[str, str | None]:
         return "", None
     try:
         text = _read_plain(path, root, MAX_TIMESTAMP_BYTES).decode("utf-8")
+        if not text.strip():  # nbgrader reads an empty timestamp.txt as no timestamp (and warns)
+            return "", None
         return iso(parse_time(text)), None
     except (SubmissionError, UnicodeDecodeError, LateError, OSError) as e:
         why = str(e).removeprefix(f"{shown(path)}: ") if isinstance(e, SubmissionError) else str(e)
         return "", f"{shown(path)} could not be read ({why}); the submission time is unknown, so no late penalty applies"
 
 
-def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[Submission], list[SubmissionResult]]:
-    """nbgrader's ``COURSE/submitted/<student>/<assignment>/<notebook>.ipynb``, for the assignments of ``exercises``.
+def _not_submitted(student: str, exercise: Exercise, folder: Path) -> SubmissionResult:
+    """The row of a notebook missing from an assignment the student handed in: 0 of its points, as nbgrader has it."""
+    path = folder / f"{exercise.name}.ipynb"
+    row = _error_row(student, exercise.name, path, "", f"{shown(path)}: not submitted: the student handed in "
+                     f"{exercise.assignment!r} without this notebook, so it counts as 0 of its {exercise.max_points:g} "
+                     "point(s), as nbgrader records it", exercise, exercise.assignment)
+    row.status, row.tests = NOT_SUBMITTED, _not_run(exercise, "not submitted", NOT_SUBMITTED)
+    return row
 
-    Other files next to the notebooks (``timestamp.txt``, data the student handed in) are not submissions;
-    a notebook the assignment does not have is an error row, and so is a notebook, an assignment folder or a
-    student folder that is a link or not a regular file, as in :func:`discover`.
+
+def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[Submission], list[SubmissionResult]]:
+    """nbgrader's ``COURSE/submitted/<student>/<assignment>/<notebook>.ipynb``, for the assignments of ``exercises``;
+    (submissions, rows to record as they are: errors and notebooks not submitted).
+
+    Other files next to the notebooks (``timestamp.txt``, data the student handed in) are not submissions: they
+    go beside each notebook when it runs, under the files of ``source/<assignment>/`` that are not notebooks
+    (:mod:`grader.assignment_files`).  A notebook the assignment does not have is an error row, and so is a
+    notebook, an assignment folder or a student folder that is a link or not a regular file, as in
+    :func:`discover`.  A notebook of the assignment missing from a folder that holds others is ``not-submitted``
+    (0 of its points), as nbgrader's autograde records it; a student without the assignment's folder has no rows.
     """
     submitted = course / "submitted"
     if not submitted.is_dir():
         raise SubmissionError(f"{shown(submitted)}: no such directory; collect the submissions first "
                               "(nbgrader collect ASSIGNMENT) or copy them to submitted/<student>/<assignment>/")
     assignments = sorted({e.assignment for e in exercises.values()})
+    sources = {}
+    for assignment in assignments:
+        sources[assignment], problems = assignment_files.source_files(course / "source" / assignment)
+        for problem in problems:
+            print(f"grader: {problem}", file=sys.stderr)
     found, errors = [], []
     for entry in sorted(os.scandir(submitted), key=lambda e: e.name):
         st = entry.stat(follow_symlinks=False)
@@ -378,9 +405,14 @@ def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[
                 errors += [_error_row(entry.name, n, folder, "", message, e, assignment) for n, e in mine.items()]
                 continue
             submitted_at, problem = _timestamp(folder, submitted)
+            own, problems = assignment_files.student_files(folder, submitted)
+            files = assignment_files.merge(own, sources[assignment])
+            notes = tuple(([problem] if problem else []) + problems)
+            handed_in = set()
             for path in sorted(folder.iterdir()):
                 if path.suffix != ".ipynb":
                     continue
+                handed_in.add(path.stem)
                 exercise = mine.get(path.stem)
                 checksum, why = _checksum(path, os.lstat(path), submitted)
                 if why is None and exercise is None:
@@ -390,8 +422,9 @@ def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[
                                              assignment))
                     continue
                 found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submitted,
-                                        assignment=assignment, submitted_at=submitted_at,
-                                        notes=(problem,) if problem else ()))
+                                        assignment=assignment, submitted_at=submitted_at, notes=notes, files=files))
+            if handed_in:
+                errors += [_not_submitted(entry.name, e, folder) for n, e in mine.items() if n not in handed_in]
     return found, errors
 
 
@@ -544,7 +577,7 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, tim
         worker.failures = 0
         try:
             graded, state = _grade_on(slot, copy.deepcopy(nb), flags + list(sub.notes), exercise, released, timeout,
-                                      stderr_fails, budget)
+                                      stderr_fails, budget, sub.files)
             break
         except KernelNotReady as e:  # the prepared kernel failed before any student code ran
             if attempt == 2:
@@ -564,28 +597,36 @@ KERNEL_READY_TIMEOUT = 20  # seconds a prepared kernel (already answering, guard
 
 
 def grading(exercise: Exercise, released, slot: Slot, timeout: float, stderr_fails: bool = False,
-            budget: float = DEFAULT_BUDGET) -> list:
+            budget: float = DEFAULT_BUDGET, files: Path | None = None) -> list:
     """The grading of one submission, step by step; each step reads and adds to the typed grading state.
 
     The slot supplies only the prepared kernel (with its audit channel), the working directory and a check
     of the submission's limits; where that kernel and its engines run is :mod:`grader.worker`'s business.
+    ``files`` is the folder of the assignment's files staged for the submission (:meth:`Slot.stage`), which
+    the kernel puts beside the notebook before the first cell.
     """
     return [
         RestoreTests(source=exercise.nb, released=released),
         ScanSubmission(),
         ExecuteSubmission(kernel=slot.km, audit=slot.audit, stop_when=slot.limits_reached, timeout=int(timeout),
-                          budget=budget, guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT),
+                          budget=budget, guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT,
+                          files_from=str(files) if files else ""),
         ScoreTests(released=released, stderr_fails=stderr_fails),
     ]
 
 
 def _grade_on(slot: Slot, nb, flags, exercise: Exercise, released, timeout: float, stderr_fails: bool = False,
-              budget: float = DEFAULT_BUDGET):
-    """Run :func:`grading` on a prepared slot, which is released afterwards; the notebook and the state."""
+              budget: float = DEFAULT_BUDGET, files=()):
+    """Stage ``files`` and run :func:`grading` on a prepared slot, which is released afterwards; the notebook and
+    the state."""
     state = GradingState(flags=list(flags))
     resources = {"grader": state, "metadata": {"path": str(slot.workdir)}}
-    steps = grading(exercise, released, slot, timeout, stderr_fails, budget)
+    steps = []
     try:
+        staged, notes = slot.stage(files)
+        for note in notes:
+            state.flag(note)
+        steps = grading(exercise, released, slot, timeout, stderr_fails, budget, staged)
         for step in steps:
             nb, resources = step.preprocess(nb, resources)
         if not state.limits:  # read before the box closes
@@ -614,7 +655,8 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
         cells = []
         for n in names:
             r = rows.get(n)
-            cells.append("--" if r is None else "ER" if r.status == "error" else f"{r.total:>2g}")
+            cells.append("--" if r is None else "ER" if r.status == "error" else "NS" if r.status == NOT_SUBMITTED
+                         else f"{r.total:>2g}")
         total = sum(r.total for r in rows.values())
         possible = sum(e.max_points for e in exercises.values())
         print(student.ljust(width) + "  " + "  ".join(cells) + f"   {total:g}/{possible:g}")
@@ -622,6 +664,9 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
     flagged = [r for r in results if r.flags]
     for r in errors:
         print(f"ER  {r.summary()}")
+    for r in results:
+        if r.status == NOT_SUBMITTED:
+            print(f"NS  {r.summary()}")
     for r in flagged:
         for flag in r.flags:
             print(f"!!  {r.student}/{r.key}: {flag}")
@@ -793,11 +838,12 @@ def main(
             k, n = parse_shard(shard)
             found = [s for s in found if shard_of(s.student, n) == k]
             errors = [e for e in errors if shard_of(e.student, n) == k]
+        exercises = autotests.instantiate(exercises, course)  # ### AUTOTEST directives, as nbgrader releases them
+        released = {key: nb for key, (nb, _) in student_versions(exercises).items()}
         book = Gradebook(gradebook)
     except (ExerciseError, SubmissionError, GradebookError, LateError, ShardError) as e:
         print(f"grader grade: {e}", file=sys.stderr)
         return 2 if isinstance(e, (SubmissionError, LateError, ShardError)) else 1
-    released = {key: student_version(ex.nb)[0] for key, ex in exercises.items()}
     if student:
         found = [s for s in found if s.student == student]
         errors = [e for e in errors if e.student == student]
@@ -806,7 +852,7 @@ def main(
             book.close()
             return 2
     todo = [s for s in found if force or book.checksum_of(s.student, s.exercise, s.assignment) != s.checksum]
-    for e in errors:
+    for e in errors:  # errors and notebooks not submitted: recorded as they are
         book.record(e)
     results: list[SubmissionResult] = list(errors)
     skipped = len(found) - len(todo)
@@ -876,10 +922,11 @@ def _grade_on_cluster(profile, todo, exercises, released, book, results, timeout
             book.record(row)
             results.append(row)
             return None
+        files, notes = assignment_files.with_data(sub.files, options["work_bytes"] // 2)
         return remote.Job(sub.student, sub.exercise, sub.assignment, shown(sub.path), data, sub.checksum,
                           nbformat.writes(exercises[sub.key].nb), nbformat.writes(released[sub.key]),
-                          sub.submitted_at, tuple(sub.notes), timeout, max_bytes, lateness, stderr_fails, options,
-                          budget)
+                          sub.submitted_at, tuple(sub.notes) + tuple(notes), timeout, max_bytes, lateness,
+                          stderr_fails, options, budget, files)
 
     try:
         client = remote.connect(profile)

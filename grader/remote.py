@@ -2,10 +2,11 @@
 
 Each engine of that (outer) cluster is one worker: on its own host it grades one submission at a time in the
 usual sealed boxes, each with its own local 4-engine cluster (:mod:`grader.worker`), and keeps its worker
-warm between submissions.  The instructor's grader sends each submission's bytes with its exercise (so the
-hosts need no shared file system, only this project installed), records every result in the gradebook as it
-arrives, and gives a submission whose engine died to another engine.  A run that stops is resumed by running
-it again: what is in the gradebook and unchanged is not graded twice.
+warm between submissions.  The instructor's grader sends each submission's bytes with its exercise and, in an
+nbgrader course, the assignment's files (so the hosts need no shared file system, only this project
+installed), records every result in the gradebook as it arrives, and gives a submission whose engine died to
+another engine.  A run that stops is resumed by running it again: what is in the gradebook and unchanged is
+not graded twice.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Job:
     stderr_fails: bool
     options: dict  # limits and engines per box: memory, max_procs, tmp_bytes, work_bytes, engines, sandbox, network
     budget: float = 600  # seconds all its cells may take together
+    files: tuple = ()  # an nbgrader assignment's files, with their bytes (grader.assignment_files.with_data)
 
 
 def _setup(options: dict):
@@ -117,7 +119,7 @@ def _grade_here(here: dict, job: Job):
         released = nbformat.reads(job.released, as_version=4)
         exercise = Exercise(job.exercise, path, source, job.assignment)
         sub = Submission(job.student, job.exercise, path, job.checksum, root=folder, assignment=job.assignment,
-                         submitted_at=job.submitted_at, notes=tuple(job.notes))
+                         submitted_at=job.submitted_at, notes=tuple(job.notes), files=tuple(job.files))
         result, executed = grade_one(here["worker"], sub, exercise, released, job.timeout, job.max_bytes,
                                      more_to_come=True, lateness=job.lateness, stderr_fails=job.stderr_fails,
                                      budget=job.budget)

@@ -4,8 +4,8 @@ Everything the report links to is inside ``OUT`` (or the feedback folder), so it
 server and loads nothing from the network:
 
 - ``index.html``: per exercise its mean, median and share of full marks, the hardest tests of the class, the
-  submissions to look at (not graded, timeouts, runs that ended badly, late penalties, flags), near-identical
-  answers, and a table of every student's totals (sortable by clicking a column header);
+  submissions to look at (not graded, not submitted, timeouts, runs that ended badly, late penalties, flags),
+  near-identical answers, and a table of every student's totals (sortable by clicking a column header);
 - ``by-score.html``: the same student table sorted by final score (works without JavaScript);
 - ``exercise-<n>.html``: an exercise's score distribution and, per test, its distribution, mean, median, share
   passed (answers graded by hand: share graded and pending) and most common failure messages;
@@ -47,7 +47,7 @@ from markupsafe import Markup
 from course.safe_html import csp_meta
 
 from .gradebook import Gradebook, GradebookError
-from .results import BY_HAND, PENDING, SubmissionResult
+from .results import BY_HAND, NOT_SUBMITTED, PENDING, SubmissionResult
 
 K = 25  # copydetect's k-gram length (characters of the normalised token stream; its default noise threshold)
 WINDOW = 1  # winnowing window (guarantee threshold - k + 1; 1 keeps every k-gram, as copydetect's defaults do)
@@ -59,7 +59,7 @@ STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 _STUB_LEFT = re.compile(r"#\s*YOUR CODE HERE\s*\n\s*raise\s+NotImplementedError\(\)")
 MD_STUB = "YOUR ANSWER HERE"
 HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
-GRADED_BY_HAND = (BY_HAND, "no-answer")
+GRADED_BY_HAND = (BY_HAND, "no-answer", NOT_SUBMITTED)  # scored (a notebook not submitted: 0, as nbgrader has it)
 
 
 # -- statistics ---------------------------------------------------------------------------------------------
@@ -149,6 +149,10 @@ class ExerciseStats:
     @property
     def errors(self) -> int:
         return sum(r.status == "error" for r in self.results)
+
+    @property
+    def not_submitted(self) -> int:
+        return sum(r.status == NOT_SUBMITTED for r in self.results)
 
     @property
     def all_passed_share(self) -> float:
@@ -433,11 +437,12 @@ TEMPLATES = {
     "students.html": """{% macro students(rows, sortable) %}
 <table{% if sortable %} class="sortable"{% endif %} id="students">
 <thead><tr><th>student</th><th>total</th><th>possible</th><th>pending</th><th>penalty</th><th>final</th>
-<th>not graded</th><th>feedback</th></tr></thead>
+<th>not graded</th><th>not submitted</th><th>feedback</th></tr></thead>
 <tbody>{% for s in rows %}<tr><td>{{ s.student }}</td>
 <td class="n" data-sort="{{ s.total }}">{{ num(s.total) }}</td><td class="n" data-sort="{{ s.possible }}">{{ num(s.possible) }}</td>
 <td class="n" data-sort="{{ s.pending }}">{{ num(s.pending) }}</td><td class="n" data-sort="{{ s.penalty }}">{{ num(s.penalty) }}</td>
 <td class="n" data-sort="{{ s.final }}"><strong>{{ num(s.final) }}</strong></td><td class="n">{{ s.errors }}</td>
+<td class="n">{{ s.not_submitted }}</td>
 <td>{% for name, link in s.links %}{% if link %}<a href="{{ link }}">{{ name }}</a>{% else %}{{ name }}{% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 {% endfor %}</tbody></table>{% endmacro %}""",
     "index.html": """{% extends "base.html" %}{% from "students.html" import students %}{% block body %}
@@ -448,11 +453,11 @@ Error rows (submissions that could not be graded) count as 0 points and as not p
 
 <h2 id="exercises">Exercises</h2>
 <table><thead><tr><th>exercise</th><th>submissions</th><th>possible</th><th>mean</th><th>median</th><th>mean final</th>
-<th>all tests passed</th><th>not graded</th><th>answers to grade by hand</th></tr></thead><tbody>
+<th>all tests passed</th><th>not graded</th><th>not submitted</th><th>answers to grade by hand</th></tr></thead><tbody>
 {% for e in exercises %}<tr><td><a href="exercise-{{ e.number }}.html">{{ e.key }}</a></td><td class="n">{{ e.results|length }}</td>
 <td class="n">{{ num(e.possible) }}</td><td class="n">{{ num(e.mean) }}</td><td class="n">{{ num(e.median) }}</td>
 <td class="n">{{ num(e.mean_final) }}</td><td class="n">{{ pct(e.all_passed_share) }}</td><td class="n">{{ e.errors }}</td>
-<td class="n">{{ e.pending_answers }}</td></tr>
+<td class="n">{{ e.not_submitted }}</td><td class="n">{{ e.pending_answers }}</td></tr>
 {% endfor %}</tbody></table>
 
 <h2 id="hardest">Hardest tests</h2>
@@ -493,7 +498,8 @@ Final = total - late penalty; pending points (answers still to grade by hand) ar
     "exercise.html": """{% extends "base.html" %}{% block body %}
 <p>{{ e.results|length }} submission(s); mean {{ num(e.mean) }}, median {{ num(e.median) }} of {{ num(e.possible) }}
 points (before late penalties; mean final {{ num(e.mean_final) }}); {{ pct(e.all_passed_share) }} passed every
-autograded test; {{ e.errors }} could not be graded (counted as 0).</p>
+autograded test; {{ e.errors }} could not be graded and {{ e.not_submitted }} were not submitted (each counted
+as 0).</p>
 {% if e.figure %}<img src="{{ e.figure }}" width="500" height="280" alt="Distribution of total points in {{ e.key }}: {{ e.results|length }} submissions, mean {{ num(e.mean) }} of {{ num(e.possible) }}">{% endif %}
 <h2>Tests</h2>
 <table><thead><tr><th>test</th><th>kind</th><th>points</th><th>mean</th><th>median</th><th>passed / graded</th></tr></thead><tbody>
@@ -547,13 +553,15 @@ def _student_rows(results: list[SubmissionResult], link) -> list[dict]:
     rows: dict[str, dict] = {}
     for r in results:
         row = rows.setdefault(r.student, {"student": r.student, "total": 0.0, "possible": 0.0, "pending": 0.0,
-                                          "penalty": 0.0, "final": 0.0, "errors": 0, "links": []})
+                                          "penalty": 0.0, "final": 0.0, "errors": 0, "not_submitted": 0,
+                                          "links": []})
         row["total"] += r.total
         row["possible"] += r.possible
         row["pending"] += r.pending_points
         row["penalty"] += r.penalty
         row["final"] += r.final
         row["errors"] += r.status == "error"
+        row["not_submitted"] += r.status == NOT_SUBMITTED
         row["links"].append((r.key, link(r)))
     for row in rows.values():
         for k in ("total", "possible", "pending", "penalty", "final"):
@@ -566,13 +574,16 @@ def _attention(results: list[SubmissionResult], link) -> list[dict]:
         return {"student": r.student, "key": r.key, "link": link(r), "cells": [str(c) for c in cells]}
 
     errors = [row(r, r.message) for r in results if r.status == "error"]
+    missing = [row(r, f"0 of {_num(r.possible)}") for r in results if r.status == NOT_SUBMITTED]
     timeouts = [row(r, t.test, t.message) for r in results for t in r.tests if t.status == "timeout"]
-    crashes = [row(r, r.message) for r in results if r.status != "error" and r.message]
+    crashes = [row(r, r.message) for r in results if r.status == "graded" and r.message]
     late = [row(r, f"{r.late_by / 3600:.1f} h", f"-{_num(r.penalty)} of {_num(r.total)}", r.late_policy)
             for r in results if r.penalty > 0]
     flags = [row(r, "\n".join(r.flags)) for r in results if r.flags]
     return [
         {"id": "errors", "title": "Not graded (errors)", "columns": ["why"], "rows": errors},
+        {"id": "not-submitted", "title": "Not submitted (a notebook missing from an assignment handed in)",
+         "columns": ["points"], "rows": missing},
         {"id": "timeouts", "title": "Tests that timed out", "columns": ["test", "message"], "rows": timeouts},
         {"id": "crashes", "title": "Runs that ended badly (kernel died, cut short...)", "columns": ["how the run ended"],
          "rows": crashes},

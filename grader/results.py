@@ -8,6 +8,7 @@ from .late import LatePolicy, late_seconds
 
 PENDING = "needs-grading"  # an answer graded by hand that nobody has graded yet
 BY_HAND = "graded-by-hand"  # an answer (or task) an instructor scored with `grader manual import`
+NOT_SUBMITTED = "not-submitted"  # a notebook of an assignment the student handed in without it: 0 of its points
 
 
 @dataclass
@@ -17,7 +18,8 @@ class TestResult:
     test: str  # the graded cell's grade_id
     points: float
     max_points: float
-    status: str  # passed | failed | timeout | not-run (tests); needs-grading | graded-by-hand | no-answer (by hand)
+    status: str  # passed | failed | timeout | not-run (tests); needs-grading | graded-by-hand | no-answer (by hand);
+    #              not-submitted (any kind: the notebook was not handed in)
     message: str = ""
     kind: str = "auto"  # auto (a test cell) | manual (an answer graded by hand) | task
     answer: str = ""  # what the student wrote, for answers graded by hand
@@ -35,7 +37,7 @@ class SubmissionResult:
     path: str
     checksum: str  # sha256 of the submitted file
     tests: list[TestResult] = field(default_factory=list)
-    status: str = "graded"  # graded | error
+    status: str = "graded"  # graded | error | not-submitted (0 of its points, counted in the totals)
     message: str = ""  # why a submission could not be graded, or how its run ended
     flags: list[str] = field(default_factory=list)  # tampering put right, crashes recovered
     max_points: float = 0.0
@@ -102,6 +104,8 @@ class SubmissionResult:
         name = f"{self.student}/{self.key}"
         if self.status == "error":
             return f"{name}: not graded: {self.message}"
+        if self.status == NOT_SUBMITTED:
+            return f"{name}: not submitted: 0/{self.possible:g}"
         auto = [t for t in self.tests if t.kind == "auto"]
         passed = sum(t.status == "passed" for t in auto)
         text = f"{name}: {self.total:g}/{self.possible:g} ({passed}/{len(auto)} tests passed"

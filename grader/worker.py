@@ -16,7 +16,12 @@ Run directory layout: ``work/`` is the kernel's and the engines' working
 directory (a tmpfs in the box); ``controller/`` the controller's IPython
 profile; ``ipython/`` holds the client connection file a bare ``ipp.Client()``
 finds; ``engines/`` the engines' connection file; ``logs/`` what the processes
-print.  Without namespaces (``policy.mode == "off"``) the same processes are
+print; ``files/`` an nbgrader assignment's files for the submission, which the
+kernel copies into ``work/`` before the first cell (:meth:`Slot.stage`).
+
+The kernel and the engines get :data:`GRADING_ENV` on top of the minimal
+environment: ``NBGRADER_EXECUTION=autograde``, which nbgrader sets while it
+autogrades so that instructors can skip or change cells under grading.  Without namespaces (``policy.mode == "off"``) the same processes are
 forked unboxed, with per-process limits only.
 """
 
@@ -39,6 +44,7 @@ from procbox.kernel import kernel_manager
 from procbox.kernel_client import wait_for_endpoints
 from course.data import ENV_VAR, PATH_PREFIX
 
+from .assignment_files import stage
 from .audit import AuditLog
 from .preprocessors.execute_submission import guard_requests
 
@@ -47,6 +53,10 @@ LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes t
                "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
 IPC_PATH_MAX = 100  # bytes of a unix socket's path (AF_UNIX allows 107; ipc sockets add "-<port>")
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
+# What graded code sees that nbgrader's autograde sets (its FAQ): a notebook can tell it is being graded.  nbgrader
+# has one kernel and sets it for that kernel and all it starts; here the engines get it too, so that code behaves
+# the same wherever the notebook runs it.
+GRADING_ENV = {"NBGRADER_EXECUTION": "autograde"}
 
 
 class SlotError(RuntimeError):
@@ -107,11 +117,11 @@ class Slot:
                            read_write=[self.sockets] if self.sockets != run else [],
                            services=[Service("mirror", "course.data:box_mirror")])
             mirror = f"http://127.0.0.1:{self.box.ports['mirror']}{PATH_PREFIX}"  # the box's own, in its network
-            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror})
+            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror}, **GRADING_ENV)
             self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", owned=True, box=self.box,
                                         env=env, engine_cwd=run / "work", engine_profile_dir=run / "engines")
         else:
-            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url})  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url}, **GRADING_ENV)  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
             if self._unboxed is None:
                 self._unboxed = LocalCluster(n=self.n_engines, ipython_dir=self.root / "controller", owned=True,
                                              env=env, fork=True)
@@ -173,6 +183,17 @@ class Slot:
         self.audit.seal()  # before any student code
         if not self.audit.connected:
             raise ClusterError("the kernel's audit hook did not connect to the grader")
+
+    def stage(self, files) -> tuple[Path | None, list[str]]:
+        """The submission's assignment files (:mod:`grader.assignment_files`) copied into ``files/`` of the run
+        directory, given to the box's uid: (that folder, or None when there are none; what was not copied, as
+        flags).  At most half the working directory's size is staged, so the notebook has room left."""
+        if not files:
+            return None, []
+        folder = self.run / "files"
+        notes = stage(files, folder, self.policy.work_bytes // 2)
+        own_tree(folder, self.uid, self.gid)
+        return folder, notes
 
     def check_sealed(self) -> list[str]:
         """Try, from a probe box of this slot's policy, what a hostile submission would (:func:`procbox.box.check_sealed`);

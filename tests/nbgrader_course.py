@@ -131,11 +131,28 @@ def write_source(course: Path, penalty_method: str = "none") -> dict:
     ``penalty_method`` is nbgrader's ``LateSubmissionPlugin.penalty_method`` ("none" or "zero").
     Returns {"assignment": "ps1", "notebooks": {notebook: {grade_id: {"points": p, "kind": "auto"|"manual"|"task"}}}}.
     """
-    course = Path(course).resolve()
-    src = course / "source" / ASSIGNMENT
+    write_assignment(course, ASSIGNMENT, {"problem1": PROBLEM1, "problem2": PROBLEM2})
+    write_config(course, penalty_method)
+    return {"assignment": ASSIGNMENT,
+            "notebooks": {nb: {k: dict(v) for k, v in cells.items()} for nb, cells in EXPECTED["notebooks"].items()}}
+
+
+def write_assignment(course: Path, assignment: str, notebooks: dict[str, list], files: dict[str, str] | None = None):
+    """Write ``course/source/<assignment>/<name>.ipynb`` for each list of cells of ``notebooks``, and ``files``
+    (path below the assignment's folder -> text) beside them."""
+    src = Path(course).resolve() / "source" / assignment
     src.mkdir(parents=True, exist_ok=True)
-    nbformat.write(_notebook(PROBLEM1), src / "problem1.ipynb")
-    nbformat.write(_notebook(PROBLEM2), src / "problem2.ipynb")
+    for name, cells in notebooks.items():
+        nbformat.write(_notebook(cells), src / f"{name}.ipynb")
+    for name, text in (files or {}).items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(text)
+
+
+def write_config(course: Path, penalty_method: str = "none") -> None:
+    """``course/nbgrader_config.py``, and the exchange it names."""
+    course = Path(course).resolve()
+    course.mkdir(parents=True, exist_ok=True)
     exchange = _base(course) / "exchange"
     exchange.mkdir(parents=True, exist_ok=True)
     exchange.chmod(0o777)
@@ -150,8 +167,6 @@ def write_source(course: Path, penalty_method: str = "none") -> dict:
         "c.ExecutePreprocessor.timeout = 60\n"
         "c.CollectApp.check_owner = False  # every student is root here\n"
     )
-    return {"assignment": ASSIGNMENT,
-            "notebooks": {nb: {k: dict(v) for k, v in cells.items()} for nb, cells in EXPECTED["notebooks"].items()}}
 
 
 # --- running nbgrader --------------------------------------------------------------------------------------------
@@ -203,31 +218,32 @@ def nbgrader(course: Path, *args, user: str | None = None, cwd: Path | None = No
 
 
 def run_class(course: Path, students: dict[str, Callable[[Path], None]], due: str = DUE,
-              submitted_at: dict[str, str] | None = None, default_submitted_at: str | None = ON_TIME) -> None:
-    """Create, release, fetch, edit, submit, collect and autograde ps1 with real nbgrader.
+              submitted_at: dict[str, str] | None = None, default_submitted_at: str | None = ON_TIME,
+              assignment: str = ASSIGNMENT) -> None:
+    """Create, release, fetch, edit, submit, collect and autograde ``assignment`` with real nbgrader.
 
-    ``students`` maps a student id to a callable that edits the fetched ``<base>/homes/<student>/ps1/``.
-    After ``collect``, each ``course/submitted/<student>/ps1/timestamp.txt`` is rewritten to
+    ``students`` maps a student id to a callable that edits the fetched ``<base>/homes/<student>/<assignment>/``.
+    After ``collect``, each ``course/submitted/<student>/<assignment>/timestamp.txt`` is rewritten to
     ``submitted_at[student]``, else to ``default_submitted_at`` (None keeps nbgrader's real "now", which
     is after ``due`` once that date has passed), so lateness is under the caller's control.
     """
     course = Path(course).resolve()
     base = _base(course)
     submitted_at = submitted_at or {}
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due}")
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    nbgrader(course, "release_assignment", ASSIGNMENT, "--force")
+    nbgrader(course, "db", "assignment", "add", assignment, f"--duedate={due}")
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    nbgrader(course, "release_assignment", assignment, "--force")
     for student, edit in students.items():
         nbgrader(course, "db", "student", "add", student)
-        nbgrader(course, "fetch_assignment", ASSIGNMENT, user=student)
-        edit(base / "homes" / student / ASSIGNMENT)
-        nbgrader(course, "submit", ASSIGNMENT, user=student)
-    nbgrader(course, "collect", ASSIGNMENT, "--update")
+        nbgrader(course, "fetch_assignment", assignment, user=student)
+        edit(base / "homes" / student / assignment)
+        nbgrader(course, "submit", assignment, user=student)
+    nbgrader(course, "collect", assignment, "--update")
     for student in students:
         stamp = submitted_at.get(student, default_submitted_at)
         if stamp is not None:
-            (course / "submitted" / student / ASSIGNMENT / "timestamp.txt").write_text(stamp)
-    nbgrader(course, "autograde", ASSIGNMENT, "--force")
+            (course / "submitted" / student / assignment / "timestamp.txt").write_text(stamp)
+    nbgrader(course, "autograde", assignment, "--force")
 
 
 # --- what nbgrader concluded --------------------------------------------------------------------------------------
@@ -237,15 +253,16 @@ def _db_url(course: Path) -> str:
     return "sqlite:///" + str(Path(course).resolve() / "gradebook.db")
 
 
-def nbgrader_results(course: Path) -> dict:
+def nbgrader_results(course: Path, assignment: str = ASSIGNMENT) -> dict:
     """{(student, notebook): {"auto": {grade_id: auto_score|None}, "max": {grade_id: max_score},
     "needs_manual": {grade_id: bool}, "score": ..., "late_penalty": penalty or 0, "max_score": ...}}
-    for every submitted notebook, read from nbgrader's gradebook."""
+    for every notebook of every submission of ``assignment`` (a notebook the student did not hand in too),
+    read from nbgrader's gradebook."""
     from nbgrader.api import Gradebook
 
     out = {}
     with Gradebook(_db_url(course), COURSE_ID) as gb:
-        for sub in gb.assignment_submissions(ASSIGNMENT):
+        for sub in gb.assignment_submissions(assignment):
             for nb in sub.notebooks:
                 out[(sub.student.id, nb.name)] = {
                     "auto": {g.name: g.auto_score for g in nb.grades},
@@ -369,3 +386,140 @@ def erin(folder: Path) -> None:
 
 
 STUDENTS: dict[str, Callable[[Path], None]] = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
+
+
+# --- a second assignment: what nbgrader does around the notebooks -------------------------------------------------
+#
+# "ps2" has files beside its notebooks (data, a helper module, a subfolder, the autotests.yml its directives
+# need), a task with a mark scheme, ### AUTOTEST and ### HASHED AUTOTEST directives (one in hidden tests), and a
+# test that reads NBGRADER_EXECUTION.  Its students hand in files of their own, leave a notebook out, or leave an
+# empty timestamp.txt.
+
+PS2 = "ps2"
+
+ENGINES_PROBE = '''# What the engines see. nbgrader runs no cluster: there this prints None.
+import ipyparallel as ipp
+try:
+    rc = ipp.Client()
+    seen = rc[:].apply_sync(lambda: (open("data.txt").read().strip(), __import__("os").environ.get("NBGRADER_EXECUTION")))
+    rc.close()
+except OSError:
+    seen = None
+print("ENGINES", seen)'''
+
+FILES_NB = [
+    _cell("markdown", "# Files\n\n`data.txt`, `helpers.py` and `tables/size.txt` come with the assignment; write "
+                      "your answer, 42, to `answer.txt`.", "readonly", "files_intro"),
+    _cell("code", "def load_number(name):\n    \"\"\"The integer in the file ``name``.\"\"\"\n    ### BEGIN SOLUTION\n"
+                  "    with open(name) as f:\n        return int(f.read())\n    ### END SOLUTION", "solution", "load"),
+    _cell("code", 'assert load_number("data.txt") == 42', "tests", "test_data", 2),
+    _cell("code", 'from helpers import double\nassert double(load_number("data.txt")) == 84', "tests", "test_helper", 1),
+    _cell("code", 'assert load_number("tables/size.txt") == 7', "tests", "test_table", 1),
+    _cell("code", 'assert load_number("answer.txt") == 6 * 7', "tests", "test_own_file", 1),
+    _cell("code", 'import os\nassert os.environ.get("NBGRADER_EXECUTION") == "autograde"', "tests",
+          "test_grading_env", 1),
+    _cell("code", ENGINES_PROBE, "readonly", "engines"),
+]
+
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===\nFull marks: names data.txt and helpers.py; half for one of them.\n"
+               "=== END MARK SCHEME ===")
+MARKED_TASK = "## Task\n\nIn a markdown cell below this one, say which files the tests of `files` read.\n\n" + MARK_SCHEME
+
+MARKS_NB = [
+    _cell("markdown", MARKED_TASK, "task", "task_files", 3),
+    _cell("code", "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION", "solution", "triple"),
+    _cell("code", "assert triple(2) == 6", "tests", "test_triple", 1),
+]
+
+AUTO_NB = [
+    _cell("markdown", "# Autotests\n\nSet `a` to 5, `b` to `\"hello\"`, `c` to `[3, 1, 2]` and write `fun(x)`, "
+                      "which doubles `x`.", "readonly", "auto_intro"),
+    _cell("code", "### BEGIN SOLUTION\na = 5\nb = \"hello\"\nc = [3, 1, 2]\n\n\ndef fun(x):\n    return 2 * x\n"
+                  "### END SOLUTION", "solution", "answers"),
+    _cell("code", "### AUTOTEST a; b\n### AUTOTEST fun(3)", "tests", "test_auto", 2),
+    _cell("code", "### HASHED AUTOTEST c", "tests", "test_hashed", 1),
+    _cell("code", "### AUTOTEST len(c)\n### BEGIN HIDDEN TESTS\n### HASHED AUTOTEST sorted(c)\n### END HIDDEN TESTS",
+          "tests", "test_hidden_auto", 1),
+]
+
+# The templates the ### AUTOTEST directives are expanded with (the shape of nbgrader's documented autotests.yml;
+# dispatch by the type's name, so that the type-specific templates are used).
+AUTOTESTS_YML = '''python3:
+    setup: "from hashlib import sha1"
+    hash: 'sha1({{snippet}}.encode("utf-8")+b"{{salt}}").hexdigest()'
+    dispatch: "type({{snippet}}).__name__"
+    normalize: "str({{snippet}})"
+    check: 'assert {{snippet}} == """{{value}}""", """{{message}}"""'
+    success: "print('Success!')"
+    templates:
+        default:
+            - test: "type({{snippet}})"
+              fail: "type of {{snippet}} is not correct"
+            - test: "{{snippet}}"
+              fail: "value of {{snippet}} is not correct"
+        int:
+            - test: "type({{snippet}})"
+              fail: "type of {{snippet}} is not int"
+            - test: "{{snippet}}"
+              fail: "value of {{snippet}} is not correct"
+        str:
+            - test: "type({{snippet}})"
+              fail: "type of {{snippet}} is not str"
+            - test: "{{snippet}}.lower()"
+              fail: "value of {{snippet}} is not correct"
+            - test: "{{snippet}}"
+              fail: "correct letters in {{snippet}} but not their \\"case\\""
+        list:
+            - test: "len({{snippet}})"
+              fail: "length of {{snippet}} is not correct"
+            - test: "sorted(map(str, {{snippet}}))"
+              fail: "values of {{snippet}} are not correct"
+            - test: "{{snippet}}"
+              fail: "order of {{snippet}} is not correct"
+'''
+
+PS2_FILES = {"data.txt": "42\n", "helpers.py": "def double(x):\n    return 2 * x\n", "tables/size.txt": "7\n",
+             "autotests.yml": AUTOTESTS_YML}
+PS2_NOTEBOOKS = {"files": FILES_NB, "marks": MARKS_NB, "auto": AUTO_NB}
+PS2_EXPECTED = {
+    "files": {"test_data": (2, "auto"), "test_helper": (1, "auto"), "test_table": (1, "auto"),
+              "test_own_file": (1, "auto"), "test_grading_env": (1, "auto")},
+    "marks": {"task_files": (3, "task"), "test_triple": (1, "auto")},
+    "auto": {"test_auto": (2, "auto"), "test_hashed": (1, "auto"), "test_hidden_auto": (1, "auto")},
+}
+
+RIGHT_LOAD = "def load_number(name):\n    return int(open(name).read().strip())"
+RIGHT_ANSWERS = "a = 5\nb = 'hello'\nc = [3, 1, 2]\n\n\ndef fun(x):\n    return x + x"
+
+
+def _below_marked_task(nb):
+    i = nb.cells.index(_cell_by_id(nb, "task_files"))
+    nb.cells.insert(i + 1, new_markdown_cell("data.txt, tables/size.txt and helpers.py"))
+
+
+def fay(folder: Path) -> None:
+    """Everything right, her answer in answer.txt; her own data.txt and helpers.py are wrong, and the
+    assignment's copies replace them when it is graded."""
+    _edit(folder, "files", _set("load", RIGHT_LOAD))
+    _edit(folder, "marks", _all(_set("triple", "def triple(x):\n    return x * 3"), _below_marked_task))
+    _edit(folder, "auto", _set("answers", RIGHT_ANSWERS))
+    (folder / "answer.txt").write_text("42\n")
+    (folder / "data.txt").write_text("13\n")
+    (folder / "helpers.py").write_text("def double(x):\n    return 0\n")
+
+
+def gus(folder: Path) -> None:
+    """Submits what he fetched, untouched: every stub raises."""
+
+
+def hal(folder: Path) -> None:
+    """Right files answers but 41 in answer.txt, "Hello" for b, and no marks.ipynb (deleted before submitting);
+    his timestamp.txt is left empty (see run_class's submitted_at)."""
+    _edit(folder, "files", _set("load", RIGHT_LOAD))
+    _edit(folder, "auto", _set("answers", RIGHT_ANSWERS.replace("'hello'", "'Hello'")))
+    (folder / "answer.txt").write_text("41\n")
+    (folder / "marks.ipynb").unlink()
+
+
+PS2_STUDENTS: dict[str, Callable[[Path], None]] = {"fay": fay, "gus": gus, "hal": hal}
+PS2_SUBMITTED_AT = {"hal": ""}  # an empty timestamp.txt

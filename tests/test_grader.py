@@ -224,7 +224,7 @@ def test_export_formats_and_levels(tmp_path, toy):
     export.main(gradebook=book, format="json", level="student", output=tmp_path / "s.json")
     assert json.loads((tmp_path / "s.json").read_text()) == [
         {"student": "ada", "points": 5.0, "max_points": 5.0, "pending_points": 0.0, "penalty": 0.0, "final": 5.0,
-         "exercises_graded": 1, "exercises_with_errors": 0}]
+         "exercises_graded": 1, "exercises_with_errors": 0, "exercises_not_submitted": 0}]
     out = subprocess.run([sys.executable, "-m", "grader", "export", "--gradebook", str(book), "--level", "exercise"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("student,assignment,exercise,points")

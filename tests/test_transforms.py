@@ -14,10 +14,14 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from builders import exercise, meta, toy_exercise
-from grader.exercise import grade_id
+from grader.assignment_files import AssignmentFile, ignored, merge, source_files, stage, student_files, with_data
+from grader.exercise import ExerciseError, grade_id, load_exercise
 from grader.grade import SubmissionError, read_submission
+from grader.place_files import place
+from grader.preprocessors.clear_mark_scheme import ClearMarkScheme, MarkSchemeError
 from grader.preprocessors.clear_solutions import ClearSolutions
 from grader.preprocessors.execute_submission import ExecuteSubmission
+from grader.preprocessors.instantiate_autotests import AutotestError, InstantiateAutotests
 from grader.preprocessors.restore_tests import RestoreTests
 from grader.preprocessors.scan_submission import ScanSubmission
 from grader.preprocessors.score_tests import ScoreTests
@@ -430,3 +434,290 @@ def test_links_are_refused_without_being_followed(tmp_path):
     os.link(target, student / "01-hard.ipynb")
     with pytest.raises(SubmissionError, match=r": is hard-linked \(2 names for one file\), so it may be someone "):
         read_submission(student / "01-hard.ipynb", root=tmp_path / "subs")
+
+
+# -- ClearMarkScheme ----------------------------------------------------------------------------------------
+
+SCHEME = "=== BEGIN MARK SCHEME ===\nFull marks for naming both files.\n=== END MARK SCHEME ==="
+
+
+def task(gid: str, points=3) -> dict:
+    return {"nbgrader": {"schema_version": 3, "grade_id": gid, "solution": False, "grade": False, "locked": True,
+                         "task": True, "points": points}}
+
+
+def test_release_removes_the_mark_scheme_of_a_task_and_restoring_an_untouched_task_raises_no_flag():
+    source = exercise([("md", f"## Task\n\nName the files.\n\n{SCHEME}\nAfter the scheme.", task("t")),
+                       ("md", "A line saying END MARK SCHEME alone goes, as in nbgrader.", meta("intro", locked=True))])
+    source.metadata["celltoolbar"] = "Create Assignment"
+    released, _ = student_version(source)
+    assert sources(released) == [("t", "## Task\n\nName the files.\n\nAfter the scheme."), ("intro", "")]
+    assert "celltoolbar" not in released.metadata
+    nb, resources = RestoreTests(source=source, released=released).preprocess(copy.deepcopy(released), {})
+    assert state_of(resources).flags == []
+    assert SCHEME in nb.cells[0].source  # graded from the source, as nbgrader's autograde has it
+
+
+@pytest.mark.parametrize("text, kind, problem", [
+    (f"{SCHEME.splitlines()[0]}\nsecret", "task", "is not closed by 'END MARK SCHEME'"),
+    (f"=== BEGIN MARK SCHEME ===\n{SCHEME}", "task", "is opened again before 'END MARK SCHEME'"),
+    (f"=== BEGIN MARK SCHEME ===\n![plot](attachment:plot.png)\n=== END MARK SCHEME ===", "task",
+     "shows an image attached to the cell"),
+    (SCHEME, "readonly", "in a cell that is not a task"),
+])
+def test_a_mark_scheme_nbgrader_refuses_is_refused_naming_the_cell(text, kind, problem):
+    cell_meta = task("marked") if kind == "task" else meta("marked", locked=True)
+    with pytest.raises(MarkSchemeError) as e:
+        student_version(exercise([("md", f"Question.\n{text}", cell_meta)]))
+    assert str(e.value).startswith("cell 'marked': ") and problem in str(e.value)
+
+
+def test_feedback_clears_task_cells_only_and_never_refuses():
+    nb = exercise([("md", f"## Task\n{SCHEME.splitlines()[0]}\nunclosed", task("t")),
+                   ("md", f"My own notes: {SCHEME}", {})])
+    nb, _ = ClearMarkScheme(strict=False).preprocess(nb, {})
+    assert [c.source for c in nb.cells] == ["## Task", f"My own notes: {SCHEME}"]
+
+
+# -- InstantiateAutotests -----------------------------------------------------------------------------------
+
+AUTOTESTS = {  # one kernel's section of an autotests.yml, as a course writes it
+    "setup": "from hashlib import sha1",
+    "hash": 'sha1({{snippet}}.encode("utf-8")+b"{{salt}}").hexdigest()',
+    "dispatch": "type({{snippet}}).__name__",
+    "normalize": "str({{snippet}})",
+    "check": 'assert {{snippet}} == """{{value}}""", """{{message}}"""',
+    "success": "print('Success!')",
+    "templates": {
+        "default": [{"test": "type({{snippet}})", "fail": "type of {{snippet}} is not correct"},
+                    {"test": "{{snippet}}", "fail": "value of {{snippet}} is not correct"}],
+        "list": [{"test": "len({{snippet}})", "fail": "length of {{snippet}} is not correct"},
+                 {"test": "sorted(map(str, {{snippet}}))", "fail": 'values of {{snippet}} are not "right"'}],
+    },
+}
+
+
+class FakeKernel:
+    """Runs code in one namespace and answers with the repr of a last expression that is not None, as an IPython
+    kernel's text/plain does for small values; records what it ran."""
+
+    def __init__(self):
+        self.ns, self.ran = {}, []
+
+    def __call__(self, code):
+        import ast
+
+        self.ran.append(code)
+        tree = ast.parse(code)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), self.ns)
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), self.ns) if last else None
+        return None if value is None else repr(value)
+
+
+def autotest_notebook(tests: str, test_meta=None):
+    return exercise([
+        ("md", "Set a, b and c; AUTOTEST in markdown is text.", meta("intro", locked=True)),
+        ("code", "### BEGIN SOLUTION\na = 5\nb = 'hi'\nc = [3, 1, 2]\n### END SOLUTION", meta("sol", solution=True)),
+        ("code", tests, test_meta or meta("t", grade=True, locked=True, points=2)),
+        ("code", "d = a + 1  # mentions AUTOTEST, so nbgrader appends its success line", meta("t2", grade=True,
+                                                                                           points=1)),
+    ])
+
+
+def nbgraders_expansion(nb, monkeypatch, tmp_path, kernel):
+    """nbgrader's own InstantiateTests on ``nb``, its kernel replaced by ``kernel`` (through its own sanitizer)."""
+    import yaml
+    from nbgrader.preprocessors import instantiatetests
+
+    class Manager:
+        def shutdown_kernel(self):
+            pass
+
+    (tmp_path / "autotests.yml").write_text(yaml.safe_dump({"python3": AUTOTESTS}))
+    monkeypatch.setattr(instantiatetests, "start_new_kernel", lambda **kw: (Manager(), None))
+    monkeypatch.setattr(instantiatetests.InstantiateTests, "_execute_code_snippet",
+                        lambda self, code: None if (text := kernel(code)) is None else self.sanitizer(text))
+    return instantiatetests.InstantiateTests().preprocess(nb, {"metadata": {"path": str(tmp_path)}})[0]
+
+
+@pytest.mark.parametrize("tests", [
+    "### AUTOTEST a; b;\n### AUTOTEST a + 1",
+    "x = 1\n#HASHED AUTOTEST c\n  # # AUTOTEST a;;b\nprint(x)\n## HASHED AUTOTEST b; c",
+    "### AUTOTEST len(c)\n### BEGIN HIDDEN TESTS\n### HASHED AUTOTEST sorted(c)\n### END HIDDEN TESTS",
+])
+def test_autotest_directives_expand_exactly_as_nbgraders_instantiate_tests(tests, monkeypatch, tmp_path):
+    ours, theirs = FakeKernel(), FakeKernel()
+    expanded, _ = InstantiateAutotests(templates=AUTOTESTS, evaluate=ours).preprocess(autotest_notebook(tests), {})
+    reference = nbgraders_expansion(autotest_notebook(tests), monkeypatch, tmp_path, theirs)
+    assert sources(expanded) == sources(reference)
+    assert ours.ran == theirs.ran  # the same code, in the same order, in the kernel
+    assert "AUTOTEST" not in expanded.cells[2].source.replace("AUTOTEST a;;b", "")  # every directive replaced
+    assert expanded.cells[2].source.endswith("print('Success!')")
+
+
+def test_an_expanded_test_fails_on_the_released_stub_and_passes_on_the_solution():
+    expanded, _ = InstantiateAutotests(templates=AUTOTESTS, evaluate=FakeKernel()).preprocess(
+        autotest_notebook("### AUTOTEST a; b\n### HASHED AUTOTEST c"), {})
+    test = expanded.cells[2].source
+    assert "== \"\"\"5\"\"\"" in test and "sha1(" in test
+    solved = {}
+    exec("a = 5\nb = 'hi'\nc = [3, 1, 2]\n" + test, solved)
+    with pytest.raises(NameError):
+        exec(student_version(expanded)[0].cells[1].source.replace("raise NotImplementedError()", "pass") + "\n"
+             + test, {})
+    wrong = {}
+    with pytest.raises(AssertionError, match="values of c are not"):
+        exec("a = 5\nb = 'hi'\nc = [3, 1, 4]\n" + test, wrong)
+
+
+def test_a_notebook_without_directives_never_reaches_a_kernel():
+    nb = exercise([("code", "assert True", meta("t", grade=True, points=1))])
+    out, _ = InstantiateAutotests(templates={}, evaluate=None).preprocess(copy.deepcopy(nb), {})
+    assert out == nb
+
+
+@pytest.mark.parametrize("tests, test_meta, templates, problem", [
+    ("### AUTOTEST a", meta("plain"), AUTOTESTS, "cell 'plain': an AUTOTEST line in a cell that is not graded"),
+    ("### HASHED AUTOTEST a", None, {k: v for k, v in AUTOTESTS.items() if k != "hash"},
+     "cell 't': a HASHED AUTOTEST line, but autotests.yml has no 'hash' template"),
+    ("### AUTOTEST a", None, {k: v for k, v in AUTOTESTS.items() if k != "check"}, "autotests.yml lacks check"),
+    ("### AUTOTEST undefined_name", None, AUTOTESTS, "cell 't': the source's code failed"),
+])
+def test_a_directive_that_cannot_be_expanded_is_refused_naming_the_cell(tests, test_meta, templates, problem):
+    def kernel(code, fake=FakeKernel()):
+        try:
+            return fake(code)
+        except Exception as e:  # what a kernel reports, as KernelEvaluator raises it
+            raise AutotestError(f"{type(e).__name__}: {e}") from None
+
+    with pytest.raises(AutotestError) as e:
+        InstantiateAutotests(templates=templates, evaluate=kernel).preprocess(autotest_notebook(tests, test_meta), {})
+    assert problem in str(e.value)
+
+
+# -- graded cells without points ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("points, problem", [
+    ("", "its points are empty"), (None, "its points are empty"), ("two", "its points 'two' are not a number"),
+    ("missing", "has no points"),
+])
+def test_a_graded_cell_without_usable_points_is_refused_naming_it(points, problem, tmp_path):
+    cell_meta = meta("test_it", grade=True, locked=True, points=1)
+    if points == "missing":
+        del cell_meta["nbgrader"]["points"]
+    else:
+        cell_meta["nbgrader"]["points"] = points
+    path = tmp_path / "p.ipynb"
+    nbformat.write(exercise([("code", "assert True", cell_meta)]), path)
+    with pytest.raises(ExerciseError) as e:
+        load_exercise(path)
+    assert str(e.value) == (f"{path}: cell 'test_it' (cell 0) is graded but {problem}, which nbgrader refuses too; "
+                            "give it a number of points (0 if it is worth nothing)")
+
+
+def test_empty_points_of_the_oldest_metadata_are_0_as_nbgrader_update_makes_them(tmp_path):
+    path = tmp_path / "old.ipynb"
+    nbformat.write(exercise([("code", "assert True", {"nbgrader": {"grade": True, "grade_id": "t", "points": ""}})]),
+                   path)
+    assert load_exercise(path).graded == {"t": (0.0, "auto")}
+
+
+# -- an nbgrader assignment's files --------------------------------------------------------------------------
+
+def test_ignored_names_are_nbgraders():
+    assert [n for n in ("data.txt", "x.ipynb", "m.pyc", "__pycache__", "feedback", ".ipynb_checkpoints", ".x.pyc",
+                        ".hidden", "notes.ipynb.txt") if ignored(n)] == [
+        "x.ipynb", "m.pyc", "__pycache__", "feedback", ".ipynb_checkpoints"]
+
+
+def test_the_source_wins_over_the_students_files_whatever_their_shape():
+    student = [AssignmentFile(n, student=True) for n in ("data.txt", "mine.txt", "tables", "helpers.py/x", "sub/a")]
+    source = [AssignmentFile(n) for n in ("data.txt", "tables/size.txt", "helpers.py")]
+    assert [(f.name, f.student) for f in merge(student, source)] == [
+        ("mine.txt", True), ("sub/a", True), ("data.txt", False), ("tables/size.txt", False), ("helpers.py", False)]
+
+
+def test_a_students_files_are_listed_without_links_notebooks_or_ignored_folders(tmp_path):
+    root = tmp_path / "submitted"
+    folder = root / "ann" / "ps1"
+    (folder / "sub" / "__pycache__").mkdir(parents=True)
+    (folder / "answer.txt").write_text("42")
+    (folder / "sub" / "more.csv").write_text("1,2")
+    (folder / "sub" / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"x")
+    (folder / "p.ipynb").write_text("{}")
+    (tmp_path / "secret.txt").write_text("another student's")
+    os.symlink(tmp_path / "secret.txt", folder / "link.txt")
+    os.mkfifo(folder / "pipe")
+    files, problems = student_files(folder, root)
+    assert [(f.name, f.student, f.root) for f in files] == [("answer.txt", True, root), ("sub/more.csv", True, root)]
+    assert problems == [f"{folder / 'link.txt'}: not put beside the notebook: it is a symbolic link, which the grader "
+                        "does not follow",
+                        f"{folder / 'pipe'}: not put beside the notebook: it is not a regular file"]
+
+
+def test_staging_copies_the_sources_first_within_the_cap_and_the_kernel_side_puts_them_in_place(tmp_path,
+                                                                                                 monkeypatch):
+    source = tmp_path / "source" / "ps1"
+    (source / "tables").mkdir(parents=True)
+    (source / "data.txt").write_text("42\n")
+    (source / "tables" / "size.txt").write_text("7\n")
+    (source / "run.sh").write_text("echo hi\n")
+    (source / "run.sh").chmod(0o755)
+    (source / "p.ipynb").write_text("{}")
+    os.symlink(tmp_path / "elsewhere", source / "linked")
+    files, problems = source_files(source)
+    assert [f.name for f in files] == ["data.txt", "run.sh", "tables/size.txt"]
+    assert problems == [f"{source / 'linked'}: not put beside the notebooks: it is a symbolic link, which the grader "
+                        "does not follow; put the file itself there"]
+    root = tmp_path / "submitted"
+    (root / "ann" / "ps1").mkdir(parents=True)
+    (root / "ann" / "ps1" / "big.bin").write_bytes(b"x" * 20)
+    (root / "ann" / "ps1" / "small.txt").write_text("ok")
+    own, _ = student_files(root / "ann" / "ps1", root)
+    staged = tmp_path / "run" / "files"
+    staged.parent.mkdir()
+    notes = stage(merge(own, files), staged, max_bytes=18 + len("42\n7\necho hi\n"))
+    assert notes == [f"{root / 'ann' / 'ps1' / 'big.bin'}: not put beside the notebook: the assignment's files "
+                     f"would take more than {18 + 13} bytes, half the working directory (grade with a larger "
+                     "--work-bytes)"]
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()) == [
+        "data.txt", "run.sh", "small.txt", "tables/size.txt"]
+    assert os.access(staged / "run.sh", os.X_OK) and not os.access(staged / "data.txt", os.X_OK)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert json.loads(place(str(staged))) == {"files": 4}
+    assert (work / "tables" / "size.txt").read_text() == "7\n" and (work / "small.txt").read_text() == "ok"
+    sent, left_out = with_data(merge(own, files), max_bytes=18 + 13)
+    assert [f.name for f in sent] == ["data.txt", "run.sh", "tables/size.txt", "small.txt"] and len(left_out) == 1
+    assert sent[0].data == b"42\n" and sent[0].path is None
+
+
+def test_an_empty_timestamp_is_no_timestamp_and_no_flag(tmp_path):
+    from grader.grade import _timestamp
+
+    folder = tmp_path / "submitted" / "ann" / "ps1"
+    folder.mkdir(parents=True)
+    (folder / "timestamp.txt").write_text(" \n")
+    assert _timestamp(folder, tmp_path / "submitted") == ("", None)
+    (folder / "timestamp.txt").write_text("yesterday-ish")
+    assert _timestamp(folder, tmp_path / "submitted")[1].startswith(f"{folder / 'timestamp.txt'} could not be read")
+
+
+def test_a_student_handing_in_too_many_files_or_links_gets_one_line_each_not_one_per_file(tmp_path, monkeypatch):
+    import grader.assignment_files as files_module
+
+    monkeypatch.setattr(files_module, "MAX_FILES", 3)
+    monkeypatch.setattr(files_module, "MAX_PROBLEMS", 2)
+    folder = tmp_path / "submitted" / "ann" / "ps1"
+    folder.mkdir(parents=True)
+    for i in range(5):
+        (folder / f"f{i}.txt").write_text("x")
+        os.symlink(tmp_path, folder / f"l{i}")
+    files, problems = student_files(folder, tmp_path / "submitted")
+    assert [f.name for f in files] == ["f0.txt", "f1.txt", "f2.txt"]
+    assert problems[2:] == [f"{folder}: 3 more file(s) not put beside the notebook (links or not regular files)",
+                            f"{folder}: 2 file(s) not put beside the notebook: the student handed in more than 3 "
+                            "files with the notebooks"]
+    assert len(problems) == 4 and all("is a symbolic link" in p for p in problems[:2])

@@ -93,8 +93,12 @@ class ExecuteSubmission(ExecutePreprocessor):
                    "and the state's ``limits`` says why.").tag(config=True)
     max_total_output_chars = Integer(20_000_000, help="Output kept of the whole notebook (each cell keeps at most "
                                      "max_output_chars); the rest is dropped.").tag(config=True)
+    files_from = Unicode("", help="A folder whose files the kernel copies into its working directory before the "
+                         "first cell (an nbgrader assignment's files, staged by the grader: "
+                         "grader.assignment_files); \"\": none.")
 
     _total_chars = 0  # output kept of the whole notebook so far (preprocess starts it afresh)
+    _placed = False  # the files of ``files_from`` were put in place (preprocess starts it afresh)
     _deadline = None  # when the budget runs out (time.monotonic()), or None
 
     def __init__(self, **kw):
@@ -109,7 +113,7 @@ class ExecuteSubmission(ExecutePreprocessor):
         grader = state_of(resources)
         grader.replies = {}
         km = km if km is not None else self.kernel
-        self._index, self._installed, self._total_chars = None, self.guard_installed, 0
+        self._index, self._installed, self._total_chars, self._placed = None, self.guard_installed, 0, False
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
         self._deadline = time.monotonic() + self.budget if self.budget > 0 else None
@@ -145,6 +149,9 @@ class ExecuteSubmission(ExecutePreprocessor):
         return super().start_new_kernel(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):
+        if self.files_from and not self._placed:  # before any cell: a kernel failing here is not the notebook's
+            self._placed = True
+            self._place_files(state_of(resources))
         self._index, self._chars = index, 0
         if self.guard and not self._installed:
             audit = self._audit_log
@@ -173,6 +180,15 @@ class ExecuteSubmission(ExecutePreprocessor):
                             f"in cell {index}; the cells after it did not run")
             raise _LimitReached(state.limits)
         return cell, resources
+
+    def _place_files(self, state) -> None:
+        """Have the kernel copy ``files_from`` into its working directory (:func:`grader.place_files.place`)."""
+        answer = self._ask(expression=f"__import__('grader.place_files', fromlist=['place']).place("
+                                      f"{self.files_from!r})")
+        placed = json.loads(answer) if isinstance(answer, str) else {"error": "the kernel did not run the copy"}
+        if placed.get("error"):
+            state.flag(f"the assignment's files were not all put beside the notebook ({placed['error']}); tests "
+                       "that read them may fail")
 
     def _cell_timeout(self, cell) -> float:
         """nbclient's ``timeout_func``: ``timeout``, or what is left of the budget if that is less."""

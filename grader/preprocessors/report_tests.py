@@ -7,9 +7,10 @@ from nbformat.v4 import new_raw_cell
 
 from ..exercise import grade_id, kind_of
 from ..late import LatePolicy
+from ..results import NOT_SUBMITTED
 
 ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "timeout": "⏱️", "not-run": "⏹️", "needs-grading": "📝",
-        "graded-by-hand": "🖊️", "no-answer": "❌"}
+        "graded-by-hand": "🖊️", "no-answer": "❌", NOT_SUBMITTED: "📭"}
 
 
 def _e(text) -> str:
@@ -49,6 +50,9 @@ class ReportTests(Preprocessor):
                          f"{result.pending_points:g} point(s); the score above does not include them yet.</p>")
         if result.status == "error":
             parts.append(f"<p><strong>This submission could not be graded:</strong> {_e(result.message)}</p>")
+        if result.status == NOT_SUBMITTED:
+            parts.append(f"<p><strong>Not submitted:</strong> this notebook was not handed in with the assignment, "
+                         f"so it counts as 0 of its {result.possible:g} point(s).</p>")
         rows = [f"<tr><td>{_e(t.test)}</td><td>{t.points:g} / {t.max_points:g}</td>"
                 f"<td>{ICON.get(t.status, '')} {_e(t.status)}</td><td>{_e(t.comment or t.message)}</td></tr>"
                 for t in result.tests]

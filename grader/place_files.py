@@ -1,0 +1,29 @@
+"""Runs inside the student's kernel, before the notebook's first cell: put the assignment's files beside it.
+
+The grader staged them in the slot's run directory (:mod:`grader.assignment_files`); :func:`place` copies them
+into the kernel's working directory, the tmpfs inside the box that the engines share and that the grader cannot
+write into from outside.  :class:`grader.preprocessors.execute_submission.ExecuteSubmission` calls it through a
+``user_expressions`` request before any student code has run.
+"""
+
+import json
+import os
+import shutil
+
+
+def place(staged: str) -> str:
+    """Copy every file below ``staged`` into the current directory, folders and all; JSON ``{"files": n}``,
+    with ``"error"`` if a copy failed (a full working directory, say)."""
+    here, count = os.getcwd(), 0
+    try:
+        for top, dirs, names in os.walk(staged):  # the grader wrote it: folders and regular files only
+            folder = os.path.normpath(os.path.join(here, os.path.relpath(top, staged)))
+            os.makedirs(folder, exist_ok=True)
+            for name in names:
+                source = os.path.join(top, name)
+                if not os.path.islink(source):
+                    shutil.copy(source, os.path.join(folder, name))
+                    count += 1
+    except OSError as e:
+        return json.dumps({"files": count, "error": f"{type(e).__name__}: {e}"})
+    return json.dumps({"files": count})
