@@ -120,8 +120,8 @@ class Slot:
             env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror}, **GRADING_ENV)
             self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", owned=True, box=self.box,
                                         env=env, engine_cwd=run / "work", engine_profile_dir=run / "engines")
-        else:
-            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url}, **GRADING_ENV)  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+        else:  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+            env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url}, **GRADING_ENV)
             if self._unboxed is None:
                 self._unboxed = LocalCluster(n=self.n_engines, ipython_dir=self.root / "controller", owned=True,
                                              env=env, fork=True)
