@@ -585,7 +585,7 @@ class LocalCluster:
             name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
             log = self.log_dir / f"{name}.log"
             tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-            raise ClusterError(f"{name} (pid {dead[0].pid}) exited during start; its log {log} ends: "
+            raise ClusterError(f"{name} (pid {dead[0].pid}) exited; its log {log} ends: "
                                + " | ".join(tail))
 
     def verify(self, timeout: float = 10) -> None:
@@ -604,6 +604,7 @@ class LocalCluster:
             self._raise_if_exited()
             raise ClusterError(f"the engines did not answer: {e!r}") from e
         if problem:
+            self._raise_if_exited()  # a process that died since the first look is the cause to name
             raise ClusterError(problem)
 
     def restart(self, timeout: float = 60) -> None:
