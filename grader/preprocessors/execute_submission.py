@@ -12,7 +12,8 @@ from jupyter_core.utils import ensure_async, run_sync
 from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
-from ..exercise import grade_id, is_test
+from ..exercise import grade_id, is_locked, is_test
+from ..protect import Protection
 from ..state import Reply, state_of
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -100,7 +101,7 @@ class ExecuteSubmission(ExecutePreprocessor):
         grader = state_of(resources)
         grader.replies = {}
         km = km if km is not None else self.kernel
-        self._index, self._installed = None, self.guard_installed
+        self._index, self._installed, self._relied = None, self.guard_installed, False
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
         self._audit_log = self.audit
@@ -143,11 +144,16 @@ class ExecuteSubmission(ExecutePreprocessor):
                 audit.seal()
                 if not audit.connected:
                     self.log.warning("the audit hook did not connect to %s", audit.path)
+        state, plan = state_of(resources), self._protection(resources)
+        if self.guard and not self._relied:  # before the first cell: what the source's locked cells import
+            self._relied = True
+            self._ask(expression=f"{GUARD}.rely({json.dumps(plan.modules)!r})")
         if not (self.guard and is_test(cell)):
             cell, resources = super().preprocess_cell(cell, resources, index)
+            if self.guard and is_locked(cell) and plan.binds.get(grade_id(cell)):  # the instructor's objects
+                self._ask(expression=f"{GUARD}.hold({plan.binds[grade_id(cell)]!r})")
         else:
             cell, resources = self._run_test(cell, resources, index)
-        state = state_of(resources)
         if state.replies.get(index, Reply("ok")).ename == TIMEOUT_ENAME:
             self._probe()
         if self._audit_log is not None:
@@ -189,8 +195,14 @@ class ExecuteSubmission(ExecutePreprocessor):
         except Exception:  # noqa: BLE001 - a kernel manager that cannot tell: treat the kernel as gone
             return False
 
+    @staticmethod
+    def _protection(resources) -> Protection:
+        """What the guard keeps for this notebook (RestoreTests works it out from the source; none without it)."""
+        return state_of(resources).protection or Protection()
+
     def _run_test(self, cell, resources, index):
-        repaired = self._ask(expression=f"{GUARD}.restore()")
+        plan, gid = self._protection(resources), grade_id(cell)
+        repaired = self._ask(expression=f"{GUARD}.restore({plan.reads.get(gid, [])!r})")
         state = state_of(resources)
         for what in json.loads(repaired or "[]"):
             state.flag(f"student code changed {what}; restored before the tests")
@@ -204,11 +216,21 @@ class ExecuteSubmission(ExecutePreprocessor):
         reply = state.replies.get(index)
         if reply is None or reply.ename == TIMEOUT_ENAME:  # the probe comes next; no question now
             return cell, resources
-        ran = json.loads(self._ask(expression=f"{GUARD}.check()") or "null")
+        checked = json.loads(self._ask(expression=f"{GUARD}.check({plan.keeps.get(gid, [])!r}, "
+                                                  f"{plan.binds.get(gid, [])!r})") or "null")
+        ran, names, modules = checked if isinstance(checked, list) and len(checked) == 3 else (None, [], [])
+        changed = [f"the name {n!r}" for n in names] + [str(m) for m in modules]
         if reply.status == "ok" and ran != nonce:
             state.replies[index] = Reply("error", "TestNotRun", "the test's code did not run as written "
                                          "(something in the notebook changed it before it ran)")
             state.flag(f"test cell {index}: the test code did not run as written")
+        elif changed:
+            what = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            if reply.status == "ok":
+                state.replies[index] = Reply("error", "TestTampered", f"student code the test called changed {what}, "
+                                             "which the test relies on, while it ran: the test does not count")
+            state.flag(f"test cell {index}: student code the test called changed {what} while the test ran; "
+                       "the test scores 0")
         return cell, resources
 
     def _ask(self, code="", expression=None):
