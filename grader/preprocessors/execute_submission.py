@@ -64,9 +64,11 @@ class ExecuteSubmission(ExecutePreprocessor):
     a kernel that dies leaves the cells after it unexecuted and the reason in
     the state's ``crash``.  Scores come from the kernel's execute
     replies, never from what a cell printed.  With ``guard``, what student code
-    did to IPython or to the modules tests use is undone before each test cell
-    (see :mod:`grader.kernel_guard`), and a test only counts if its code ran to
-    its last line.
+    did to IPython, to the modules tests use or to the names they read from the
+    instructor's cells (the state's ``protection``: :mod:`grader.protect`) is
+    undone before each test cell (see :mod:`grader.kernel_guard`), and a test only
+    counts if its code ran to its last line and student code it called changed
+    none of those while it ran.
     """
 
     kernel_env = Dict(help="The kernel's whole environment (None: inherit the grader's).", allow_none=True,
@@ -150,8 +152,9 @@ class ExecuteSubmission(ExecutePreprocessor):
             self._ask(expression=f"{GUARD}.rely({json.dumps(plan.modules)!r})")
         if not (self.guard and is_test(cell)):
             cell, resources = super().preprocess_cell(cell, resources, index)
-            if self.guard and is_locked(cell) and plan.binds.get(grade_id(cell)):  # the instructor's objects
-                self._ask(expression=f"{GUARD}.hold({plan.binds[grade_id(cell)]!r})")
+            held = plan.binds.get(grade_id(cell)) if self.guard and is_locked(cell) else None
+            if held and state.replies.get(index, Reply("ok")).ename != TIMEOUT_ENAME:  # the instructor's objects
+                self._ask(expression=f"{GUARD}.hold({held!r})")
         else:
             cell, resources = self._run_test(cell, resources, index)
         if state.replies.get(index, Reply("ok")).ename == TIMEOUT_ENAME:
