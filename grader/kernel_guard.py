@@ -67,6 +67,13 @@ _given = {}  # the student's objects for those names, set aside while a test run
 _state = {"loaded": 0}  # how many modules were loaded when the relied-on ones were last looked for
 last_ran = None
 _MISSING = object()
+_IMMUTABLE_TYPES = (str, int, float, bool, bytes, complex, type(None))
+
+
+def _same(value, held):
+    """The notebook's ``value`` is what the instructor's cell bound: the object itself, or an equal value of the
+    same exact immutable built-in type (a string bound again to the same text is no change)."""
+    return value is held or type(value) is type(held) and type(held) in _IMMUTABLE_TYPES and value == held
 
 
 def _public(namespace, everything=False):
@@ -232,7 +239,7 @@ def restore(names=()):
             _stash[name] = namespace.pop(name)
             repairs.append(f"the name {name!r} (a global that hid the builtin; the tests used the builtin)")
     for name in names:
-        if name in _names and namespace.get(name, _MISSING) is not _names[name]:
+        if name in _names and not _same(namespace.get(name, _MISSING), _names[name]):
             _given[name] = namespace.get(name, _MISSING)
             namespace[name] = _names[name]
             repairs.append(f"the name {name!r}, which the tests use (the exercise's locked cells bound it)")
@@ -262,7 +269,7 @@ def check(keeps=(), binds=()):
     changed while it ran (student code it called did it: put back now); then hold the names it bound itself
     (``binds``) and give the notebook back its own objects.  A JSON list: [nonce, names, modules]."""
     namespace = _shell.user_ns
-    changed = [name for name in keeps if name in _names and namespace.get(name, _MISSING) is not _names[name]]
+    changed = [name for name in keeps if name in _names and not _same(namespace.get(name, _MISSING), _names[name])]
     patched = []
     _restore_modules(patched)
     hold(binds)

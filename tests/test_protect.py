@@ -150,6 +150,19 @@ def test_names_are_held_after_locked_cells_and_put_back_before_tests(guard):
     assert ns["_time"] is fake and "_ids" not in ns, "after the test the notebook gets its own objects back"
 
 
+def test_a_name_bound_again_to_an_equal_string_or_number_is_no_change(guard):
+    ns = guard.shell.user_ns
+    ns["base_url"], ns["_n"], ns["_ids"] = "http://127.0.0.1:8765/books/", 4, [0, 1]
+    guard.hold(["base_url", "_n", "_ids"])
+    ns["base_url"], ns["_n"], ns["_ids"] = "".join(["http://127.0.0.1:8765/", "books/"]), 2 + 2, [0, 1]
+    assert repairs(guard, ["base_url", "_n", "_ids"]) == [
+        "the name '_ids', which the tests use (the exercise's locked cells bound it)"], "a list is another object"
+    ns["_n"] = True  # equal to 1, but not an int
+    guard.hold(["_n"])
+    ns["_n"] = 1
+    assert repairs(guard, ["_n"]) == ["the name '_n', which the tests use (the exercise's locked cells bound it)"]
+
+
 def test_a_name_changed_while_the_test_ran_is_reported(guard):
     ns = guard.shell.user_ns
     ns["_rc"] = real = object()
