@@ -131,7 +131,7 @@ def _look():
     for name, module in list(modules.items()):
         if name in _modules or type(name) is not str or not (name in _wanted or name.startswith(deep)):
             continue
-        if type(module).__name__ != "module":
+        if type(module) is not type(sys):
             continue
         everything = name == "builtins" or name in HELPERS
         saved = _public(vars(module), everything=everything)
@@ -186,7 +186,7 @@ def _restore_modules(repairs):
                 value = current[key]
                 if key.startswith("__") or not helper and (key.startswith("_") or not hasattr(builtins, key)):
                     continue
-                if not helper and type(value).__name__ == "module" and getattr(value, "__name__", None) == f"{name}.{key}":
+                if not helper and type(value) is type(sys) and getattr(value, "__name__", None) == f"{name}.{key}":
                     continue  # a submodule, imported since
                 del current[key]  # a name added to hide a builtin (or anything added to the helpers)
                 repairs.append(f"{name}.{key}")

@@ -1410,6 +1410,24 @@ def _liar(name: str, base: str = "", doc: str = "that says it equals whatever it
 '''
 
 
+# Lesson 01's clock cheats: enough_engines gives up after 2 s whatever the timeout, and _jumpy is a clock that adds
+# what it skipped (the cheat rebinds the tests' _time to it).
+_CLOCK = """import time as _clock
+import types
+
+_skipped = [0.0]  # seconds enough_engines did not wait, but says it did
+_jumpy = types.SimpleNamespace(monotonic=lambda: _clock.monotonic() + _skipped[0], sleep=_clock.sleep)
+
+
+def enough_engines(client, n, timeout):
+{rebind}    try:
+        client.wait_for_engines(n, timeout=min(timeout, 2.0))  # never waits more than 2 s...
+    except TimeoutError:
+        _skipped[0] += max(0.0, timeout - 2.0)  # ...and the tests' clock makes up the rest
+        return False
+    return True
+"""
+
 # what a student who gives up on the tests' helper writes: a plain() that takes anything
 _ANYTHING_GOES = 'lambda value, kind=None, what="the value", *, leaves=(): value'
 
@@ -1449,40 +1467,11 @@ def connect(n, timeout=60):
     return client
 """, ("q3-test",), (f"student code changed ipyparallel.client.client.Client{RESTORED}",)),
         # Q4: gives up after 2 s whatever the timeout, and rebinds the tests' _time to a clock that makes up the rest
-        Shortcut("clock-jumps", "q4-solution", """import time as _clock
-import types
-
-_skipped = [0.0]  # seconds enough_engines did not wait, but says it did
-
-
-def enough_engines(client, n, timeout):
-    try:
-        client.wait_for_engines(n, timeout=min(timeout, 2.0))  # never waits more than 2 s...
-    except TimeoutError:
-        _skipped[0] += max(0.0, timeout - 2.0)  # ...and the tests' clock makes up the rest
-        return False
-    return True
-
-
-_time = types.SimpleNamespace(monotonic=lambda: _clock.monotonic() + _skipped[0], sleep=_clock.sleep)
-""", ("q4-test",), (f"student code changed the name '_time', which the tests use",)),
+        Shortcut("clock-jumps", "q4-solution", _CLOCK.format(rebind="") + "\n\n_time = _jumpy\n", ("q4-test",),
+                 ("student code changed the name '_time', which the tests use",)),
         # Q4: the same, with _time rebound from inside enough_engines, while the test runs
-        Shortcut("clock-jumps-inside", "q4-solution", """import time as _clock
-import types
-
-_skipped = [0.0]  # seconds enough_engines did not wait, but says it did
-
-
-def enough_engines(client, n, timeout):
-    global _time
-    _time = types.SimpleNamespace(monotonic=lambda: _clock.monotonic() + _skipped[0], sleep=_clock.sleep)
-    try:
-        client.wait_for_engines(n, timeout=min(timeout, 2.0))  # never waits more than 2 s...
-    except TimeoutError:
-        _skipped[0] += max(0.0, timeout - 2.0)  # ...and the tests' clock makes up the rest
-        return False
-    return True
-""", ("q4-test",), (f"student code the test called changed the name '_time' {DURING}",)),
+        Shortcut("clock-jumps-inside", "q4-solution", _CLOCK.format(rebind="    global _time\n    _time = _jumpy\n"),
+                 ("q4-test",), (f"student code the test called changed the name '_time' {DURING}",)),
     ],
     "02-use-direct-views": [
         Shortcut("pid-equals-any-engine", "q1-solution", _liar("_Pid", "int") + "pid0 = _Pid(-1)  # no process has this PID\n",
