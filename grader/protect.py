@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 from .exercise import grade_id, is_locked, is_solution, is_test
 
-# CPython 3.11's ast.parse is not safe in two threads at once ("AST constructor recursion depth mismatch"), and the
-# grader's workers are threads: every parse of the grader's goes through this lock.
+# CPython 3.11 builds Python AST objects (ast.parse, ast.literal_eval) with one counter per interpreter, so two threads
+# doing it at once fail ("SystemError: AST constructor recursion depth mismatch"), and the grader's workers are
+# threads: every parse of the grader's (here, the audit's scan, ExecuteSubmission's literal_eval) takes this lock.
 PARSE_LOCK = threading.Lock()
 # Names IPython binds in the notebook's namespace as cells run: never the instructor's.
 IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython|__builtins__|__name__|__doc__)$")

@@ -253,3 +253,39 @@ def test_the_librarys_own_work_is_no_repair(guard):
         assert json.loads(guard.check([], [])) == [None, [], []]
     finally:
         map_module.numpy, serialize_module.pickle = saved
+
+
+# -- parsing in the grader's threads ------------------------------------------------------------------------
+
+def test_the_graders_parses_hold_the_lock(monkeypatch):
+    """CPython 3.11 fails two threads that build AST objects at once ("AST constructor recursion depth mismatch"),
+    and the grader's workers are threads: RestoreTests' plan, the audit's scan and ExecuteSubmission's answers from
+    the kernel (literal_eval) all parse under grader.protect.PARSE_LOCK."""
+    import ast
+
+    from grader import protect
+    from grader.audit import scan_cells
+    from grader.preprocessors import execute_submission
+
+    held = []
+    real_parse = ast.parse
+
+    def parse(*args, **kwargs):
+        held.append(protect.PARSE_LOCK.locked())
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", parse)  # literal_eval parses with it too
+    protect._protection.cache_clear()
+    protection(nb(("setup", "_x = 1", "setup"), ("test", "assert _x", "q1-test")))
+    scan_cells(nb(("solution", "x = 1", "q1")))
+
+    class Client:
+        def execute(self, *args, **kwargs):
+            return "msg"
+
+    executor = execute_submission.ExecuteSubmission()
+    executor.kc = Client()
+    monkeypatch.setattr(executor, "wait_for_reply", lambda msg_id: {"content": {"user_expressions": {
+        "v": {"status": "ok", "data": {"text/plain": "'[1, 2]'"}}}}})
+    assert executor._ask(expression="anything") == "[1, 2]"
+    assert len(held) >= 4 and all(held), held

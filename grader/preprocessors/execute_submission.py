@@ -13,7 +13,7 @@ from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
 from ..exercise import grade_id, is_locked, is_test
-from ..protect import Protection
+from ..protect import PARSE_LOCK, Protection
 from ..state import Reply, state_of
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -247,7 +247,8 @@ class ExecuteSubmission(ExecutePreprocessor):
         value = reply["content"].get("user_expressions", {}).get("v", {})
         if value.get("status") != "ok":
             return None
-        return ast.literal_eval(value["data"]["text/plain"])
+        with PARSE_LOCK:  # (literal_eval parses: one thread at a time, see grader.protect)
+            return ast.literal_eval(value["data"]["text/plain"])
 
     def _probe(self):
         """After a timeout: a kernel that ignores the interrupt is stopped, not waited for cell after cell."""
