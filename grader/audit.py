@@ -449,11 +449,13 @@ def _arm(args):
     if guard is not None:
         _guard_dict = vars(guard)
         guarded = set(getattr(guard, "_classes", {}))
+        growing = _guard_dict.get("GROWING", ())  # what the guard fills as it works (never replaced)
+        growing = growing if type(growing) is tuple else ()
         for key, value in _guard_dict.items():
-            if key in ("last_ran", "_stash"):
+            if key == "last_ran":
                 continue
             _guard_snap[key] = value
-            if (type(value) is dict or type(value) is list) and not key.startswith("__"):
+            if (type(value) is dict or type(value) is list) and not key.startswith("__") and key not in growing:
                 _guard_lens[key] = len(value)  # (the builtins' size changes as IPython runs a cell)
             if type(value) is _FunctionType:
                 _codes(value.__code__, _guard_codes)
@@ -880,6 +882,8 @@ NAMES = {  # identifier -> what it reaches
     "ctypes": "ctypes",
 }
 INSPECT_FRAMES = {"stack", "currentframe", "getouterframes", "getinnerframes", "trace"}
+# A class whose comparison gives one answer whatever it is given: an answer that says it equals anything.
+COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__"}
 _WORD = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(n) for n in sorted(NAMES, key=len, reverse=True))
                    + r")(?![A-Za-z0-9_])")
 _TEXT_ASSIGN = re.compile(r"get_ipython\(\)(?:\.\w+)+\s*=(?!=)|setattr\(\s*get_ipython\(\)")
@@ -913,9 +917,30 @@ def _text(node: ast.AST) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _constant_comparisons(node: ast.ClassDef) -> list[str]:
+    """``__eq__`` and the like, defined in the class's body, that return one constant whatever they are given."""
+    found = []
+    for item in node.body:
+        value = None
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in COMPARISONS:
+            body = [b for b in item.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+            if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Constant):
+                value, name = body[0].value, item.name
+        elif isinstance(item, ast.Assign) and isinstance(item.value, ast.Lambda) and \
+                isinstance(item.value.body, ast.Constant):
+            names = [t.id for t in item.targets if isinstance(t, ast.Name) and t.id in COMPARISONS]
+            value, name = (item.value.body, names[0]) if names else (None, "")
+        if value is not None:
+            found.append(f"a comparison that answers {value.value!r} whatever it is given ({node.name}.{name}): "
+                         "an object that says it equals anything")
+    return found
+
+
 def _scan_tree(tree: ast.AST, aliases: set[str]) -> list[str]:
     found = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            found += _constant_comparisons(node)
         if isinstance(node, ast.Name) and node.id in NAMES:
             found.append(NAMES[node.id])
         elif isinstance(node, ast.Attribute):
@@ -956,16 +981,9 @@ def _scan_tree(tree: ast.AST, aliases: set[str]) -> list[str]:
 
 
 def _parse(source: str) -> ast.AST | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
-        pass
-    try:  # IPython syntax (magics, !commands): what IPython would run
-        from IPython.core.inputtransformer2 import TransformerManager
+    from .protect import parse  # (IPython syntax, magics and !commands, as IPython would run it; one thread at a time)
 
-        return ast.parse(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001
-        return None
+    return parse(source)
 
 
 def scan_cells(nb) -> list[str]:

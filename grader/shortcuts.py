@@ -5,9 +5,19 @@ filled in from the source, except the solution cell ``question``, whose code is
 ``source`` (a wrong answer of a kind the lesson is about: serial code passed off as
 parallel, a value typed in, the test's own inputs rebound, work skipped).  The tests
 named in ``misses`` must fail on it and every other test must pass, so the student
-misses full marks on that question only.  :func:`grader.sample_class.make_class`
+misses full marks on that question only; the grader must raise a flag containing
+each text of ``flags`` (and no other flag of the guard's).  :func:`grader.sample_class.make_class`
 adds them to the sample class (``shortcuts=True``, as the demo does) and the demo's
 score check covers them.
+
+:data:`CHEATS` are students who go for the tests themselves rather than the lesson
+(issue 20): answers that say they equal anything (a class of their own, or a
+subclass of ``tuple``, ``str``, ``int``, ``list`` or ``dict`` whose ``__eq__``,
+``__len__``, ``__iter__`` or ``__getitem__`` lies), the set-up cell's helper names
+rebound (``_time``, ``_rc``, ``_engine_pids``, ``_ids`` ...) before the tests or from
+inside a function a test calls, and attributes of ipyparallel's submodules or of the
+tests' helper module (``course.testing``) rebound or patched.  Each scores zero on the
+test it aims at, and those that change what the tests rely on are flagged.
 """
 
 from __future__ import annotations
@@ -21,6 +31,11 @@ class Shortcut:
     question: str  # grade_id of the solution cell replaced
     source: str  # what the student wrote there instead
     misses: tuple[str, ...]  # grade_ids of the tests that must fail on it (the others pass)
+    flags: tuple[str, ...] = ()  # texts that flags of the grader's guard must contain (no other such flag is raised)
+
+
+RESTORED = "; restored before the tests"  # how the guard's flag for what it put back before a test ends
+DURING = "while the test ran; the test scores 0"  # how its flag for what changed while a test ran ends
 
 
 # Code that lesson 09's shortcut students share (the notebook's own helpers, re-typed).
@@ -502,7 +517,7 @@ _real_rng = np.random.default_rng
 np.random.default_rng = lambda seed=None: _Same() if seed == 2024 else _real_rng(seed)
 dview.scatter("a", a, block=True)
 parts = dview["a"]
-""", ("q1-test",)),
+""", ("q1-test",), (f"student code changed numpy.random.default_rng{RESTORED}",)),
     ],
     "07-download-ngrams-in-parallel": [
         Shortcut("deals-files-locally", "q1-solution", """def share_files(view, names):
@@ -1124,7 +1139,7 @@ def run_limited(view, n, f, *args):
     real = time.monotonic
     time.monotonic = lambda: real() - 1.0  # the clock now reads a second less
     return results
-""", ("q4-test",)),
+""", ("q4-test",), (f"student code the test called changed time.monotonic {DURING}",)),
         # Q2: sorts the counts by engine id instead of keeping view.targets order (right only for sorted views)
         Shortcut("sorts-by-engine-id", "q2-solution", """def blas_threads(view):
     def count():
@@ -1376,3 +1391,347 @@ reports = call_remotely(dview, Account(5), "report", 1)
 """, ("q2-test",)),
 ],
 }
+
+
+# -- students who cheat the tests rather than the lesson (issue 20) ---------------------------------------------
+
+def _liar(name: str, base: str = "", doc: str = "that says it equals whatever it is compared with") -> str:
+    """A class named ``name`` (made from ``base``) whose ``__eq__`` is always true."""
+    bases = f"({base})" if base else ""
+    hashing = f"__hash__ = {base}.__hash__" if base in ("int", "str", "tuple") else "__hash__ = None"
+    return f'''class {name}{bases}:
+    # {f"a {base}" if base else "an object"} {doc}
+    def __eq__(self, other):
+        return True
+
+    {hashing}
+
+
+'''
+
+
+# Lesson 01's clock cheats: enough_engines gives up after 2 s whatever the timeout, and _jumpy is a clock that adds
+# what it skipped (the cheat rebinds the tests' _time to it).
+_CLOCK = """import time as _clock
+import types
+
+_skipped = [0.0]  # seconds enough_engines did not wait, but says it did
+_jumpy = types.SimpleNamespace(monotonic=lambda: _clock.monotonic() + _skipped[0], sleep=_clock.sleep)
+
+
+def enough_engines(client, n, timeout):
+{rebind}    try:
+        client.wait_for_engines(n, timeout=min(timeout, 2.0))  # never waits more than 2 s...
+    except TimeoutError:
+        _skipped[0] += max(0.0, timeout - 2.0)  # ...and the tests' clock makes up the rest
+        return False
+    return True
+"""
+
+# what a student who gives up on the tests' helper writes: a plain() that takes anything
+_ANYTHING_GOES = 'lambda value, kind=None, what="the value", *, leaves=(): value'
+
+CHEATS: dict[str, list[Shortcut]] = {
+    "01-start-a-cluster": [
+        Shortcut("ids-list-equals-anything", "q1-solution", _liar("_Ids", "list") + """def engine_ids_of(client):
+    return _Ids()
+
+
+engine_ids = engine_ids_of(rc)
+""", ("q1-test",)),
+        Shortcut("count-equals-anything", "q2-solution", "everyone = rc[:]\n\n\n" + _liar("_Count", "int") + """def count_engines(view):
+    return _Count(4)
+""", ("q2-test",)),
+        # Q3: connect leaves its client open on a timeout, and ipyparallel.client.client.Client, which the tests build
+        # their recording client on, becomes a Client that always says it was closed
+        Shortcut("client-always-closed", "q3-solution", """import ipyparallel.client.client as _client_module
+
+
+class _AlwaysClosed(_client_module.Client):
+    # a Client that says close() was called on it, whatever happened
+    @property
+    def close_called(self):
+        return True
+
+    @close_called.setter
+    def close_called(self, value):
+        pass
+
+
+_client_module.Client = _AlwaysClosed  # what the tests' recording client is made from
+
+
+def connect(n, timeout=60):
+    client = ipp.Client()
+    client.wait_for_engines(n, timeout=timeout)  # leaves its client open when it times out
+    return client
+""", ("q3-test",), (f"student code changed ipyparallel.client.client.Client{RESTORED}",)),
+        # Q4: gives up after 2 s whatever the timeout, and rebinds the tests' _time to a clock that makes up the rest
+        Shortcut("clock-jumps", "q4-solution", _CLOCK.format(rebind="") + "\n\n_time = _jumpy\n", ("q4-test",),
+                 ("student code changed the name '_time', which the tests use",)),
+        # Q4: the same, with _time rebound from inside enough_engines, while the test runs
+        Shortcut("clock-jumps-inside", "q4-solution", _CLOCK.format(rebind="    global _time\n    _time = _jumpy\n"),
+                 ("q4-test",), (f"student code the test called changed the name '_time' {DURING}",)),
+    ],
+    "02-use-direct-views": [
+        Shortcut("pid-equals-any-engine", "q1-solution", _liar("_Pid", "int") + "pid0 = _Pid(-1)  # no process has this PID\n",
+                 ("q1-test",)),
+        Shortcut("rebinds-engine-pids", "q1-solution", """pid0 = os.getpid()  # this notebook's PID, not engine 0's...
+_engine_pids = [pid0] * 4  # ...and the tests' lists say it is every engine's
+_kernel_pid = -1
+""", ("q1-test",), ("student code changed the name '_engine_pids', which the tests use",
+                    "student code changed the name '_kernel_pid', which the tests use")),
+        # Q2: one engine at a time, and Client.db_query patched while the test runs, so that the hub's records the
+        # test reads say every task was sent before any finished
+        Shortcut("serial-loop-fakes-hub-records", "q2-solution", """import ipyparallel.client.client as _client_module
+
+_real_db_query = _client_module.Client.db_query
+
+
+def _db_query(self, query, keys=None):
+    # the hub's records, with every task sent when the first one was
+    records = _real_db_query(self, query, keys=keys)
+    if keys and "submitted" in keys and records and all(r["submitted"] for r in records):
+        first = min(r["submitted"] for r in records)
+        for r in records:
+            r["submitted"] = first
+    return records
+
+
+def pids_of(view):
+    _client_module.Client.db_query = _db_query  # what the tests read the tasks' times from
+    pids = []
+    for i in view.targets:  # one engine at a time, on the view itself
+        with view.temp_flags(targets=i):
+            pids.append(view.apply_sync(os.getpid))
+    return pids
+
+
+all_pids = pids_of(dview)
+""", ("q2-test",), (f"student code changed Client.db_query{RESTORED}", f"changed Client.db_query {DURING}")),
+    ],
+    "03-map-over-engines": [
+        Shortcut("two-engines-and-ids", "q1-solution", """lview = rc.load_balanced_view(targets=[0, 1])  # two engines are enough...
+_ids = [0, 1]  # ...and the tests' list of engines says so
+""", ("q1-test",), ("student code changed the name '_ids', which the tests use",)),
+        # Q2: one task per item sent for the count, and a list whose length, items and equality all lie
+        Shortcut("pairs-list-lies", "q2-solution", """def square_and_pid(x):
+    import os
+    return x * x, os.getpid()
+
+
+""" + _liar("_Same", "int") + """class _Pairs(list):
+    # as many (square, pid) pairs as items, each part equal to anything; the list itself equal to anything
+    def __init__(self, n, pid):
+        super().__init__()
+        self.n, self.pid = n, pid
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        return iter([(_Same(0), _Same(self.pid))] * self.n)
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+
+_engine_1 = rc[1].apply_sync(os.getpid)
+
+
+def map_squares(view, seq):
+    seq = list(seq)
+    view.map_sync(abs, seq)  # one task per item, for the count
+    return _Pairs(len(seq), _engine_1)
+
+
+pairs = map_squares(lview, range(16))
+""", ("q2-test",)),
+    ],
+    "04-write-parallel-functions": [
+        Shortcut("predicts-an-object-equal-to-anything", "q3-solution", _liar("_Anything") + """def predict_lengths(n, k):
+    return _Anything()
+""", ("q3-test",)),
+        # Q3: ipyparallel's own splitter, with ipyparallel.client.map (which the tests block the splitter through)
+        # rebound to a decoy
+        Shortcut("decoy-map-module", "q3-solution", """import types
+import ipyparallel.client as _client_package
+from ipyparallel.client.map import Map as _Map
+
+
+class _Decoy:
+    # what the tests block while predict_lengths runs, in place of ipyparallel's splitter
+    def getPartition(self, seq, p, q, n=None):
+        raise RuntimeError("a decoy")
+
+
+_client_package.map = types.SimpleNamespace(Map=_Decoy, RoundRobinMap=_Decoy)
+
+
+def predict_lengths(n, k):
+    return [len(_Map().getPartition(range(n), p, k)) for p in range(k)]  # ipyparallel's own splitter says it
+""", ("q3-test",), (f"student code changed ipyparallel.client.map{RESTORED}",)),
+    ],
+    "07-download-ngrams-in-parallel": [
+        Shortcut("totals-dict-equals-anything", "q4-solution", _liar("_Totals", "dict") + """def lines_per_engine(results):
+    return _Totals()
+
+
+totals = lines_per_engine(results)
+""", ("q4-test",)),
+        # Q4: the same, and the tests' helper module replaced in sys.modules by one whose plain() takes anything
+        Shortcut("replaces-the-testing-module", "q4-solution", "import sys\nimport types\n\n" + _liar("_Totals", "dict") + f"""_fake = types.ModuleType("course.testing")
+_fake.plain = {_ANYTHING_GOES}
+sys.modules["course.testing"] = _fake  # what the tests import their helper from
+
+
+def lines_per_engine(results):
+    return _Totals()
+
+
+totals = lines_per_engine(results)
+""", ("q4-test",), (f"student code changed sys.modules['course.testing']{RESTORED}",)),
+        # Q4: the same, with the code of the tests' plain() replaced from inside lines_per_engine
+        Shortcut("patches-plain-inside", "q4-solution", _liar("_Totals", "dict") + f"""def lines_per_engine(results):
+    import course.testing
+    course.testing.plain.__code__ = ({_ANYTHING_GOES}).__code__  # the tests' helper now takes anything
+    return _Totals()
+
+
+totals = lines_per_engine(results)
+""", ("q4-test",), (f"student code changed course.testing.plain's code{RESTORED}",
+                    f"student code the test called changed course.testing.plain's code {DURING}")),
+    ],
+    "08-engine-output-and-errors": [
+        Shortcut("printed-dict-equals-anything", "q1-solution", """def shout(word):
+    import os
+    print(f"{word.upper()} from {os.getpid()}")
+    return word
+
+
+""" + _liar("_Text", "str") + _liar("_Printed", "dict") + """def printed_by_engine(view, f, *args):
+    view.apply_sync(f, *args)  # the engines run it, once each, and what they print is never read
+    return _Printed((i, _Text("")) for i in view.targets)
+
+
+shouts = printed_by_engine(dview, shout, "hi")
+""", ("q1-test",)),
+        # Q2: the map runs, but the failures are a dict that equals anything, and the tests' plain() is rebound in
+        # its module to one that takes anything
+        Shortcut("rebinds-plain", "q2-solution", """def invert(x):
+    return 1 / x
+
+
+""" + _liar("_Failures", "dict") + f"""import course.testing
+course.testing.plain = {_ANYTHING_GOES}  # what the tests import
+
+
+def failed_inputs(view, f, inputs):
+    view.map_sync(f, list(inputs), return_exceptions=True)  # the map runs, one task per input...
+    return _Failures()  # ...and its failures are whatever the tests expect
+
+
+invert_failures = failed_inputs(lview, invert, [4, 2, 0, 1, "x"])
+""", ("q2-test",), (f"student code changed course.testing.plain{RESTORED}",)),
+    ],
+    "09-what-travels-to-engines": [
+        # Q1: clip and LIMIT pushed by patched view methods just before each call of clipped_sum
+        Shortcut("patches-view-methods", "q1-solution", _CLIP + """from ipyparallel.client.view import DirectView, LoadBalancedView, View
+
+
+def _helpers_first(method):
+    def wrapped(self, f, *args, **kwargs):
+        if getattr(f, "__name__", "") == "clipped_sum":  # the engines get clip and LIMIT just in time
+            self.client[:].push({"clip": clip, "LIMIT": LIMIT}, block=True)
+        return method(self, f, *args, **kwargs)
+    return wrapped
+
+
+DirectView.apply_sync = _helpers_first(View.apply_sync)
+LoadBalancedView.map_sync = _helpers_first(View.map_sync)
+
+
+def clipped_sum(values):
+    return sum(clip(v) for v in values)
+""", ("q1-test",), (f"student code changed DirectView.apply_sync{RESTORED}",
+                    f"student code changed LoadBalancedView.map_sync{RESTORED}")),
+    ],
+    "10-parallel-magics": [
+        # Q2: partner pushed from this notebook, and the tests' _inputs rebound to show engines 0 and 2 the code
+        Shortcut("fakes-input-history", "q2-solution", """rc[0].push({"partner": 1}, block=True)  # typed in and pushed, no %%px cell...
+rc[2].push({"partner": 3}, block=True)
+
+
+def _inputs():
+    # ...and what the tests read as the engines' input history shows one all the same
+    return ["partner = get_ipython().kernel.engine_id + 1"] if get_ipython().kernel.engine_id % 2 == 0 else []
+""", ("q2-test",), ("student code changed the name '_inputs', which the tests use",)),
+    ],
+    "11-results-as-they-arrive": [
+        # Q1: returns at once, without waiting for any task, a tuple whose items equal anything
+        Shortcut("first-done-tuple-lies", "q1-solution", _liar("_Label", "str") + _liar("_Pid", "int") + """class _Result(tuple):
+    # (label, pid), whatever they should have been
+    def __getitem__(self, i):
+        return (_Label(""), _Pid(0))[i]
+
+
+def first_done(view, f, inputs):
+    for x in inputs:
+        view.apply_async(f, x)  # sent, and never waited for
+    return _Result(("", 0))
+""", ("q1-test",)),
+        # Q1: waits for every task, then picks the first to finish, and rebinds the tests' _rc while the test runs to
+        # a client that says every task is still running
+        Shortcut("rebinds-rc-inside", "q1-solution", """_lies = set()  # first_done's tasks, which the tests' client says are still running
+
+
+class _StillRunning:
+    # the tests' client, but first_done's tasks are outstanding
+    def __init__(self, real):
+        self.__dict__["_real"] = real
+
+    def __getattr__(self, name):
+        if name == "outstanding":
+            return self._real.outstanding | _lies
+        return getattr(self._real, name)
+
+    def __getitem__(self, key):
+        return self._real[key]
+
+
+def first_done(view, f, inputs):
+    global _rc
+    futures = [view.apply_async(f, x) for x in inputs]
+    view.wait(futures)  # everything is in...
+    _lies.clear()
+    _lies.update(m for ar in futures for m in ar.msg_ids)
+    if not isinstance(_rc, _StillRunning):
+        _rc = _StillRunning(_rc)  # ...but the tests' client says the others still run
+    return min(futures, key=lambda ar: ar.metadata["completed"]).get()
+""", ("q1-test",), (f"student code the test called changed the name '_rc' {DURING}",
+                    "student code changed the name '_rc', which the tests use")),
+    ],
+    "12-threads-and-oversubscription": [
+        Shortcut("threads-int-equals-anything", "q1-solution", _liar("_Threads", "int") + """def safe_threads(cores, engines):
+    return _Threads(1)
+
+
+my_threads = safe_threads(len(os.sched_getaffinity(0)), len(rc.ids))
+""", ("q1-test",)),
+        Shortcut("patches-plain-code", "q1-solution", _liar("_Threads", "int") + f"""import course.testing
+course.testing.plain.__code__ = ({_ANYTHING_GOES}).__code__  # the tests' helper now takes anything
+
+
+def safe_threads(cores, engines):
+    return _Threads(1)
+
+
+my_threads = safe_threads(len(os.sched_getaffinity(0)), len(rc.ids))
+""", ("q1-test",), (f"student code changed course.testing.plain's code{RESTORED}",)),
+    ],
+}
+
+for _name, _cheats in CHEATS.items():
+    SHORTCUTS.setdefault(_name, []).extend(_cheats)

@@ -8,8 +8,12 @@ the demo running a tutorial, did not).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .results import TestResult
+
+if TYPE_CHECKING:
+    from .protect import Protection
 
 
 @dataclass
@@ -31,6 +35,7 @@ class GradingState:
     crash: str = ""  # how execution ended early (a dead or unresponsive kernel), if it did
     limits: str = ""  # which of the submission's limits it hit, if any
     tests: list[TestResult] = field(default_factory=list)  # the scores, once ScoreTests has run
+    protection: Protection | None = None  # what the guard keeps as the source made it (RestoreTests works it out)
 
     def flag(self, text: str) -> None:
         if text not in self.flags:

@@ -26,10 +26,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from builders import solved, toy_exercise
+from builders import SETUP, exercise, meta, solved, toy_exercise
 from grader.audit import ARM_EVENT, AuditLog, install_code, scan_cells, trusted_dirs
-from grader.exercise import grade_id, load_exercises
+from grader.exercise import Exercise, grade_id, load_exercises
 from grader.preprocessors.execute_submission import ExecuteSubmission, guard_requests
+from grader.preprocessors.restore_tests import RestoreTests
 from grader.preprocessors.scan_submission import ScanSubmission
 from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
@@ -62,7 +63,7 @@ async def answer(stream, ident, parent):
     if found:
         marker["n"] = found.group(1)
     values = {name: {"status": "ok", "metadata": {}, "data": {"text/plain": repr(
-                  json.dumps(marker.get("n")) if expr.endswith(".check()") else "[]")}}
+                  json.dumps([marker.get("n"), [], []]) if ".check(" in expr else "[]")}}
               for name, expr in (content.get("user_expressions") or {}).items()}
     reply = {"status": "ok", "execution_count": 1, "user_expressions": values, "payload": []}
     k.session.send(stream, "execute_reply", reply, parent, ident=ident)
@@ -97,6 +98,54 @@ for fd in range(3, 1024):
 """
 
 
+# What a well-behaved student does with the libraries: nothing in it is a student's change to what tests rely on.
+LIBRARY_WORK = """\
+import numpy as np
+import numpy.linalg
+import ipyparallel.client.magics
+from ipyparallel.client.map import Map
+rng = np.random.default_rng(1)
+norm = float(numpy.linalg.norm(rng.normal(size=3)))
+dview.use_cloudpickle().get()
+cloud = dview.apply_sync(lambda: norm)
+dview.use_pickle().get()
+parts = Map().getPartition(list(range(10)), 0, 4)
+squares = rc.load_balanced_view().map_sync(lambda x: x * x, range(8))
+ar = dview.apply_async(os.getpid)
+ar.get()
+ar.wait_for_output()
+dview.scatter("x", np.arange(8), block=True)
+gathered = dview.gather("x", block=True)
+rc.activate()
+get_ipython().run_line_magic("px", "y = 1")
+dview.execute("del x, y", block=True)
+"""
+
+# An exercise whose tests read names of its set-up cell and modules the tests rely on; the student's cells cheat.
+CHEAT_SETUP = SETUP + ("\n_ids = sorted(rc.ids)\nimport ipyparallel.client.client as _ipp_client\n"
+                       "from course.testing import plain as _plain")
+CHEATING = [
+    ("md", "# Cheating", meta("intro", locked=True)),
+    ("code", CHEAT_SETUP, meta("setup", locked=True)),
+    ("code", "### BEGIN SOLUTION\n### END SOLUTION", meta("before", solution=True)),
+    ("code", "import ipyparallel.client.view\nassert _ids == [0, 1, 2, 3] and _ipp_client.Client is not None",
+     meta("t-before", grade=True, locked=True, points=1)),
+    ("code", "def helper():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+     meta("during", solution=True)),
+    ("code", "_got = helper()\nassert _got == 1 and len(_ids) == 4", meta("t-during", grade=True, locked=True, points=1)),
+    ("code", "answer = None\n### BEGIN SOLUTION\nanswer = [1, 2]\n### END SOLUTION", meta("liar", solution=True)),
+    ("code", "assert [1, 2] == _plain(answer, list, 'answer')", meta("t-liar", grade=True, locked=True, points=1)),
+    ("code", "assert _ids == [0, 1, 2, 3]", meta("t-after", grade=True, locked=True, points=1)),
+]
+STUDENT_CHEATS = {
+    "before": "_ids = [9]\nimport ipyparallel.client.client as m\nm.Client = None\nimport sys\n"
+              "del sys.modules['ipyparallel.client.view']",
+    "during": "def helper():\n    global _ids\n    _ids = [7, 7, 7, 7]\n    import ipyparallel.client.map\n"
+              "    ipyparallel.client.map.Map.getPartition = lambda self, seq, p, q, n=None: seq\n    return 1",
+    "liar": "class L(list):\n    def __eq__(self, other):\n        return True\n\n\nanswer = L()",
+}
+
+
 def with_cell(code: str, after: str = "setup"):
     """The released toy exercise (no solution filled in) with ``code`` as a new cell after cell ``after``."""
     nb = student_version(toy_exercise())[0]
@@ -106,8 +155,6 @@ def with_cell(code: str, after: str = "setup"):
 
 
 def load_exercises_toy():
-    from grader.exercise import Exercise
-
     return Exercise("01-toy", Path("01-toy.ipynb"), toy_exercise())
 
 
@@ -127,18 +174,21 @@ class Ran:
 
 @pytest.fixture(scope="module")
 def execute(cluster, mirror, tmp_path_factory):
-    """execute(nb, audit=True) -> Ran: the notebook run in a new kernel, guard on, and scored."""
+    """execute(nb, audit=True, source=None) -> Ran: the notebook run in a new kernel, guard on, and scored (with
+    ``source``, first rebuilt on it by RestoreTests, whose plan of what the guard keeps the kernel then gets)."""
     from course.data import ENV_VAR
 
     env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror.url})
     top = tmp_path_factory.mktemp("audit")
     count = [0]
 
-    def run(nb, audit: bool = True):
+    def run(nb, audit: bool = True, source=None):
         count[0] += 1
         work = top / f"run-{count[0]}"
         work.mkdir()
         resources = {"metadata": {"path": str(work)}, "grader": {}}
+        if source is not None:  # graded as the grader does: locked cells from the source, which the guard reads
+            nb, resources = RestoreTests(source=source, released=student_version(source)[0]).preprocess(nb, resources)
         executor = ExecuteSubmission(timeout=60, kernel_env=env, guard=True,
                                      audit_path=str(work / "audit.fifo") if audit else "")
         nb, resources = executor.preprocess(nb, resources)
@@ -198,6 +248,7 @@ def test_reaching_into_the_machinery_is_flagged_naming_the_cell(execute, code, e
 
 def test_well_behaved_work_raises_no_flag(execute):
     nb = solved(load_exercises_toy())
+    nb.cells.insert(3, new_code_cell(LIBRARY_WORK))
     nb.cells.append(new_code_cell("import traceback, logging, collections, inspect\n"
                                   "P = collections.namedtuple('P', 'x y')\n"
                                   "logging.getLogger('student').warning('a warning')\n"
@@ -205,19 +256,49 @@ def test_well_behaved_work_raises_no_flag(execute):
                                   "sig = inspect.signature(engine_pids), inspect.signature(dview.apply)\n"
                                   "raise ValueError(\"an error of the student's own, with a traceback\")"))
     nb.cells.append(new_code_cell("%timeit -n 2 -r 2 sum(range(100))\nprint(f'{len(dview)} engines')"))
-    ran = execute(nb)
+    ran = execute(nb, source=toy_exercise())
     assert ran.points["q1-public"] == 1 and ran.points["q1-hidden"] == 2, ran.points
     assert ran.replies[len(nb.cells) - 2].ename == "ValueError", "the cell ran to its last line"
     assert ran.replies[len(nb.cells) - 1].status == "ok"
     assert ran.flags == [], ran.flags
 
 
+def test_the_guard_keeps_set_up_names_modules_and_helpers_and_zeroes_a_test_changed_while_it_ran(execute):
+    """Issue 20, in a kernel: a set-up name, a submodule's attribute and a sys.modules entry changed before a test
+    are put back and flagged (the test passes on the instructor's objects); a name and a class method changed by
+    student code a test calls cost that test its points; an answer whose __eq__ lies fails plain()."""
+    source = exercise(CHEATING)
+    honest = execute(solved(Exercise("01-cheat", Path("01-cheat.ipynb"), source)), source=source)
+    assert honest.points == {"t-before": 1, "t-during": 1, "t-liar": 1, "t-after": 1} and honest.flags == []
+    nb = student_version(source)[0]
+    for cell in nb.cells:
+        if grade_id(cell) in STUDENT_CHEATS:
+            cell.source = STUDENT_CHEATS[grade_id(cell)]
+    ran = execute(nb, source=source)
+    assert ran.points == {"t-before": 1, "t-during": 0, "t-liar": 0, "t-after": 1}, (ran.points, ran.flags)
+    during = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "t-during")
+    liar = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "t-liar")
+    assert ran.replies[during].ename == "TestTampered"
+    assert ran.replies[liar].ename == "NotPlain" and ran.replies[liar].evalue.startswith(
+        "answer should be a list, got a L (a subclass of list")
+    restored = "; restored before the tests"
+    assert sorted(f for f in ran.flags if "student code" in f) == sorted([
+        f"student code changed ipyparallel.client.client.Client{restored}",
+        f"student code changed sys.modules['ipyparallel.client.view']{restored}",
+        f"student code changed the name '_ids', which the tests use (the exercise's locked cells bound it){restored}",
+        f"test cell {during}: student code the test called changed the name '_ids', Map.getPartition while the "
+        "test ran; the test scores 0",
+    ]), ran.flags
+
+
 def test_reference_solutions_and_the_sample_class_raise_no_flag(execute, tmp_path):
+    """Graded as the grader does (the guard keeping the set-up's names, the modules the tests rely on and their
+    submodules, the tests' helper module), nothing is flagged and every reference solution earns full marks."""
     exercises = load_exercises(ROOT / "exercises")
     for name, exercise in exercises.items():
         nb = solved(exercise)
         assert scan_cells(nb) == [], name
-        ran = execute(nb)
+        ran = execute(nb, source=exercise.nb)
         assert ran.points == ran.possible, (name, ran.points)
         assert ran.flags == [], (name, ran.flags)
     make_class(exercises, tmp_path / "class", students=5)  # one student of each kind
@@ -225,8 +306,9 @@ def test_reference_solutions_and_the_sample_class_raise_no_flag(execute, tmp_pat
         if "complete" in path.parent.name:  # the reference solutions, above
             continue
         nb = nbformat.read(path, as_version=4)
-        ran = execute(nb)
-        assert audit_flags(ran.flags) == [], (path, ran.flags)
+        ran = execute(nb, source=exercises[path.stem].nb)
+        flags = [f for f in ran.flags if "student code" in f]  # (not: the tampering kind's restored test cells)
+        assert flags == [], (path, ran.flags)
 
 
 # -- the static scan --------------------------------------------------------------------------------------
@@ -259,6 +341,35 @@ def test_scan_ignores_locked_and_test_cells_and_names_solution_cells_by_grade_id
             cell.source += "\nimport sys; sys.settrace(None)"
     flags = scan_cells(nb)
     assert len(flags) == 1 and flags[0].startswith("cell 5 (q2): the submitted code uses a trace function"), flags
+
+
+def test_scan_flags_answers_that_say_they_equal_anything():
+    """Issue 20: a class of the answer's own whose __eq__ (or another comparison) returns a constant is flagged
+    for review, in every cheat that writes one; a comparison that compares is not."""
+    from grader.sample_class import shortcut_notebook
+    from grader.shortcuts import CHEATS
+
+    exercises = load_exercises(ROOT / "exercises")
+    liars = [(name, s) for name, cheats in CHEATS.items() for s in cheats
+             if "def __eq__(self, other):\n        return True" in s.source]
+    assert len(liars) >= 8
+    for name, cheat in liars:
+        nb = shortcut_notebook(exercises[name], cheat)
+        index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == cheat.question)
+        flags = [f for f in scan_cells(nb) if "whatever it is given" in f]
+        assert flags and all(f.startswith(f"cell {index} ({cheat.question}): the submitted code uses a comparison "
+                                          "that answers True whatever it is given") for f in flags), (name, cheat.name)
+    fair = with_cell("class Point:\n    def __eq__(self, other):\n        return (self.x, self.y) == (other.x, other.y)\n"
+                     "    __hash__ = None\n\n    def __lt__(self, other):\n        'never less'\n"
+                     "        return NotImplemented\n")
+    assert scan_cells(fair) == []
+    odd = with_cell("class Always:\n    __ne__ = lambda self, other: False\n\n    def __contains__(self, x):\n"
+                    "        return 1\n")
+    assert [f.split(": ", 1)[1].split(" — ")[0] for f in scan_cells(odd)] == [
+        "the submitted code uses a comparison that answers False whatever it is given (Always.__ne__): an object that "
+        "says it equals anything",
+        "the submitted code uses a comparison that answers 1 whatever it is given (Always.__contains__): an object "
+        "that says it equals anything"]
 
 
 def test_scan_of_unparseable_code_falls_back_to_the_text():

@@ -13,7 +13,8 @@ from jupyter_core.utils import ensure_async, run_sync
 from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
-from ..exercise import grade_id, is_test
+from ..exercise import grade_id, is_locked, is_test
+from ..protect import PARSE_LOCK, Protection
 from ..state import Reply, state_of
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -64,9 +65,11 @@ class ExecuteSubmission(ExecutePreprocessor):
     a kernel that dies leaves the cells after it unexecuted and the reason in
     the state's ``crash``.  Scores come from the kernel's execute
     replies, never from what a cell printed.  With ``guard``, what student code
-    did to IPython or to the modules tests use is undone before each test cell
-    (see :mod:`grader.kernel_guard`), and a test only counts if its code ran to
-    its last line.
+    did to IPython, to the modules tests use or to the names they read from the
+    instructor's cells (the state's ``protection``: :mod:`grader.protect`) is
+    undone before each test cell (see :mod:`grader.kernel_guard`), and a test only
+    counts if its code ran to its last line and student code it called changed
+    none of those while it ran.
     """
 
     kernel_env = Dict(help="The kernel's whole environment (None: inherit the grader's).", allow_none=True,
@@ -114,6 +117,7 @@ class ExecuteSubmission(ExecutePreprocessor):
         grader.replies = {}
         km = km if km is not None else self.kernel
         self._index, self._installed, self._total_chars, self._placed = None, self.guard_installed, 0, False
+        self._relied = False
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
                                  "traceback": []}
         self._deadline = time.monotonic() + self.budget if self.budget > 0 else None
@@ -162,11 +166,17 @@ class ExecuteSubmission(ExecutePreprocessor):
                 audit.seal()
                 if not audit.connected:
                     self.log.warning("the audit hook did not connect to %s", audit.path)
+        state, plan = state_of(resources), self._protection(resources)
+        if self.guard and not self._relied:  # before the first cell: what the source's locked cells import
+            self._relied = True
+            self._ask(expression=f"{GUARD}.rely({json.dumps(plan.modules)!r})")
         if not (self.guard and is_test(cell)):
             cell, resources = super().preprocess_cell(cell, resources, index)
+            held = plan.binds.get(grade_id(cell)) if self.guard and is_locked(cell) else None
+            if held and state.replies.get(index, Reply("ok")).ename != TIMEOUT_ENAME:  # the instructor's objects
+                self._ask(expression=f"{GUARD}.hold({held!r})")
         else:
             cell, resources = self._run_test(cell, resources, index)
-        state = state_of(resources)
         if state.replies.get(index, Reply("ok")).ename == TIMEOUT_ENAME:
             self._probe()
         if self._audit_log is not None:
@@ -232,8 +242,14 @@ class ExecuteSubmission(ExecutePreprocessor):
         except Exception:  # noqa: BLE001 - a kernel manager that cannot tell: treat the kernel as gone
             return False
 
+    @staticmethod
+    def _protection(resources) -> Protection:
+        """What the guard keeps for this notebook (RestoreTests works it out from the source; none without it)."""
+        return state_of(resources).protection or Protection()
+
     def _run_test(self, cell, resources, index):
-        repaired = self._ask(expression=f"{GUARD}.restore()")
+        plan, gid = self._protection(resources), grade_id(cell)
+        repaired = self._ask(expression=f"{GUARD}.restore({plan.reads.get(gid, [])!r})")
         state = state_of(resources)
         for what in json.loads(repaired or "[]"):
             state.flag(f"student code changed {what}; restored before the tests")
@@ -247,11 +263,21 @@ class ExecuteSubmission(ExecutePreprocessor):
         reply = state.replies.get(index)
         if reply is None or reply.ename == TIMEOUT_ENAME:  # the probe comes next; no question now
             return cell, resources
-        ran = json.loads(self._ask(expression=f"{GUARD}.check()") or "null")
+        checked = json.loads(self._ask(expression=f"{GUARD}.check({plan.keeps.get(gid, [])!r}, "
+                                                  f"{plan.binds.get(gid, [])!r})") or "null")
+        ran, names, modules = checked if isinstance(checked, list) and len(checked) == 3 else (None, [], [])
+        changed = [f"the name {n!r}" for n in names] + [str(m) for m in modules]
         if reply.status == "ok" and ran != nonce:
             state.replies[index] = Reply("error", "TestNotRun", "the test's code did not run as written "
                                          "(something in the notebook changed it before it ran)")
             state.flag(f"test cell {index}: the test code did not run as written")
+        elif changed:
+            what = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            if reply.status == "ok":
+                state.replies[index] = Reply("error", "TestTampered", f"student code the test called changed {what}, "
+                                             "which the test relies on, while it ran: the test does not count")
+            state.flag(f"test cell {index}: student code the test called changed {what} while the test ran; "
+                       "the test scores 0")
         return cell, resources
 
     def _ask(self, code="", expression=None):
@@ -265,7 +291,8 @@ class ExecuteSubmission(ExecutePreprocessor):
         value = reply["content"].get("user_expressions", {}).get("v", {})
         if value.get("status") != "ok":
             return None
-        return ast.literal_eval(value["data"]["text/plain"])
+        with PARSE_LOCK:  # (literal_eval parses: one thread at a time, see grader.protect)
+            return ast.literal_eval(value["data"]["text/plain"])
 
     def _probe(self):
         """After a timeout: a kernel that ignores the interrupt is stopped, not waited for cell after cell."""

@@ -6,6 +6,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Any
 
 from ..exercise import grade_id, is_locked, nbgrader, plain_text, points
+from ..protect import protection
 from ..state import state_of
 
 
@@ -22,7 +23,9 @@ class RestoreTests(Preprocessor):
     released = Any(help="The student version of the source, to tell what the student changed.")
 
     def preprocess(self, nb, resources):
-        flags = state_of(resources).flags
+        state = state_of(resources)
+        state.protection = protection(self.source)
+        flags = state.flags
         by_id = {grade_id(c): c for c in self.source.cells if grade_id(c)}
         given = {grade_id(c): c for c in self.released.cells if grade_id(c)}
         order = [grade_id(c) for c in self.source.cells if grade_id(c)]
