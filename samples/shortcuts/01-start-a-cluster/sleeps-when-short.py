@@ -1,0 +1,7 @@
+#: question: q4-solution
+#: misses: q4-test
+def enough_engines(client, n, timeout):
+    if len(client.ids) >= n:
+        return True
+    time.sleep(timeout)
+    return len(client.ids) >= n

@@ -1,0 +1,3 @@
+#: question: q1-solution
+#: misses: q1-test
+lview = rc[:]

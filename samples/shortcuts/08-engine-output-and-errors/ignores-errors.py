@@ -1,0 +1,6 @@
+#: question: q4-solution
+#: misses: q4-test
+def execute_report(view, code):
+    ar = view.execute(code, block=False)
+    ar.wait_for_output()
+    return {engine: (out, None) for engine, out in zip(ar.engine_id, ar.stdout)}  # errors left out

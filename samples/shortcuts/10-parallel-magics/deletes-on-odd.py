@@ -1,0 +1,4 @@
+#: question: q2-solution
+#: misses: q2-test
+%px partner = get_ipython().kernel.engine_id + 1
+rc[1::2].execute("del partner", block=True)

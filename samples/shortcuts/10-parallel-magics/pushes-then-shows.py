@@ -1,0 +1,5 @@
+#: question: q1-solution
+#: misses: q1-test
+for i, pid in zip(rc.ids, dview.apply_sync(os.getpid)):
+    rc[i].push({"me": i, "greeting": f"engine {i} here, pid {pid}"}, block=True)
+%px greeting

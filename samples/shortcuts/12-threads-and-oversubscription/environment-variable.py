@@ -1,0 +1,9 @@
+#: question: q3-solution
+#: misses: q3-test
+def limit_blas(view, n):
+    def limit(n):
+        import os
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(n)
+
+    view.apply_sync(limit, n)

@@ -1,0 +1,9 @@
+#: question: q4-solution
+#: misses: q4-test
+def run_limited(view, n, f, *args):
+    def limit(n):
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n, user_api="blas")
+
+    view.apply_sync(limit, n)
+    return view.apply_sync(f, *args)

@@ -1,0 +1,8 @@
+#: question: q2-solution
+#: misses: q2-test
+def blas_threads(view):
+    def count():
+        from threadpoolctl import threadpool_info
+        return sum(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+
+    return view.apply_sync(count)
