@@ -36,7 +36,7 @@ import statistics
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -255,7 +255,7 @@ def answers(book: Gradebook, results: list[SubmissionResult]) -> dict[tuple[str,
             continue
         try:
             nb = nbformat.reads(text, as_version=4)
-        except Exception:  # noqa: BLE001 - a notebook that cannot be read has no answers to compare
+        except Exception:
             continue
         seen = set()
         for cell in nb.cells:
@@ -388,151 +388,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
-h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; } h3 { margin-top: 1.5rem; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; } caption { text-align: left; color: #555; }
-th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; } th { background: #f2f2f2; }
-table.sortable th { cursor: pointer; } table.sortable th:hover { background: #e4e4e4; }
-nav { margin-bottom: 1rem; } nav a { margin-right: 1rem; } .muted { color: #666; } .warn { color: #a33; }
-code, pre { font-family: ui-monospace, monospace; } pre.msg { white-space: pre-wrap; margin: 0; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; } .pair > div { overflow-x: auto; }
-img { max-width: 100%; height: auto; }
-.hl .hll { background-color: #ffe08a; }
-"""
-
-SORT_JS = """
-document.querySelectorAll("table.sortable").forEach(function (table) {
-  table.querySelectorAll("thead th").forEach(function (th, col) {
-    th.title = "sort by this column";
-    th.addEventListener("click", function () {
-      var dir = th.dataset.dir === "asc" ? "desc" : "asc";
-      table.querySelectorAll("thead th").forEach(function (h) { delete h.dataset.dir; });
-      th.dataset.dir = dir;
-      var body = table.tBodies[0];
-      var key = function (tr) { var c = tr.cells[col]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent.trim(); };
-      var rows = Array.prototype.slice.call(body.rows).sort(function (a, b) {
-        var x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
-        var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-        return dir === "asc" ? r : -r;
-      });
-      rows.forEach(function (r) { body.appendChild(r); });
-    });
-  });
-});
-"""
-
-TEMPLATES = {
-    "base.html": """<!DOCTYPE html>
-<html lang="en"><head>{{ csp_meta([js] if sortable else []) }}<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title><style>{{ css }}{{ extra_css }}</style></head>
-<body>
-<nav><a href="{{ root }}index.html">Report</a><a href="{{ root }}by-score.html">Students by score</a></nav>
-<h1>{{ title }}</h1>
-{% block body %}{% endblock %}
-<p class="muted">Written by <code>grader report</code> from {{ gradebook }} on {{ when }}.</p>
-{% if sortable %}<script>{{ js }}</script>{% endif %}
-</body></html>""",
-    "students.html": """{% macro students(rows, sortable) %}
-<table{% if sortable %} class="sortable"{% endif %} id="students">
-<thead><tr><th>student</th><th>total</th><th>possible</th><th>pending</th><th>penalty</th><th>final</th>
-<th>not graded</th><th>not submitted</th><th>feedback</th></tr></thead>
-<tbody>{% for s in rows %}<tr><td>{{ s.student }}</td>
-<td class="n" data-sort="{{ s.total }}">{{ num(s.total) }}</td><td class="n" data-sort="{{ s.possible }}">{{ num(s.possible) }}</td>
-<td class="n" data-sort="{{ s.pending }}">{{ num(s.pending) }}</td><td class="n" data-sort="{{ s.penalty }}">{{ num(s.penalty) }}</td>
-<td class="n" data-sort="{{ s.final }}"><strong>{{ num(s.final) }}</strong></td><td class="n">{{ s.errors }}</td>
-<td class="n">{{ s.not_submitted }}</td>
-<td>{% for name, link in s.links %}{% if link %}<a href="{{ link }}">{{ name }}</a>{% else %}{{ name }}{% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
-{% endfor %}</tbody></table>{% endmacro %}""",
-    "index.html": """{% extends "base.html" %}{% from "students.html" import students %}{% block body %}
-<p>{{ n_students }} student(s), {{ n_submissions }} submission(s) of {{ exercises|length }} exercise(s).
-Error rows (submissions that could not be graded) count as 0 points and as not passed.</p>
-<p><a href="#exercises">Exercises</a> · <a href="#hardest">Hardest tests</a> · <a href="#attention">Submissions to look at</a>
-· <a href="#similar">Similar answers</a> · <a href="#students-section">Students</a></p>
-
-<h2 id="exercises">Exercises</h2>
-<table><thead><tr><th>exercise</th><th>submissions</th><th>possible</th><th>mean</th><th>median</th><th>mean final</th>
-<th>all tests passed</th><th>not graded</th><th>not submitted</th><th>answers to grade by hand</th></tr></thead><tbody>
-{% for e in exercises %}<tr><td><a href="exercise-{{ e.number }}.html">{{ e.key }}</a></td><td class="n">{{ e.results|length }}</td>
-<td class="n">{{ num(e.possible) }}</td><td class="n">{{ num(e.mean) }}</td><td class="n">{{ num(e.median) }}</td>
-<td class="n">{{ num(e.mean_final) }}</td><td class="n">{{ pct(e.all_passed_share) }}</td><td class="n">{{ e.errors }}</td>
-<td class="n">{{ e.not_submitted }}</td><td class="n">{{ e.pending_answers }}</td></tr>
-{% endfor %}</tbody></table>
-
-<h2 id="hardest">Hardest tests</h2>
-{% if hardest %}<table><thead><tr><th>exercise</th><th>test</th><th>passed</th><th>mean points</th><th>most common failure</th></tr></thead><tbody>
-{% for e, t in hardest %}<tr><td>{{ e.key }}</td><td><a href="exercise-{{ e.number }}.html#t-{{ t.number }}">{{ t.name }}</a></td>
-<td class="n">{{ pct(t.pass_share) }} ({{ t.passed }}/{{ t.submissions }})</td><td class="n">{{ num(t.mean) }} / {{ num(t.max_points) }}</td>
-<td>{% if t.failures %}<pre class="msg">{{ t.failures[0][0] }}</pre> <span class="muted">({{ t.failures[0][1] }} student(s))</span>{% endif %}</td></tr>
-{% endfor %}</tbody></table>{% else %}<p>Every test was passed by everyone.</p>{% endif %}
-
-<h2 id="attention">Submissions to look at</h2>
-{% for section in attention %}<h3 id="{{ section.id }}">{{ section.title }} ({{ section.rows|length }})</h3>
-{% if section.rows %}<table><thead><tr><th>student</th><th>exercise</th>{% for h in section.columns %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
-{% for row in section.rows %}<tr><td>{{ row.student }}</td><td>{% if row.link %}<a href="{{ row.link }}">{{ row.key }}</a>{% else %}{{ row.key }}{% endif %}</td>
-{% for v in row.cells %}<td><pre class="msg">{{ v }}</pre></td>{% endfor %}</tr>
-{% endfor %}</tbody></table>{% else %}<p class="muted">None.</p>{% endif %}
-{% endfor %}
-
-<h2 id="similar">Similar answers</h2>
-<p>Answers to the same question that share at least {{ pct(threshold) }} of their winnowing fingerprints
-(copydetect, k = {{ k }}) with each other, after names, strings, comments and layout are normalised; fingerprints
-that more than half the class share, answers left as released and answers too short to fingerprint are left out.
-A short answer that many write the same way is weak evidence: look at the pair.</p>
-{% if pairs %}<table><thead><tr><th>exercise</th><th>question</th><th>student A</th><th>student B</th><th>A in B</th><th>B in A</th><th></th></tr></thead><tbody>
-{% for p in pairs %}<tr><td>{{ p.key }}</td><td>{{ p.question }}</td><td>{{ p.a.result.student }}</td><td>{{ p.b.result.student }}</td>
-<td class="n">{{ pct(p.similarity[0]) }}</td><td class="n">{{ pct(p.similarity[1]) }}</td>
-<td><a href="similar/{{ p.number }}.html">side by side</a></td></tr>
-{% endfor %}</tbody></table>{% else %}<p>No near-identical answers.</p>{% endif %}
-
-<h2 id="students-section">Students</h2>
-<p>Sorted by name; click a column header to sort by it, or see <a href="by-score.html">the students by final score</a>.
-Final = total - late penalty; pending points (answers still to grade by hand) are not in the total.</p>
-{{ students(student_rows, True) }}
-{% endblock %}""",
-    "by-score.html": """{% extends "base.html" %}{% from "students.html" import students %}{% block body %}
-<p>Highest final score first (ties by name). <a href="index.html#students-section">Sorted by name</a>.</p>
-{{ students(student_rows, True) }}
-{% endblock %}""",
-    "exercise.html": """{% extends "base.html" %}{% block body %}
-<p>{{ e.results|length }} submission(s); mean {{ num(e.mean) }}, median {{ num(e.median) }} of {{ num(e.possible) }}
-points (before late penalties; mean final {{ num(e.mean_final) }}); {{ pct(e.all_passed_share) }} passed every
-autograded test; {{ e.errors }} could not be graded and {{ e.not_submitted }} were not submitted (each counted
-as 0).</p>
-{% if e.figure %}<img src="{{ e.figure }}" width="500" height="280" alt="Distribution of total points in {{ e.key }}: {{ e.results|length }} submissions, mean {{ num(e.mean) }} of {{ num(e.possible) }}">{% endif %}
-<h2>Tests</h2>
-<table><thead><tr><th>test</th><th>kind</th><th>points</th><th>mean</th><th>median</th><th>passed / graded</th></tr></thead><tbody>
-{% for t in e.tests %}<tr><td><a href="#t-{{ t.number }}">{{ t.name }}</a></td><td>{{ t.kind }}{% if t.hidden %} (hidden tests){% endif %}</td>
-<td class="n">{{ num(t.max_points) }}</td><td class="n">{{ num(t.mean) }}</td><td class="n">{{ num(t.median) }}</td>
-<td class="n">{% if t.by_hand %}{{ pct(t.graded_share) }} graded, {{ pct(t.pending_share) }} pending{% else %}{{ pct(t.pass_share) }} passed{% endif %}</td></tr>
-{% endfor %}</tbody></table>
-{% for t in e.tests %}<section id="t-{{ t.number }}"><h3>{{ t.name }} <span class="muted">({{ t.kind }}, {{ num(t.max_points) }} point(s))</span></h3>
-{% if t.by_hand %}<p>Graded by hand: {{ t.graded }}/{{ t.submissions }} graded ({{ pct(t.graded_share) }}), {{ t.pending }} pending
-({{ pct(t.pending_share) }}); mean {{ num(t.mean) }}, median {{ num(t.median) }} over the answers graded so far.</p>
-{% else %}<p>Passed by {{ t.passed }}/{{ t.submissions }} ({{ pct(t.pass_share) }}); mean {{ num(t.mean) }}, median {{ num(t.median) }}.</p>{% endif %}
-{% if t.figure %}<img src="{{ t.figure }}" width="500" height="280" alt="Distribution of points for test {{ t.name }} of {{ e.key }}: {{ t.values|length }} submissions, mean {{ num(t.mean) }} of {{ num(t.max_points) }}">{% endif %}
-{% if t.failures %}<table><caption>Most common failure messages (numbers and addresses blanked)</caption>
-<thead><tr><th>message</th><th>students</th><th>for example</th></tr></thead><tbody>
-{% for text, n, example in t.failures %}<tr><td><pre class="msg">{{ text }}</pre></td><td class="n">{{ n }}</td><td><pre class="msg">{{ example }}</pre></td></tr>
-{% endfor %}</tbody></table>{% endif %}</section>
-{% endfor %}
-{% endblock %}""",
-    "similar.html": """{% extends "base.html" %}{% block body %}
-<p>Question <code>{{ p.question }}</code> of {{ p.key }}: {{ pct(p.similarity[0]) }} of {{ p.a.result.student }}'s
-fingerprints are in {{ p.b.result.student }}'s answer, {{ pct(p.similarity[1]) }} the other way. Matching lines are
-highlighted. <a href="../index.html#similar">All similar answers</a>.</p>
-<div class="pair">
-{% for side in sides %}<div><h2>{{ side.answer.result.student }}</h2>
-<p>{% if side.link %}<a href="{{ side.link }}">feedback page</a>{% endif %} <span class="muted">{{ side.answer.cell_type }} cell</span></p>
-{{ side.html }}</div>
-{% endfor %}</div>
-{% endblock %}""",
-}
+TEMPLATES = Path(__file__).parent / "templates" / "report"  # jinja2 templates, the CSS and the sort script
+CSS = (TEMPLATES / "report.css").read_text()
+SORT_JS = (TEMPLATES / "sort.js").read_text()  # the one script of the pages (its hash is in their CSP)
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(num=_num, pct=_pct, css=Markup(CSS), js=Markup(SORT_JS),  # our own code, not escaped
                        csp_meta=lambda scripts: Markup(csp_meta(scripts)))  # the page's policy: js by its hash
     return env
@@ -621,7 +483,7 @@ def build(book: Gradebook, out: Path, feedback_dir: Path, *, gradebook_name: str
 
     env = _env()
     common = {"gradebook": gradebook_name or str(book.path), "extra_css": "", "sortable": False,
-              "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+              "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     missing = []
 
     def linker(page: Path):
