@@ -34,9 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import nbformat  # noqa: E402
+from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell  # noqa: E402
 
-from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from grader.exercise import Exercise, grade_id  # noqa: E402
 from grader.release import student_version  # noqa: E402
 
@@ -953,7 +953,7 @@ print("SERVED-LISTED", json.dumps({"records": len(listed), "tokens": sorted({str
                                    "own": mine + made_up}))
 print("REPLAYED", json.dumps(replayed))'''
 
-# One cell of two million statements (4 MB): the grader parses no cell that long (audit.MAX_PARSED_CHARS); parsing
+# One cell of two million statements (4 MB): the grader parses no cell that long (scan.MAX_PARSED_CHARS); parsing
 # this one takes about 3 GB.
 TWO_MILLION_STATEMENTS = 'print("TWO-MILLION-STATEMENTS", flush=True)\n' + "0;" * 2_000_000
 

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from builders import SETUP, exercise, meta, solved, toy_exercise
 from nbformat.v4 import new_code_cell
 
-from builders import SETUP, exercise, meta, solved, toy_exercise
-from grader.audit import ARM_EVENT, AuditLog, install_code, scan_cells, trusted_dirs
+from grader.audit import ARM_EVENT, AuditLog, install_code, trusted_dirs
+from grader.scan import scan_cells
 from grader.exercise import Exercise, grade_id, load_exercises
 from grader.preprocessors.execute_submission import ExecuteSubmission, guard_requests
 from grader.preprocessors.restore_tests import RestoreTests

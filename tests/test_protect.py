@@ -13,8 +13,8 @@ import types
 from pathlib import Path
 
 import pytest
-
 from builders import exercise, meta
+
 from grader.exercise import load_exercises
 from grader.protect import Flow, parse, protection
 
@@ -178,9 +178,10 @@ def test_a_name_changed_while_the_test_ran_is_reported(guard):
 
 
 def test_submodules_their_classes_and_sys_modules_entries_are_put_back(guard):
+    import json.decoder
+
     import ipyparallel.client.client as client_module
     import ipyparallel.client.view as view_module
-    import json.decoder
 
     real_client, real_map = client_module.Client, view_module.DirectView.map
     try:
@@ -264,7 +265,7 @@ def test_the_graders_parses_hold_the_lock(monkeypatch):
     import ast
 
     from grader import protect
-    from grader.audit import scan_cells
+    from grader.scan import scan_cells
     from grader.preprocessors import execute_submission
 
     held = []

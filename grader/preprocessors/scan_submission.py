@@ -2,12 +2,12 @@
 
 from nbconvert.preprocessors import Preprocessor
 
-from ..audit import scan_cells
+from ..scan import scan_cells
 from ..state import state_of
 
 
 class ScanSubmission(Preprocessor):
-    """Append a flag to the grading state's ``flags`` for each construct of :func:`grader.audit.scan_cells`
+    """Append a flag to the grading state's ``flags`` for each construct of :func:`grader.scan.scan_cells`
     in the submission's own cells: the kernel's ``do_execute`` or ``shell_handlers``, trace and profile
     functions, frames, the garbage collector's object graph, ``ctypes``, the grader's guard, assignments to
     ``get_ipython()``'s attributes.  Flags, not zeros: the instructor decides.
