@@ -56,7 +56,7 @@ from grader.sample_class import make_class  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
 
 LOGS = ROOT / "benchmarks" / ".cache" / "capacity"
-MAX_WORKERS = 4  # grader.grade.default_workers caps at 4 per host
+MAX_WORKERS = 4  # grader.local.default_workers caps at 4 per host
 
 
 class Run:

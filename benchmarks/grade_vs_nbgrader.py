@@ -55,7 +55,7 @@ import grader.sample_class as sample_class  # noqa: E402
 from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
 from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
-from grader.grade import default_workers  # noqa: E402
+from grader.local import default_workers  # noqa: E402
 from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402

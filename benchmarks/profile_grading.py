@@ -36,12 +36,12 @@ import psutil  # noqa: E402
 
 from procbox import box as box_mod  # noqa: E402
 from procbox import cluster as cluster_mod  # noqa: E402
-from grader import grade, gradebook, sample_class, worker  # noqa: E402
+from grader import grade, gradebook, grading, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
 from measure import machine_cpu  # noqa: E402
 
 STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submission meets them
-    ("read + restore tests", grade, "read_submission"),
+    ("read + restore tests", grading, "read_submission"),
     ("cluster: controller up", cluster_mod.LocalCluster, "_start_controller"),
     ("cluster: engines forked", cluster_mod.LocalCluster, "_start_engines"),
     ("cluster: engines registered", cluster_mod.LocalCluster, "wait_for_engines"),
@@ -50,7 +50,7 @@ STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submi
     ("kernel: guard installed", worker.Slot, "_install_guard"),
     ("slot prepare (all of the above)", worker.Slot, "prepare"),
     ("  of which: the box", box_mod.Box, "__init__"),
-    ("execute the notebook", grade.ExecuteSubmission, "preprocess"),
+    ("execute the notebook", grading.ExecuteSubmission, "preprocess"),
     ("close the box (every process)", worker.Slot, "_stop"),
     ("  of which: cluster.stop", cluster_mod.LocalCluster, "stop"),
     ("record in the gradebook", gradebook.Gradebook, "record"),

@@ -23,6 +23,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .safefiles import below, open_plain, shown
+
 IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")  # nbgrader's CourseDirectory.ignore
 NOTEBOOKS = "*.ipynb"  # nbgrader copies no notebook beside the one it grades, at any depth
 MAX_FILES = 1000  # files of a student's beside the notebooks; more are not copied (and flagged)
@@ -97,10 +99,9 @@ def student_files(folder: Path, root: Path) -> tuple[list[AssignmentFile], list[
     """(files, problems): what the student handed in beside the notebooks of ``folder`` (below ``root``, the
     folder of every student's submissions), listed without following a link; each file that is not copied
     is named in the problems."""
-    from .grade import _below, shown
 
     files, problems, beyond = [], [], 0
-    for path, st, problem in _below(folder):
+    for path, st, problem in below(folder):
         parts = path.relative_to(folder).parts
         if any(ignored(part) for part in parts):
             continue
@@ -147,7 +148,6 @@ def with_data(files, max_bytes: int) -> tuple[tuple[AssignmentFile, ...], list[s
 
 
 def _not_copied(f: AssignmentFile, e: BaseException, max_bytes: int) -> str:
-    from .grade import shown
 
     where = shown(f.path) if f.path is not None else f.name
     if isinstance(e, _TooLarge):
@@ -170,9 +170,8 @@ def _chunks(f: AssignmentFile, limit: int | None = None):
         yield f.data
         return
     if f.student:
-        from .grade import _open_plain
 
-        fd, _ = _open_plain(f.path, f.root)
+        fd, _ = open_plain(f.path, f.root)
     else:
         fd = os.open(f.path, _OPEN)
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -10,29 +10,16 @@ import inspect
 import sys
 
 
-def _size(n: int) -> str:
-    return f"{n // 2**30}G" if n % 2**30 == 0 else f"{n // 2**20}M"
-
-
-def parse_size(text: str) -> int:
-    from procbox.box import parse_size as parse
-
-    try:
-        return parse(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def _defaults(func) -> dict:
     return {k: p.default for k, p in inspect.signature(func).parameters.items() if p.default is not p.empty}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import demo, export, feedback, grade, manual, merge, release, report
+    from . import demo, export, feedback, grade, local, manual, merge, options, release, report
 
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
-    workers_default = (f"one per CPU, at most 4: {grade.default_workers()} here, and at most one per "
-                       f"{grade.SUBMISSIONS_PER_WORKER} submissions")
+    workers_default = (f"one per CPU, at most 4: {local.default_workers()} here, and at most one per "
+                       f"{local.SUBMISSIONS_PER_WORKER} submissions")
     sub = parser.add_subparsers(dest="command", required=True)
 
     d = _defaults(release.main)
@@ -44,52 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=d["out"], help="where student versions go (default: %(default)s)")
     p.set_defaults(func=release.main)
 
-    d = _defaults(grade.main)
     p = sub.add_parser("grade", help="grade SUBMISSIONS/<student>/<NN-name>.ipynb, or an nbgrader course as it is")
     p.add_argument("submissions", metavar="SUBMISSIONS|COURSE", help="a folder with one sub-folder per student, "
                    "or an nbgrader course directory (source/<assignment>/ and submitted/<student>/<assignment>/)")
-    p.add_argument("--assignment", default=None, help="in an nbgrader course, grade only this assignment "
-                   "(default: every assignment)")
-    p.add_argument("--due", action="append", default=[], metavar="[ASSIGNMENT=]WHEN", help="a due date, e.g. "
-                   "ps1='2026-01-10 17:00 Europe/Berlin' (repeatable; without ASSIGNMENT= for all; an nbgrader "
-                   "course's own due dates are read from its gradebook.db)")
-    p.add_argument("--late-policy", default=d["late_policy"], help="none, zero, per-hour:P or per-day:P "
-                   "(P percent of the points possible off per hour or day late; default: %(default)s)")
-    p.add_argument("--grace", default=d["grace"], help="lateness that costs nothing, e.g. 15m (default: none)")
-    p.add_argument("--shard", default=None, metavar="K/N", help="grade only share K of N (0 <= K < N), fixed by "
-                   "student name: for a Slurm job array (--shard $SLURM_ARRAY_TASK_ID/N) or a Kubernetes Indexed "
-                   "Job ($JOB_COMPLETION_INDEX/N); combine the gradebooks with grader merge")
-    p.add_argument("--cluster", default=None, metavar="PROFILE", help="grade on the engines of this running "
-                   "ipyparallel cluster, one worker per engine, each with sealed boxes on its own host")
-    p.add_argument("--submitted-at", default=None, metavar="CSV", help="submission times (columns student, "
-                   "assignment, submitted_at) where there is no nbgrader timestamp.txt, or to override it")
-    p.add_argument("--source", default=d["source"], help="instructor exercises (default: %(default)s)")
-    p.add_argument("--gradebook", default=d["gradebook"], help="SQLite gradebook (default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=d["timeout"], help="seconds per cell (default: %(default)s)")
-    p.add_argument("--budget", type=float, default=d["budget"], help="seconds all the cells of one submission may "
-                   "take together, at least --timeout; the cells after it ran out do not run (default: %(default)s)")
-    p.add_argument("--network", choices=["none", "host"], default=d["network"], help="none: each submission's box "
-                   "has a network of its own with loopback only (its cluster, kernel and n-gram mirror); host: the "
-                   "machine's network, for exercises that need the internet (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=None, help="submissions graded at once, each with its own "
-                   f"clusters (default: {workers_default})")
-    p.add_argument("--engines", type=int, default=d["engines"], help="engines per cluster (default: %(default)s)")
-    p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
-    p.add_argument("--student", default=None, help="grade only this student")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    p.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                   help="run student code unconfined, where the sandbox cannot be made or does not hold (it needs "
-                   "root or user namespaces; see the threat model in README.md); every row then says so")
-    p.add_argument("--memory", type=parse_size, default=d["memory"], help="memory of all the processes of one "
-                   "submission together, e.g. 2G (default: %s)" % _size(d["memory"]))
-    p.add_argument("--max-procs", type=int, default=d["max_procs"], help="processes and threads of one submission "
-                   "together (default: %(default)s)")
-    p.add_argument("--tmp-size", dest="tmp_bytes", type=parse_size, default=d["tmp_bytes"],
-                   help="bytes a submission may keep in /tmp (default: %s)" % _size(d["tmp_bytes"]))
-    p.add_argument("--work-size", dest="work_bytes", type=parse_size, default=d["work_bytes"],
-                   help="bytes a submission may keep in its working directory (default: %s)" % _size(d["work_bytes"]))
-    p.add_argument("--max-bytes", type=int, default=d["max_bytes"], help="largest notebook file accepted "
-                   "(default: %(default)s)")
+    options.add_arguments(p)  # every option of a grading run, with its help text, from grader.options
     p.set_defaults(func=grade.main)
 
     d = _defaults(export.main)

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 POLICIES = ("none", "zero", "per-hour", "per-day")
@@ -137,3 +139,88 @@ class LatePolicy:
             return f"a late submission scores 0{grace}"
         unit = "hour" if self.method == "per-hour" else "day"
         return f"{self.percent:g}% of the points possible off per {unit} (or part of one) late{grace}"
+
+
+# -- the run's lateness: due dates and submission times -----------------------------------------------------
+
+@dataclass
+class Lateness:
+    """When each assignment is due and what lateness costs (the same for the whole run)."""
+
+    due: dict[str, str]  # assignment (or exercise, in the flat layout) or "*" -> ISO UTC due date
+    policy: LatePolicy
+    submitted_at: dict[tuple[str, str], str]  # (student, assignment or "*") -> ISO UTC, from --submitted-at
+
+    def apply(self, sub, result) -> None:
+        """Set ``result``'s due date, submission time and policy for ``sub`` (a grader.intake.Submission)."""
+        name = sub.assignment or sub.exercise
+        result.due = self.due.get(name) or self.due.get("*", "")
+        result.submitted_at = (self.submitted_at.get((sub.student, name)) or self.submitted_at.get((sub.student, "*"))
+                               or sub.submitted_at)
+        result.late_policy = str(self.policy) if result.due else ""
+
+
+NO_LATENESS = Lateness({}, LatePolicy(), {})
+
+
+def grace_seconds(grace: str | float) -> float:
+    """Seconds from ``--grace`` (``15m``, ``2h``, or a number of seconds)."""
+    return float(grace) if isinstance(grace, (int, float)) else parse_duration(grace)
+
+
+def lateness_of(options, course: Path | None) -> Lateness:
+    """The run's :class:`Lateness` from its options (``due``, ``late_policy``, ``grace``, ``submitted_at``) and an
+    nbgrader course's own due dates."""
+    return Lateness(due_dates(course, options.due), LatePolicy.parse(options.late_policy, grace_seconds(options.grace)),
+                    read_submitted_at(options.submitted_at) if options.submitted_at else {})
+
+
+def due_dates(course: Path | None, given) -> dict[str, str]:
+    """Assignment (or "*") -> ISO UTC due date: an nbgrader course's own (its gradebook.db), then ``given``
+    (``NAME=WHEN`` or ``WHEN``), which win."""
+    dues: dict[str, str] = {}
+    if course is not None and (course / "gradebook.db").is_file():
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+            try:
+                for name, when in db.execute("SELECT name, duedate FROM assignment WHERE duedate IS NOT NULL"):
+                    dues[name] = iso(parse_time(str(when)))  # nbgrader stores naive UTC
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            print(f"grader grade: {course / 'gradebook.db'}: due dates not read ({e}); pass --due", file=sys.stderr)
+    for item in given:
+        name, sep, when = item.partition("=")
+        if not sep:
+            name, when = "*", item
+        if not name.strip():
+            raise LateError(f"--due {item!r}: expected ASSIGNMENT=WHEN or WHEN")
+        dues[name.strip()] = iso(parse_time(when))
+    return dues
+
+
+def read_submitted_at(path: str | Path) -> dict[tuple[str, str], str]:
+    """(student, assignment or "*") -> ISO UTC from a CSV with columns student, assignment (optional),
+    submitted_at."""
+    import csv
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or not {"student", "submitted_at"} <= set(reader.fieldnames):
+                raise LateError(f"{path}: expected columns student, assignment (optional) and submitted_at")
+            times = {}
+            for line, row in enumerate(reader, start=2):
+                if not (row.get("student") or "").strip():
+                    raise LateError(f"{path}, line {line}: no student")
+                try:
+                    when = iso(parse_time(row["submitted_at"] or ""))
+                except LateError as e:
+                    raise LateError(f"{path}, line {line}: {e}") from None
+                times[(row["student"].strip(), (row.get("assignment") or "").strip() or "*")] = when
+            return times
+    except OSError as e:
+        raise LateError(f"{path}: cannot be read ({e.strerror}); pass --submitted-at a CSV file") from None

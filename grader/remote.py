@@ -21,6 +21,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
+from . import assignment_files
+from .exercise import Exercise
+from .grading import UNSEALED, SealError, grade_one
+from .intake import Submission, SubmissionError, describe_error, error_row, read_plain, shown
+from .late import Lateness
+from .options import GradingOptions
+
 # -- on an engine of the outer cluster ----------------------------------------------------------------------
 
 _HERE: dict = {}  # this engine's worker, its run root, mirror and thread, made on the first submission
@@ -41,36 +50,27 @@ class Job:
     released: str  # its student version (JSON)
     submitted_at: str
     notes: tuple
-    timeout: float
-    max_bytes: int
-    lateness: object
-    stderr_fails: bool
-    options: dict  # limits and engines per box: memory, max_procs, tmp_bytes, work_bytes, engines, sandbox, network
-    budget: float = 600  # seconds all its cells may take together
+    options: GradingOptions  # the run's, whole (its stderr rule decided): limits, time, network, engines per box
+    lateness: Lateness
     files: tuple = ()  # an nbgrader assignment's files, with their bytes (grader.assignment_files.with_data)
 
 
-def _setup(options: dict):
+def _setup(options: GradingOptions):
     from course.data import private_dirs, start_mirror
-    from procbox.box import BoxPolicy
     from procbox.rundirs import PREFIX, run_root
 
-    from .grade import SealError
     from .worker import Worker
 
     stack = contextlib.ExitStack()
     root = Path(stack.enter_context(run_root(PREFIX)))
     inbox = root / "inbox"
     inbox.mkdir(mode=0o700)
-    policy = BoxPolicy(hide=[inbox, root, *(p for p in private_dirs() if p.exists())], memory=options["memory"],
-                       max_procs=options["max_procs"], tmp_bytes=options["tmp_bytes"],
-                       work_bytes=options["work_bytes"], requested=options["sandbox"],
-                       network=options.get("network", "none"))
+    policy = options.box_policy([inbox, root, *(p for p in private_dirs() if p.exists())])
     os.chmod(root, 0o711)
     mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url  # boxes serve their own
-    worker = Worker(root / "worker-0", mirror_url=mirror_url, policy=policy, n_engines=options["engines"])
+    worker = Worker(root / "worker-0", mirror_url=mirror_url, policy=policy, n_engines=options.engines)
     stack.callback(worker.close)
-    problems = [f"the sandbox cannot be made here: {policy.reason}"] if options["sandbox"] and not policy.active \
+    problems = [f"the sandbox cannot be made here: {policy.reason}"] if options.sandbox and not policy.active \
         else worker.check_sealed() if policy.active else []
     if problems:
         stack.close()
@@ -79,7 +79,7 @@ def _setup(options: dict):
     stack.callback(thread.shutdown)
     atexit.register(stack.close)
     return {"worker": worker, "inbox": inbox, "thread": thread, "stack": stack, "policy": policy.describe(),
-            "sealed": policy.active}
+            "sealed": policy.active, "options": options}
 
 
 def grade_job(job: Job):
@@ -88,6 +88,10 @@ def grade_job(job: Job):
 
     with _LOCK:
         if not _HERE:
+            _HERE.update(_setup(job.options))
+        elif _HERE["options"].box_key() != job.options.box_key():  # another run's limits: a worker of its own
+            _HERE.pop("stack").close()
+            _HERE.clear()
             _HERE.update(_setup(job.options))
     here = _HERE
     # the worker's kernels run their own event loops: grade in the worker's own thread, not the engine's
@@ -103,10 +107,6 @@ def entry(job: Job):
 
 
 def _grade_here(here: dict, job: Job):
-    import nbformat
-
-    from .exercise import Exercise
-    from .grade import Submission, grade_one
     from .worker import close_thread_loop
 
     digest = hashlib.sha256(job.data).hexdigest()
@@ -120,13 +120,10 @@ def _grade_here(here: dict, job: Job):
         exercise = Exercise(job.exercise, path, source, job.assignment)
         sub = Submission(job.student, job.exercise, path, job.checksum, root=folder, assignment=job.assignment,
                          submitted_at=job.submitted_at, notes=tuple(job.notes), files=tuple(job.files))
-        result, executed = grade_one(here["worker"], sub, exercise, released, job.timeout, job.max_bytes,
-                                     more_to_come=True, lateness=job.lateness, stderr_fails=job.stderr_fails,
-                                     budget=job.budget)
+        result, executed = grade_one(here["worker"], sub, exercise, released, job.options, more_to_come=True,
+                                     lateness=job.lateness)
         result.path = job.name
         if not here["sealed"]:
-            from .grade import UNSEALED
-
             result.flags.append(UNSEALED)
         if result.message:
             result.message = result.message.replace(str(path), job.name)
@@ -213,7 +210,7 @@ def run_on_cluster(client, todo, jobs_for, record, quiet: bool = False) -> list:
                                               return_when=concurrent.futures.FIRST_COMPLETED)
             if not done:
                 alive = set(client.ids)
-                for ar, (engine, sub) in list(running.items()):
+                for ar, (engine, _sub) in list(running.items()):
                     if engine not in alive:  # unregistered without its task ever failing
                         done.add(ar)
             for ar in done:
@@ -255,3 +252,36 @@ def run_on_cluster(client, todo, jobs_for, record, quiet: bool = False) -> list:
             with contextlib.suppress(Exception):
                 ar.abort()
     return results
+
+
+def grade_on_cluster(todo: list, exercises: dict, released: dict, record, options: GradingOptions,
+                     lateness: Lateness) -> list:
+    """Grade ``todo`` on the engines of the cluster ``options.cluster``, recording each result with ``record``
+    (rows of submissions that cannot be read here too); the results.  RemoteClusterError says what went wrong
+    (every result recorded so far stays recorded)."""
+
+    def job_for(sub: Submission):
+        try:
+            data = read_plain(sub.path, sub.root, options.max_bytes)
+        except Exception as e:  # noqa: BLE001 - this submission's error row, as when graded here
+            message = str(e) if isinstance(e, SubmissionError) else \
+                f"{shown(sub.path)}: could not be read ({describe_error(e)})"
+            row = error_row(sub.student, sub.exercise, sub.path, sub.checksum, message, exercises[sub.key],
+                            sub.assignment)
+            record(row)
+            rows.append(row)
+            return None
+        files, notes = assignment_files.with_data(sub.files, options.work_bytes // 2)
+        return Job(sub.student, sub.exercise, sub.assignment, shown(sub.path), data, sub.checksum,
+                   nbformat.writes(exercises[sub.key].nb), nbformat.writes(released[sub.key]),
+                   sub.submitted_at, tuple(sub.notes) + tuple(notes), options, lateness, files)
+
+    rows: list = []
+    client = connect(options.cluster)
+    try:
+        if not options.quiet:
+            print(f"grading {len(todo)} submission(s) on the {len(client.ids)} engine(s) of cluster "
+                  f"{options.cluster!r}")
+        return rows + run_on_cluster(client, todo, job_for, record, quiet=options.quiet)
+    finally:
+        client.close()

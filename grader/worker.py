@@ -38,7 +38,7 @@ from pathlib import Path
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from procbox.box import Box, BoxError, BoxPolicy, Service, UidLease, check_sealed, minimal_env, short_socket_dir
-from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, _die_with
+from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, die_with
 from procbox.forkserver import ForkServer
 from procbox.kernel import kernel_manager
 from procbox.kernel_client import wait_for_endpoints
@@ -107,7 +107,7 @@ class Slot:
         self.sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
         if self.policy.active:
             if self.forkserver is None:  # in the preparing thread: it dies with that thread
-                self.forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env=minimal_env())
+                self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
             own_tree(run, self.uid, self.gid)
             if self.sockets != run:
                 own_tree(self.sockets, self.uid, self.gid)
@@ -199,7 +199,7 @@ class Slot:
         """Try, from a probe box of this slot's policy, what a hostile submission would (:func:`procbox.box.check_sealed`);
         one line per protection that does not hold."""
         if self.forkserver is None:  # in the preparing thread: it dies with that thread
-            self.forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env=minimal_env())
+            self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
         probe = self.root / "probe"
         try:
             return check_sealed(self.forkserver, self.policy, probe, uid=self.uid, gid=self.gid)
@@ -278,7 +278,7 @@ class Worker:
         self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
         self._ready = None
         self._turn = 0
-        self.failures = 0  # submissions in a row whose slot could not be started (grade.grade_one counts them)
+        self.failures = 0  # submissions in a row whose slot could not be started (grader.grading.grade_one counts them)
         self._closing, self._closed = threading.Lock(), False
 
     def next_slot(self, more_to_come: bool) -> Slot:

@@ -8,6 +8,7 @@ forked from here on gets a parent-death signal instead.
 """
 
 import ctypes
+import importlib
 import os
 import signal
 import sys
@@ -66,18 +67,23 @@ def fresh_random_state() -> None:
         numpy.random.seed()
 
 
+ROLES = {
+    "verify": "procbox.cluster:check_engines",  # a boxed cluster's check of its engines, from inside its box
+    "probe": "procbox.box:probe_main",  # the grader's sealing check, from inside a probe box
+}
+
+
+def resolve(spec: str):
+    """The function ``module:function`` names (imported now if it was not)."""
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def run(role: str, argv: list[str]) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
     fresh_random_state()
-    if role == "verify":  # a boxed cluster's check of its engines, from inside its box
-        from procbox.cluster import check_engines
-
-        check_engines(argv)
-        return
-    if role == "probe":  # the grader's sealing check, from inside a probe box
-        from procbox.box import probe_main
-
-        probe_main(argv)
+    if role in ROLES:  # procbox's own roles, by name: this low module imports none of the modules that use it
+        resolve(ROLES[role])(argv)
         return
     if role == "kernel":  # what ``python -m ipykernel_launcher ARGS`` does
         sys.argv = ["ipykernel_launcher", *argv]

@@ -61,10 +61,24 @@ from pathlib import Path
 
 from procbox import rootfs
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
-from procbox.forkserver import _reap
-from procbox.syscalls import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, MS_NODEV,
-                              MS_NOEXEC, MS_NOSUID, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, keep_capabilities,
-                              loopback_up, mount, prctl, unshare)
+from procbox.syscalls import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+    keep_capabilities,
+    loopback_up,
+    mount,
+    prctl,
+    reap_children,
+    unshare,
+)
 
 DEFAULT_MEMORY = 2 * 1024**3  # all processes of one submission together
 DEFAULT_PROCS = 512  # processes and threads of one submission together (a box needs about 70)
@@ -498,7 +512,7 @@ def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
     waiting = selectors.DefaultSelector()
     waiting.register(conn, selectors.EVENT_READ)
     while True:
-        _reap()
+        reap_children()
         if not waiting.select(0.5):
             continue
         line = reader.readline()
@@ -830,9 +844,9 @@ def _exposed(path: str, allowed: list[str]) -> str | None:
             continue
         for name in names:
             entry = os.path.join(folder, name)
-            if any(rootfs._under(entry, a) for a in allowed):
+            if any(rootfs.under(entry, a) for a in allowed):
                 continue  # the box's own (its run directory) or the installation
-            if any(rootfs._under(a, entry) for a in allowed) and os.path.isdir(entry) and not os.path.islink(entry):
+            if any(rootfs.under(a, entry) for a in allowed) and os.path.isdir(entry) and not os.path.islink(entry):
                 todo.append(entry)  # only the way to an allowed path may show
                 continue
             return entry
@@ -853,7 +867,7 @@ def probe_main(argv: list[str]) -> None:
         table = ""
         problems.append(f"files: the mount table could not be read ({e})")
     for path in args["hide"]:
-        if (f" {path} " in table or f" {path}/" in table) and not any(rootfs._under(a, path) for a in args["allowed"]):
+        if (f" {path} " in table or f" {path}/" in table) and not any(rootfs.under(a, path) for a in args["allowed"]):
             problems.append(f"files: the box's mount table names {path}")
     for folder in args["read_only"]:
         target = os.path.join(folder, args["nonce"])

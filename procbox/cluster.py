@@ -19,7 +19,7 @@ about 2.5 s on two cores instead of about 7 s, and in about 1 s when forked
 from a fork server (``fork=True``, :mod:`procbox.forkserver`); run
 ``python benchmarks/cluster_start.py`` to measure them.  The controller's ports
 come from a block below the machine's ephemeral port range
-(:func:`_reserve_port_block`), so no outgoing connection can take one of them
+(:func:`reserve_port_block`), so no outgoing connection can take one of them
 before the controller binds it.
 """
 
@@ -132,7 +132,7 @@ class ClusterState(StateFile):
         return ([self.controller] if self.controller else []) + list(self.engines)
 
 
-def _die_with(owner_pid: int):
+def die_with(owner_pid: int):
     """preexec_fn: SIGKILL this child when the thread that started it exits."""
 
     def preexec():
@@ -158,7 +158,7 @@ _blocks_in_use: set[int] = set()
 _blocks_lock = threading.Lock()
 
 
-def _reserve_port_block() -> int | None:
+def reserve_port_block() -> int | None:
     """The first port of a block of free ports below the kernel's ephemeral range; None if there is no room.
 
     ipyparallel picks its ports by binding port 0 and closing it, and binds them
@@ -181,11 +181,11 @@ def _reserve_port_block() -> int | None:
             _blocks_in_use.add(base)
         if all(_bindable(port) for port in range(base, base + PORT_BLOCK)):
             return base
-        _release_port_block(base)
+        release_port_block(base)
     return None
 
 
-def _release_port_block(base: int | None) -> None:
+def release_port_block(base: int | None) -> None:
     with _blocks_lock:
         _blocks_in_use.discard(base)
 
@@ -202,7 +202,7 @@ def _bindable(port: int) -> bool:
 _canning_lock = threading.Lock()
 
 
-def _prepare_canning() -> None:
+def prepare_canning() -> None:
     """Have ipyparallel resolve its serialization tables now, once, under a lock.
 
     It does so lazily on first use, and two threads doing it at once (two
@@ -397,7 +397,7 @@ class LocalCluster:
             raise ValueError("a boxed cluster is forked by its box, which also confines it")
         self.state: ClusterState | None = None
         self._verified = False  # a boxed cluster passed its check in the box since it started
-        self._ports: int | None = None  # the first of this controller's block of ports (see _reserve_port_block)
+        self._ports: int | None = None  # the first of this controller's block of ports (see reserve_port_block)
         self._popens: list[subprocess.Popen] = []
 
     # -- paths ---------------------------------------------------------------
@@ -438,7 +438,7 @@ class LocalCluster:
             # Forked processes show the fork server's environment in /proc, so it carries the token.
             self._token = uuid.uuid4().hex
             base = os.environ if self.env is None else self.env  # never more than its processes get
-            self._forkserver = ForkServer(preexec_fn=_die_with(os.getpid()), env={**base, TOKEN_VAR: self._token})
+            self._forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env={**base, TOKEN_VAR: self._token})
         token = self._token if self.fork else "" if self.box is not None else uuid.uuid4().hex
         self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None, token=token)
         self._verified = False
@@ -477,7 +477,7 @@ class LocalCluster:
             with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
                 popen = subprocess.Popen(cmd, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                          start_new_session=True,
-                                         preexec_fn=_die_with(os.getpid()) if self.owned else None)
+                                         preexec_fn=die_with(os.getpid()) if self.owned else None)
             self._popens.append(popen)
             pid = popen.pid
         try:
@@ -496,7 +496,7 @@ class LocalCluster:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
         own_network = self.box is not None and self.box.policy.own_network
-        self._ports = BOX_PORTS if own_network else _reserve_port_block()
+        self._ports = BOX_PORTS if own_network else reserve_port_block()
         ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
         proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
@@ -540,7 +540,7 @@ class LocalCluster:
         """A new ``ipyparallel.Client`` for this cluster (close it when done)."""
         import ipyparallel as ipp
 
-        _prepare_canning()
+        prepare_canning()
         return ipp.Client(str(self.client_file), timeout=timeout)
 
     def wait_for_engines(self, timeout: float = 60) -> None:
@@ -628,7 +628,7 @@ class LocalCluster:
             path.unlink(missing_ok=True)
         self.state = None
         if self._ports != BOX_PORTS:
-            _release_port_block(self._ports)
+            release_port_block(self._ports)
         self._ports = None
 
     def pids(self) -> list[int]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-from procbox._launch import child_main, die_with_parent, start_session
+from procbox._launch import child_main, die_with_parent, resolve, start_session
+from procbox.syscalls import reap_children
+
 
 class ForkServer:
     """The client side: a server process owned by this one."""
@@ -85,16 +86,7 @@ def _child(request: dict) -> None:
     child_main(body)
 
 
-def _reap() -> bool:
-    """Collect exited children so they do not linger as zombies; True while any child remains."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        if pid == 0:
-            return True
-
+FORKED_ROLES = {"box": "procbox.box:run_box"}  # roles handed their whole request (by name: box uses this module)
 
 WARM_IMPORTS = (  # what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
     "course", "ipywidgets", "tqdm.auto", "numpy.ma", "numpy.random", "threadpoolctl", "cloudpickle")
@@ -120,8 +112,8 @@ def warm() -> None:
         except Exception:  # noqa: BLE001 - a missing optional package only costs its import later
             pass
     try:
-        from IPython.core import ultratb
         from ipykernel.zmqshell import ZMQInteractiveShell
+        from IPython.core import ultratb
 
         try:
             1 / 0
@@ -138,25 +130,27 @@ def warm() -> None:
 
 def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
+    import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
+
     import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
     import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
     import ipykernel.kernelapp  # noqa: F401
-    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
-    import IPython.core.oinspect  # noqa: F401
-    import IPython.extensions.storemagic  # noqa: F401
     import ipyparallel.client.magics  # noqa: F401
     import ipyparallel.controller.app  # noqa: F401
     import ipyparallel.engine.app  # noqa: F401
-    import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
+    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
     import numpy  # noqa: F401
     import pygments.formatters.html  # noqa: F401  (what IPython imports to show a kernel's first traceback:
     import pygments.formatters.terminal256  # noqa: F401   tens of ms per kernel, and memory a process that
     import pygments.lexers.python  # noqa: F401   has just hit its memory limit no longer has)
     import stack_data  # noqa: F401
-    import IPython.core.debugger  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
 
-    from procbox import box, jail  # noqa: F401
+    forked = {role: resolve(spec) for role, spec in FORKED_ROLES.items()}  # imported before the first fork
+    resolve("procbox.jail:main")  # the jail of boxes that run a command
 
     warm()
 
@@ -165,13 +159,13 @@ def serve() -> None:
     waiting = selectors.DefaultSelector()
     waiting.register(sys.stdin, selectors.EVENT_READ)
     while True:
-        _reap()
+        reap_children()
         if not waiting.select(0.5):
             continue
         line = sys.stdin.readline()
         if not line:  # the owner is done: collect what is left, then go
             deadline = time.monotonic() + 5
-            while _reap() and time.monotonic() < deadline:
+            while reap_children() and time.monotonic() < deadline:
                 time.sleep(0.02)
             return
         try:
@@ -183,8 +177,8 @@ def serve() -> None:
             print(json.dumps({"error": repr(e)}), file=out, flush=True)
             continue
         if pid == 0:
-            if request["role"] == "box":
-                box.run_box(request)
+            if request["role"] in forked:
+                forked[request["role"]](request)
             _child(request)
         print(json.dumps({"pid": pid}), file=out, flush=True)
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import psutil
 
-from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, _prepare_canning, _release_port_block,
-                      _reserve_port_block, carrying, profile_dir_for)
+from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, prepare_canning, release_port_block,
+                      reserve_port_block, carrying, profile_dir_for)
 
 LAUNCHERS = ("local", "mpi", "slurm")
 RECORD_FILE = "course-ipp-cluster.json"
@@ -240,7 +240,7 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
     rec = Record(launcher=launcher, profile_dir=str(profile_dir), cluster_file=str(cluster_file_for(profile_dir)),
                  n=n, token=token, hostname=socket.gethostname())
     path = record_path(profile_dir)
-    ports = _reserve_port_block()
+    ports = reserve_port_block()
     env = {TOKEN_VAR: token, "IPYTHONDIR": str(profile_dir.parent)}
     config = _load_config(config_file)
     # ipyparallel writes the job script into the current directory unless given a path: keep it in the profile
@@ -276,14 +276,14 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
             raise
         raise ClusterError(f"{launcher} cluster did not start: {e!r}; {_log_tail(profile_dir)}") from e
     finally:
-        _release_port_block(ports)
+        release_port_block(ports)
     return rec
 
 
 def client(profile_dir: Path, timeout: float = 10):
     import ipyparallel as ipp
 
-    _prepare_canning()
+    prepare_canning()
     return ipp.Client(str(Path(profile_dir) / "security" / f"ipcontroller{'-' + CLUSTER_ID if CLUSTER_ID else ''}"
                                                            "-client.json"), timeout=timeout)
 

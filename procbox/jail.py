@@ -66,7 +66,7 @@ def _blocking_ancestor(path):
     return None
 
 
-def _under(path, top):
+def under(path, top):
     path, top = os.path.realpath(path), os.path.realpath(top)
     return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
@@ -115,12 +115,12 @@ def cover(hide, keep, tmp=None, shared_tmp=False):
         ancestor = _blocking_ancestor(path)
         if ancestor:
             hide.append(ancestor)
-        if ancestor or any(_under(path, t) for t in tmps):  # a project cloned under /tmp stays visible
+        if ancestor or any(under(path, t) for t in tmps):  # a project cloned under /tmp stays visible
             keep.append(path)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     keeps = [(path, os.open(path, os.O_PATH)) for path in keep]  # in the new namespace, before covering
-    first = [p for p in hide if os.path.isdir(p) and any(_under(k, p) for k in keep)
-             and not any(_under(p, t) for t in tmps)]  # under a fresh /tmp it is gone already
+    first = [p for p in hide if os.path.isdir(p) and any(under(k, p) for k in keep)
+             and not any(under(p, t) for t in tmps)]  # under a fresh /tmp it is gone already
     for path in tmps:
         if shared_tmp and path != "/tmp" and "/tmp" in tmps:
             _mount("/tmp", path, None, MS_BIND)
@@ -135,7 +135,7 @@ def cover(hide, keep, tmp=None, shared_tmp=False):
     for path in first:
         _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for path in hide:
-        if path in first or not os.path.exists(path) or any(_under(k, path) for k in keep):
+        if path in first or not os.path.exists(path) or any(under(k, path) for k in keep):
             continue  # covered already (first, or by a fresh /tmp, around the kept paths)
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=4k")

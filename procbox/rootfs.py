@@ -40,7 +40,7 @@ SKELETON_BYTES = 4 * 1024 * 1024  # the root's own tmpfs: only folders, links an
 RUN_BYTES = 4 * 1024 * 1024  # /run and /run/lock
 
 
-def _under(path: str, top: str) -> bool:
+def under(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
@@ -48,7 +48,7 @@ def _outermost(paths) -> list[str]:
     """The paths that are not below another of them, sorted."""
     kept: list[str] = []
     for path in sorted(set(paths), key=lambda p: (p.count("/"), p)):
-        if not any(_under(path, k) for k in kept):
+        if not any(under(path, k) for k in kept):
             kept.append(path)
     return sorted(kept)
 
@@ -66,13 +66,13 @@ def allowlist(packages=BOX_PACKAGES) -> list[str]:
         if not entry or not os.path.exists(entry):
             continue
         real = os.path.realpath(entry)
-        if any(_under(real, p) for p in prefixes) or os.path.basename(real) in ("site-packages", "dist-packages"):
+        if any(under(real, p) for p in prefixes) or os.path.basename(real) in ("site-packages", "dist-packages"):
             paths.add(real)
     for name in packages:
         spec = importlib.util.find_spec(name)
         for location in (spec.submodule_search_locations or []) if spec else []:
             paths.add(os.path.realpath(location))
-    return _outermost(p for p in paths if not any(_under(p, s) for s in SYSTEM))
+    return _outermost(p for p in paths if not any(under(p, s) for s in SYSTEM))
 
 
 def _flags_of(path: str) -> int:
@@ -137,7 +137,7 @@ def build_root(spec: dict) -> None:
     mount("proc", at("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # of the caller's PID namespace
     allowed = [*spec["read_only"], *spec["read_write"]]
     for path in spec["hide"]:  # below an allowed path after all: an empty folder, or an empty file
-        if any(_under(a, path) for a in allowed):
+        if any(under(a, path) for a in allowed):
             continue  # on the way to an allowed path (the run directory's parents): only that way exists
         if os.path.isdir(at(path)):
             mount("tmpfs", at(path), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=4k")

@@ -79,3 +79,14 @@ def keep_capabilities(*caps: int) -> None:
         data[cap // 32].effective |= 1 << (cap % 32)
         data[cap // 32].permitted |= 1 << (cap % 32)
     check(libc.syscall(_SYS_CAPSET[os.uname().machine], ctypes.byref(header), data), "capset")
+
+
+def reap_children() -> bool:
+    """Collect exited children so they do not linger as zombies; True while any child remains."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True

@@ -470,7 +470,7 @@ def test_guard_requests_install_the_hook_first_and_arm_it_last():
     assert ARM_EVENT in audited[-1][0]
 
 
-# -- end to end, through the grader's pipeline (grader.grade.grading, grader.worker.Slot) ---------------------
+# -- end to end, through the grader's pipeline (grader.grading.grading, grader.worker.Slot) ---------------------
 
 def test_grading_flags_the_rewrite_and_nothing_else(tmp_path):
     from test_hardening import assert_good, assert_no_leaks, grade_class

@@ -217,7 +217,7 @@ def test_an_unprivileged_grader_gets_the_box_in_a_user_namespace(tmp_path):
 def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_path, monkeypatch, fault):
     """The first prepared kernel is killed (dies before kernel_info) or frozen (never answers) after it was
     prepared: the submission is graded on a freshly prepared slot, nobody loses a point, the run goes on."""
-    from grader import grade, worker
+    from grader import grading, worker
     from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
 
     original, hit = worker.Slot._install_guard, []
@@ -229,7 +229,7 @@ def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_
             os.kill(self.km.provisioner.pid, getattr(signal, fault))
 
     monkeypatch.setattr(worker.Slot, "_install_guard", faulty)
-    monkeypatch.setattr(grade, "KERNEL_READY_TIMEOUT", 3)
+    monkeypatch.setattr(grading, "KERNEL_READY_TIMEOUT", 3)
     run = grade_class(tmp_path, {"a-first": {make_fixtures.TOY: fixture("good")}, "z-good": {
         make_fixtures.TOY: fixture("good")}})
     assert hit, "the fault was never injected"
@@ -243,7 +243,7 @@ def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_
 def test_a_slot_that_keeps_failing_gives_an_error_row_and_the_run_goes_on(tmp_path, monkeypatch):
     """Every prepared kernel of one submission fails: that submission is an error row saying what to do; the
     students after it are graded."""
-    from grader import grade, worker
+    from grader import grading, worker
     from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
 
     original, count = worker.Slot._install_guard, []

@@ -221,10 +221,10 @@ def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_p
         info = json.loads(c.engine_file.read_text())
         ports = [info[k] for k in ("registration", "control", "mux", "task", "iopub", "hb_ping", "hb_pong")]
         assert all(base <= p < base + cl.PORT_BLOCK for p in ports), (base, ports)
-        others = {cl._reserve_port_block() for _ in range(5)}  # a block held is not handed out again
+        others = {cl.reserve_port_block() for _ in range(5)}  # a block held is not handed out again
         assert base not in others
         for other in others:
-            cl._release_port_block(other)
+            cl.release_port_block(other)
     assert base not in cl._blocks_in_use  # released when the cluster stops
 
 

@@ -307,7 +307,7 @@ def test_the_sandbox_shows_the_code_that_runs_in_the_box_and_nothing_else_of_the
 
 
 def test_default_workers_one_per_cpu_but_not_for_a_handful_of_submissions():
-    from grader.grade import SUBMISSIONS_PER_WORKER, default_workers
+    from grader.local import SUBMISSIONS_PER_WORKER, default_workers
 
     cpus = len(os.sched_getaffinity(0))
     assert default_workers() == min(4, cpus)

@@ -32,3 +32,106 @@ def test_the_check_finds_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from grader.preprocessors import score_tests\nimport os\n")
     assert imported_packages(bad) == {"grader", "os"}
+
+
+# -- the house: no circles, no private names across modules ---------------------------------------------------
+
+PACKAGES = ("procbox", "course", "grader")
+
+
+def product_modules() -> dict[str, Path]:
+    """Dotted name -> file, for every module of the product packages."""
+    out = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, list[str], int]]:
+    """(module of ours imported, the names taken from it, line) for every import in the file, wherever it stands
+    (an import inside a function is a dependency too)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names = [a.name for a in node.names]
+            submodules = [f"{module}.{n}" for n in names if f"{module}.{n}" in modules]
+            if module in modules:
+                found.append((module, [n for n in names if f"{module}.{n}" not in modules], node.lineno))
+            found += [(m, [], node.lineno) for m in submodules]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, [], node.lineno) for a in node.names if a.name in modules]
+    return found
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected set of more than one module (Tarjan), sorted."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_no_module_imports_another_that_imports_it_back():
+    modules = product_modules()
+    graph = {name: {m for m, _, _ in imports_of(name, path, modules) if m != name} for name, path in modules.items()}
+    assert not cycles(graph)
+
+
+def test_no_private_name_is_taken_from_another_module():
+    modules = product_modules()
+    wrong = []
+    for name, path in modules.items():
+        for module, names, line in imports_of(name, path, modules):
+            wrong += [f"{path.relative_to(ROOT)}:{line}: {module}.{n}" for n in names
+                      if n.startswith("_") and not n.startswith("__")]
+        aliases = {a.asname or a.name.rpartition(".")[2] for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                    and node.attr.startswith("_") and not node.attr.startswith("__") \
+                    and any(m.rpartition(".")[2] == node.value.id for m in modules):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not wrong
+
+
+def test_the_checks_find_a_circle_and_a_private_name(tmp_path):
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "one.py").write_text("from .two import _hidden, shown\nfrom . import two\n")
+    (pkg / "two.py").write_text("def f():\n    from pkg.one import x\n")
+    modules = {"pkg": pkg / "__init__.py", "pkg.one": pkg / "one.py", "pkg.two": pkg / "two.py"}
+    found = imports_of("pkg.one", modules["pkg.one"], modules)
+    assert ("pkg.two", ["_hidden", "shown"], 1) in found and ("pkg.two", [], 2) in found
+    assert imports_of("pkg.two", modules["pkg.two"], modules) == [("pkg.one", ["x"], 2)]

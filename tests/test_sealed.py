@@ -52,7 +52,7 @@ import psutil
 import pytest
 
 import make_fixtures
-from grader import feedback, grade
+from grader import feedback, grade, grading
 from grader.gradebook import Gradebook
 from grader.results import SubmissionResult, TestResult
 from procbox.box import BoxPolicy, UidLease, check_sealed, minimal_env, probe_args, written_on_host
@@ -1053,5 +1053,5 @@ def test_without_the_sandbox_every_row_says_so(course_in_the_installation):
     assert run.rc == 0, run.output[-3000:]
     for student in ("z-good", "z-good-2"):
         r = run.r(student)
-        assert r.total == 5 and r.flags == [grade.UNSEALED], (r.total, r.flags)
+        assert r.total == 5 and r.flags == [grading.UNSEALED], (r.total, r.flags)
     assert_no_leaks(run)

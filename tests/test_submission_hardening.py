@@ -28,7 +28,9 @@ from nbformat.v4 import new_code_cell, new_output
 
 import make_fixtures
 from builders import write
-from grader import feedback, grade
+from grader import feedback, grading, intake
+from grader.exercise import load_exercises
+from grader.options import GradingOptions
 from grader.gradebook import Gradebook
 from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
 from procbox import rundirs
@@ -68,8 +70,8 @@ def _assert_row_message(message: str, path: Path) -> None:
 def test_read_submission_turns_odd_json_into_a_submission_error(tmp_path, name):
     path = tmp_path / f"{name}.ipynb"
     path.write_bytes(NOT_NOTEBOOKS[name])
-    with pytest.raises(grade.SubmissionError) as caught:
-        grade.read_submission(path)
+    with pytest.raises(intake.SubmissionError) as caught:
+        intake.read_submission(path)
     _assert_row_message(str(caught.value), path)
 
 
@@ -99,8 +101,8 @@ def test_read_submission_turns_any_failure_into_a_submission_error(tmp_path, mon
     monkeypatch.setattr(target, fail)
     path = tmp_path / f"{TOY}.ipynb"
     path.write_bytes(fixture("good"))
-    with pytest.raises(grade.SubmissionError) as caught:
-        grade.read_submission(path)
+    with pytest.raises(intake.SubmissionError) as caught:
+        intake.read_submission(path)
     _assert_row_message(str(caught.value), path)
     assert len(str(caught.value)) < 1000
 
@@ -109,23 +111,23 @@ def test_read_submission_parses_the_bytes_whose_checksum_it_was_given(tmp_path):
     path = tmp_path / f"{TOY}.ipynb"
     path.write_bytes(fixture("good"))
     checksum = sha(path)
-    nb, flags = grade.read_submission(path, checksum=checksum, root=tmp_path)
+    nb, flags = intake.read_submission(path, checksum=checksum, root=tmp_path)
     assert len(nb.cells) > 3 and flags == []
     path.write_bytes(fixture("stub"))  # replaced after discover looked at it
-    with pytest.raises(grade.SubmissionError, match="changed while the grader was reading it"):
-        grade.read_submission(path, checksum=checksum, root=tmp_path)
+    with pytest.raises(intake.SubmissionError, match="changed while the grader was reading it"):
+        intake.read_submission(path, checksum=checksum, root=tmp_path)
 
 
 def test_grade_one_never_lets_a_reading_failure_escape(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise ZeroDivisionError("not a SubmissionError")
 
-    monkeypatch.setattr(grade, "read_submission", boom)
+    monkeypatch.setattr(grading, "read_submission", boom)
     ex = make_fixtures.toy()
     path = tmp_path / f"{TOY}.ipynb"
     path.write_bytes(fixture("good"))
-    sub = grade.Submission("ada", TOY, path, sha(path), root=tmp_path)
-    result, executed = grade.grade_one(None, sub, ex, None, 30, grade.MAX_NOTEBOOK_BYTES, more_to_come=False)
+    sub = intake.Submission("ada", TOY, path, sha(path), root=tmp_path)
+    result, executed = grading.grade_one(None, sub, ex, None, GradingOptions(timeout=30), more_to_come=False)
     assert result.status == "error" and executed is None
     _assert_row_message(result.message, path)
     assert [(t.test, t.status) for t in result.tests] == [(t, "not-run") for t in TOY_TESTS]
@@ -227,7 +229,7 @@ def test_discover_rejects_every_kind_of_non_file_without_opening_it(tmp_path, mo
     with contextlib.suppress(PermissionError):  # needs root (and CAP_MKNOD)
         os.mknod(carl / f"{TOY}.ipynb", stat.S_IFCHR | 0o600, os.makedev(1, 3))  # what /dev/null is
         kinds["carl"] = "device"
-    exercises = grade.load_exercises(source)
+    exercises = load_exercises(source)
     opened = []
     real_open = os.open
 
@@ -237,7 +239,7 @@ def test_discover_rejects_every_kind_of_non_file_without_opening_it(tmp_path, mo
 
     monkeypatch.setattr(os, "open", spy)
     try:
-        found, errors = grade.discover(subs, exercises)
+        found, errors = intake.discover(subs, exercises)
     finally:
         sock.close()
     assert found == []
@@ -258,15 +260,15 @@ def test_discover_turns_a_file_it_cannot_read_into_its_row(tmp_path, monkeypatch
     subs = tmp_path / "subs"
     for student in ("ada", "bob"):
         write(nbformat.reads(fixture("good").decode(), as_version=4), subs / student / f"{TOY}.ipynb")
-    real_sha = grade.sha256
+    real_sha = intake.sha256
 
     def flaky(path, root=None):
         if "ada" in str(path):
             raise OSError(5, "Input/output error")
         return real_sha(path, root)
 
-    monkeypatch.setattr(grade, "sha256", flaky)
-    found, errors = grade.discover(subs, grade.load_exercises(source))
+    monkeypatch.setattr(intake, "sha256", flaky)
+    found, errors = intake.discover(subs, load_exercises(source))
     assert [(s.student, s.exercise) for s in found] == [("bob", TOY)]
     assert len(errors) == 1 and errors[0].student == "ada" and "Input/output error" in errors[0].message
     _assert_row_message(errors[0].message, subs / "ada" / f"{TOY}.ipynb")
@@ -278,7 +280,7 @@ def test_names_that_are_not_utf8_are_stored_and_printed(tmp_path):
     folder = Path(os.fsdecode(os.fsencode(str(subs)) + b"/stud\xffent"))
     folder.mkdir(parents=True)
     (folder / os.fsdecode(b"not\xfe.txt")).write_text("x")
-    found, errors = grade.discover(subs, grade.load_exercises(source))
+    found, errors = intake.discover(subs, load_exercises(source))
     assert found == [] and len(errors) == 1
     row = errors[0]
     assert row.student == "stud\\xffent" and row.exercise == "not\\xfe.txt"

@@ -16,7 +16,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from builders import exercise, meta, toy_exercise
 from grader.assignment_files import AssignmentFile, ignored, merge, source_files, stage, student_files, with_data
 from grader.exercise import ExerciseError, grade_id, load_exercise
-from grader.grade import SubmissionError, read_submission
+from grader.intake import SubmissionError, read_submission
 from grader.place_files import place
 from grader.preprocessors.clear_mark_scheme import ClearMarkScheme, MarkSchemeError
 from grader.preprocessors.clear_solutions import ClearSolutions
@@ -695,7 +695,7 @@ def test_staging_copies_the_sources_first_within_the_cap_and_the_kernel_side_put
 
 
 def test_an_empty_timestamp_is_no_timestamp_and_no_flag(tmp_path):
-    from grader.grade import _timestamp
+    from grader.intake import _timestamp
 
     folder = tmp_path / "submitted" / "ann" / "ps1"
     folder.mkdir(parents=True)

@@ -91,6 +91,8 @@ class ExecuteSubmission(ExecutePreprocessor):
     stop_when = Any(None, allow_none=True, help="Called after every cell: a message (a limit of the submission "
                     "was hit; the cells after it do not run) or None")
     audit_timeout = Float(2.0, help="Seconds the audit hook has to answer the last check.").tag(config=True)
+    cell_timeout = Float(0.0, help="Seconds one cell may run, to the fraction (nbclient's ``timeout`` takes whole "
+                         "seconds; 0: ``timeout``).").tag(config=True)
     budget = Float(0.0, help="Seconds all the cells may take together (0: no budget).  A cell gets what is left "
                    "of it, at most ``timeout``; once it is spent, the cells after the one running do not run "
                    "and the state's ``limits`` says why.").tag(config=True)
@@ -118,10 +120,10 @@ class ExecuteSubmission(ExecutePreprocessor):
         km = km if km is not None else self.kernel
         self._index, self._installed, self._total_chars, self._placed = None, self.guard_installed, 0, False
         self._relied = False
-        self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
+        self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self._per_cell:g} s",
                                  "traceback": []}
         self._deadline = time.monotonic() + self.budget if self.budget > 0 else None
-        if self._deadline is not None:
+        if self._deadline is not None or self.cell_timeout > 0:
             self.timeout_func = self._cell_timeout
         self._audit_log = self.audit
         if self.guard and self.audit is None and self.audit_path:  # before the kernel starts
@@ -145,6 +147,8 @@ class ExecuteSubmission(ExecutePreprocessor):
             self._audit_drain(self._index, grader)
             if self._audit_log is not None and self._audit_log is not self.audit:
                 self._audit_log.close()
+            if km is not None and self.kc is not None:  # our client of a kernel we were lent: ours to close
+                self.kc.stop_channels()
         return nb, resources
 
     def start_new_kernel(self, **kwargs):
@@ -200,13 +204,18 @@ class ExecuteSubmission(ExecutePreprocessor):
             state.flag(f"the assignment's files were not all put beside the notebook ({placed['error']}); tests "
                        "that read them may fail")
 
+    @property
+    def _per_cell(self) -> float:
+        return self.cell_timeout or self.timeout
+
     def _cell_timeout(self, cell) -> float:
-        """nbclient's ``timeout_func``: ``timeout``, or what is left of the budget if that is less."""
-        left = self._deadline - time.monotonic()
-        if left >= self.timeout:
-            self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {self.timeout} s",
+        """nbclient's ``timeout_func``: the time of one cell, or what is left of the budget if that is less."""
+        per_cell = self._per_cell
+        left = self._deadline - time.monotonic() if self._deadline is not None else per_cell
+        if left >= per_cell:
+            self.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {per_cell:g} s",
                                      "traceback": []}
-            return self.timeout
+            return per_cell
         self.error_on_timeout = {"ename": TIMEOUT_ENAME, "traceback": [],
                                  "evalue": f"the submission's time budget of {self.budget:g} s ran out in this cell"}
         return max(left, 0.01)

@@ -1,0 +1,133 @@
+"""Grading on this machine: workers (threads, each with its own sealed boxes and clusters) take submissions
+from one queue and record each result in the gradebook as it comes (:func:`grade_here`)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+
+from course.data import start_mirror
+from procbox.rundirs import PREFIX as RUN_PREFIX
+from procbox.rundirs import run_root, sweep_stale
+
+from .gradebook import Gradebook
+from .grading import UNSEALED, SealError, grade_one
+from .late import NO_LATENESS, Lateness
+from .options import GradingOptions
+from .progress import Progress
+from .worker import SlotError, Worker, close_thread_loop, drain
+
+SUBMISSIONS_PER_WORKER = 4  # a worker's own fork servers cost about 0.65 CPU-s each: worth it from here on
+
+
+def default_workers(submissions: int | None = None) -> int:
+    """One worker per CPU this process may use, at most 4 (each holds two clusters and kernels), and for
+    ``submissions`` to grade, no more than one per SUBMISSIONS_PER_WORKER of them."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    most = 4 if submissions is None else submissions // SUBMISSIONS_PER_WORKER
+    return max(1, min(4, cpus, most))
+
+
+MAX_SLOT_FAILURES = 3  # a worker whose boxes failed to start this many times in a row: the machine, not a student
+
+
+def grade_here(todo: list, exercises: dict, released: dict, book: Gradebook, options: GradingOptions,
+               lateness: Lateness = NO_LATENESS, hide: list[Path] = ()) -> list:
+    """Grade ``todo`` here, each submission in a sealed box hiding ``hide`` (the instructor's paths); the results.
+
+    Makes the run's root folder (removing those of graders that were killed), the box policy from ``options``
+    and, without boxes, one n-gram mirror for all; raises SealError, ClusterError, SlotError or
+    KeyboardInterrupt for :func:`grader.grade.main` to report (every result recorded so far stays recorded)."""
+    for stale in sweep_stale(RUN_PREFIX):  # left by graders that were killed (kill -9): their owner is gone
+        if not options.quiet:
+            print(f"grader: removed {stale}, left behind by a grader that was killed", file=sys.stderr)
+    with run_root(RUN_PREFIX) as root, contextlib.ExitStack() as stack:
+        policy = options.box_policy([*hide, Path(root)])
+        if options.sandbox and not policy.active:
+            raise SealError([f"the sandbox cannot be made here: {policy.reason}"])
+        if not (options.quiet and policy.active):
+            print(policy.describe(), file=sys.stdout if policy.active else sys.stderr)
+        os.chmod(root, 0o711)
+        # boxes serve each their own mirror (procbox.box.Service); unboxed slots share one
+        mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url
+        slots = dict(mirror_url=mirror_url, policy=policy, n_engines=options.engines)
+        return _run(todo, exercises, released, Path(root), slots, book, options, lateness)
+
+
+def _run(todo, exercises, released, root, slot_options, book, options: GradingOptions, lateness: Lateness):
+    """Grade ``todo`` on ``workers`` workers (threads, each with its own clusters); record each result as it comes.
+
+    With the sandbox on, a probe box first checks that it holds (SealError if not); with it off, every row says so.
+    A submission whose slot could not be started is an error row and the run goes on; a worker whose slots fail
+    MAX_SLOT_FAILURES times in a row ends the run (SlotError): then it is the machine."""
+    jobs: queue.Queue = queue.Queue()
+    for sub in todo:
+        jobs.put(sub)
+    results, lock, stop = [], threading.Lock(), threading.Event()
+    bar = Progress(len(todo), "grading", quiet=options.quiet)
+    workers = options.workers or default_workers(len(todo))
+    policy = slot_options["policy"]
+    crews = [Worker(root / f"worker-{i}", **slot_options) for i in range(max(1, min(workers, len(todo) or 1)))]
+    if policy.active and todo:
+        try:
+            problems = crews[0].check_sealed()
+        except BaseException:
+            for w in crews:
+                w.close()
+            raise
+        if problems:
+            for w in crews:
+                w.close()
+            raise SealError(problems)
+
+    def work(worker: Worker) -> None:
+        try:
+            take(worker)
+        finally:
+            close_thread_loop()
+
+    def take(worker: Worker) -> None:
+        for sub in drain(jobs):
+            if stop.is_set():
+                return
+            outcome = grade_one(worker, sub, exercises[sub.key], released[sub.key], options,
+                                more_to_come=not jobs.empty(), lateness=lateness)
+            if not policy.active:
+                outcome[0].flags.append(UNSEALED)
+            with lock:
+                if stop.is_set():  # interrupted: what ran during the stop is not a grade
+                    return
+                book.record(*outcome)
+                results.append(outcome[0])
+                bar.update(f"{sub.student}/{sub.key} {outcome[0].total:g}/{outcome[0].possible:g}")
+            if worker.failures >= MAX_SLOT_FAILURES:
+                raise SlotError(f"{worker.failures} boxes in a row failed to start (the last for {sub.student}/"
+                                f"{sub.key}, recorded as an error)")
+
+    try:
+        if len(crews) == 1:
+            work(crews[0])
+        else:
+            with concurrent.futures.ThreadPoolExecutor(len(crews), thread_name_prefix="grader") as pool:
+                futures = [pool.submit(work, w) for w in crews]
+                try:
+                    for f in concurrent.futures.as_completed(futures):
+                        f.result()
+                except BaseException:
+                    stop.set()
+                    for w in crews:  # ends their kernels and engines, so the threads finish quickly
+                        w.close()
+                    raise
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        bar.close()
+        for w in crews:
+            w.close()
+    return results
