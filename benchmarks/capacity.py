@@ -81,9 +81,9 @@ def run_all(label: str, cmds: list[list[str]], books: list[Path]) -> Run:
     procs = []
     try:
         for i, cmd in enumerate(cmds):
-            log = open(LOGS / f"{label.replace(' ', '_').replace('/', '-')}-{i}.log", "w")
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            log.close()
+            with open(LOGS / f"{label.replace(' ', '_').replace('/', '-')}-{i}.log", "w") as log:
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
         codes = [p.wait(timeout=3600) for p in procs]
     finally:
         for p in procs:  # after a crash or an interrupt: the whole group, by its id

@@ -52,7 +52,6 @@ import psutil  # noqa: E402
 from jupyter_client import KernelManager  # noqa: E402
 
 import grader.sample_class as sample_class  # noqa: E402
-from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
 from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
 from grader.grade import default_workers  # noqa: E402
@@ -60,6 +59,7 @@ from grader.gradebook import Gradebook  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
+from procbox.cluster import LocalCluster  # noqa: E402
 from profile_grading import fresh_cycles  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"

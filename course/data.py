@@ -141,7 +141,7 @@ def verify(data_dir: Path = DATA_DIR) -> list[str]:
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serve only the manifest's files under Google's path layout (and the manifest and the record); 404 otherwise."""
 
-    server: "_Server"
+    server: _Server
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         self._send(body=True)
@@ -222,7 +222,7 @@ class Mirror:
             self.thread = None
         self.server.server_close()
 
-    def __enter__(self) -> "Mirror":
+    def __enter__(self) -> Mirror:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -81,13 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run student code unconfined, where the sandbox cannot be made or does not hold (it needs "
                    "root or user namespaces; see the threat model in README.md); every row then says so")
     p.add_argument("--memory", type=parse_size, default=d["memory"], help="memory of all the processes of one "
-                   "submission together, e.g. 2G (default: %s)" % _size(d["memory"]))
+                   f"submission together, e.g. 2G (default: {_size(d['memory'])})")
     p.add_argument("--max-procs", type=int, default=d["max_procs"], help="processes and threads of one submission "
                    "together (default: %(default)s)")
     p.add_argument("--tmp-size", dest="tmp_bytes", type=parse_size, default=d["tmp_bytes"],
-                   help="bytes a submission may keep in /tmp (default: %s)" % _size(d["tmp_bytes"]))
+                   help=f"bytes a submission may keep in /tmp (default: {_size(d['tmp_bytes'])})")
     p.add_argument("--work-size", dest="work_bytes", type=parse_size, default=d["work_bytes"],
-                   help="bytes a submission may keep in its working directory (default: %s)" % _size(d["work_bytes"]))
+                   help="bytes a submission may keep in its working directory "
+                   f"(default: {_size(d['work_bytes'])})")
     p.add_argument("--max-bytes", type=int, default=d["max_bytes"], help="largest notebook file accepted "
                    "(default: %(default)s)")
     p.set_defaults(func=grade.main)

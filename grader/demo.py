@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from procbox.cluster import LocalCluster
 from course.data import ENV_VAR, start_mirror
 from course.site import build_site, offline_exporter
+from procbox.cluster import LocalCluster
 
 from . import export, feedback, grade, release, report
 from .exercise import load_exercises

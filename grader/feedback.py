@@ -16,12 +16,12 @@ from course.site import offline_exporter
 
 from .export import gradescope_results
 from .gradebook import Gradebook
-from .progress import Progress
 from .preprocessors.clear_mark_scheme import ClearMarkScheme
 from .preprocessors.drop_local_links import DropLocalLinks
-from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
+from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.report_tests import ReportTests
+from .progress import Progress
 
 
 def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedback", quiet: bool = False) -> int:

@@ -285,4 +285,4 @@ def check(keeps=(), binds=()):
     return json.dumps([last_ran, changed, list(dict.fromkeys(patched))])
 
 
-builtins  # the module above is restored like the others
+builtins  # noqa: B018 - no effect, a reminder: the module above is restored like the others

@@ -25,9 +25,9 @@ class ManualError(ValueError):
 
 
 def now() -> str:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _answers(book: Gradebook, every: bool):

@@ -144,7 +144,7 @@ class Flow:
         self.functions: dict[str, set[str]] = {}
         self.modules: set[str] = set()
 
-    def run(self, tree: ast.Module) -> "Flow":
+    def run(self, tree: ast.Module) -> Flow:
         for node in ast.walk(tree):
             if isinstance(node, ast.Global):
                 self.declared_global.update(node.names)

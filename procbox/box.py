@@ -62,9 +62,23 @@ from pathlib import Path
 from procbox import rootfs
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
 from procbox.forkserver import _reap
-from procbox.syscalls import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, MS_NODEV,
-                              MS_NOEXEC, MS_NOSUID, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, keep_capabilities,
-                              loopback_up, mount, prctl, unshare)
+from procbox.syscalls import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+    keep_capabilities,
+    loopback_up,
+    mount,
+    prctl,
+    unshare,
+)
 
 DEFAULT_MEMORY = 2 * 1024**3  # all processes of one submission together
 DEFAULT_PROCS = 512  # processes and threads of one submission together (a box needs about 70)
@@ -609,7 +623,7 @@ class Box:
             while self._conn is None:
                 try:
                     self._conn, _ = listener.accept()
-                except socket.timeout:
+                except TimeoutError:
                     if not _alive(self.parent_pid):
                         raise BoxError(f"the box's parent exited as it started; see {log}: {_tail(log)}") from None
                     if time.monotonic() > deadline:

@@ -422,7 +422,7 @@ class LocalCluster:
         return self.profile_dir / "log"
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self, timeout: float = 60) -> "LocalCluster":
+    def start(self, timeout: float = 60) -> LocalCluster:
         """Start the controller and engines and wait until all engines answer."""
         running = status_of(self.profile_dir)
         if running and running["running"]:
@@ -634,7 +634,7 @@ class LocalCluster:
     def pids(self) -> list[int]:
         return [p.pid for p in self.state.procs()] if self.state else []
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import threading
 import time
 
 from procbox._launch import child_main, die_with_parent, start_session
+
 
 class ForkServer:
     """The client side: a server process owned by this one."""
@@ -120,11 +120,11 @@ def warm() -> None:
         except Exception:  # noqa: BLE001 - a missing optional package only costs its import later
             pass
     try:
-        from IPython.core import ultratb
         from ipykernel.zmqshell import ZMQInteractiveShell
+        from IPython.core import ultratb
 
         try:
-            1 / 0
+            1 / 0  # noqa: B018 - raised on purpose: the traceback formatted below
         except ZeroDivisionError:
             info = sys.exc_info()
         # the kernels' and engines' default theme, a built-in one: listing every theme would read (and remember)
@@ -138,22 +138,23 @@ def warm() -> None:
 
 def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
+    import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
+
     import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
     import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
     import ipykernel.kernelapp  # noqa: F401
-    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
-    import IPython.core.oinspect  # noqa: F401
-    import IPython.extensions.storemagic  # noqa: F401
     import ipyparallel.client.magics  # noqa: F401
     import ipyparallel.controller.app  # noqa: F401
     import ipyparallel.engine.app  # noqa: F401
-    import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
+    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
     import numpy  # noqa: F401
     import pygments.formatters.html  # noqa: F401  (what IPython imports to show a kernel's first traceback:
     import pygments.formatters.terminal256  # noqa: F401   tens of ms per kernel, and memory a process that
     import pygments.lexers.python  # noqa: F401   has just hit its memory limit no longer has)
     import stack_data  # noqa: F401
-    import IPython.core.debugger  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
 
     from procbox import box, jail  # noqa: F401

@@ -34,8 +34,18 @@ from pathlib import Path
 
 import psutil
 
-from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, _prepare_canning, _release_port_block,
-                      _reserve_port_block, carrying, profile_dir_for)
+from .cluster import (
+    PORT_BLOCK,
+    TOKEN_VAR,
+    ClusterError,
+    Proc,
+    StateFile,
+    _prepare_canning,
+    _release_port_block,
+    _reserve_port_block,
+    carrying,
+    profile_dir_for,
+)
 
 LAUNCHERS = ("local", "mpi", "slurm")
 RECORD_FILE = "course-ipp-cluster.json"

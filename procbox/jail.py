@@ -149,7 +149,7 @@ def enter(opts):
     if opts["user"] and os.geteuid() == 0:
         user = pwd.getpwnam(opts["user"])
         for top in opts["share"]:
-            for folder, dirs, files in os.walk(top):
+            for folder, _dirs, files in os.walk(top):
                 for name in [folder] + [os.path.join(folder, f) for f in files]:
                     os.chown(name, user.pw_uid, user.pw_gid)
             if os.path.isfile(top):

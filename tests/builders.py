@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from grader.sample_class import fill
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.sample_class import fill
 
 SETUP = "import os, sys\nimport ipyparallel as ipp\nrc = ipp.Client()\nrc.wait_for_engines(4, timeout=60)\ndview = rc[:]"
 

@@ -34,9 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import nbformat  # noqa: E402
-from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell  # noqa: E402
 
+from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from grader.exercise import Exercise, grade_id  # noqa: E402
 from grader.release import student_version  # noqa: E402
 

@@ -112,8 +112,7 @@ class SingleNodeSlurm:
         self.env: dict[str, str] = {}
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
-        log = open(self.root / "log" / f"{name}.out", "ab")
-        with log, open(os.devnull, "rb") as devnull:
+        with open(self.root / "log" / f"{name}.out", "ab") as log, open(os.devnull, "rb") as devnull:
             proc = subprocess.Popen(argv, stdin=devnull, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                     cwd=self.root, start_new_session=True)
         self.procs[name] = proc

@@ -24,11 +24,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from builders import SETUP, exercise, meta, solved, toy_exercise
 from nbformat.v4 import new_code_cell
 
+from builders import SETUP, exercise, meta, solved, toy_exercise
 from grader.audit import ARM_EVENT, AuditLog, install_code, trusted_dirs
-from grader.scan import scan_cells
 from grader.exercise import Exercise, grade_id, load_exercises
 from grader.preprocessors.execute_submission import ExecuteSubmission, guard_requests
 from grader.preprocessors.restore_tests import RestoreTests
@@ -36,6 +35,7 @@ from grader.preprocessors.scan_submission import ScanSubmission
 from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.sample_class import make_class
+from grader.scan import scan_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(900)
@@ -296,10 +296,10 @@ def test_reference_solutions_and_the_sample_class_raise_no_flag(execute, tmp_pat
     """Graded as the grader does (the guard keeping the set-up's names, the modules the tests rely on and their
     submodules, the tests' helper module), nothing is flagged and every reference solution earns full marks."""
     exercises = load_exercises(ROOT / "exercises")
-    for name, exercise in exercises.items():
-        nb = solved(exercise)
+    for name, ex in exercises.items():
+        nb = solved(ex)
         assert scan_cells(nb) == [], name
-        ran = execute(nb, source=exercise.nb)
+        ran = execute(nb, source=ex.nb)
         assert ran.points == ran.possible, (name, ran.points)
         assert ran.flags == [], (name, ran.flags)
     make_class(exercises, tmp_path / "class", students=5)  # one student of each kind

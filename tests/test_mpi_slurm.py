@@ -21,9 +21,7 @@ import yaml
 
 from procbox import ippcluster, preflight
 from procbox.cluster import TOKEN_VAR, carrying
-
-from slurm import missing as slurm_missing
-from slurm import single_node_slurm
+from slurm import missing as slurm_missing, single_node_slurm
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -13,8 +13,8 @@ import types
 from pathlib import Path
 
 import pytest
-from builders import exercise, meta
 
+from builders import exercise, meta
 from grader.exercise import load_exercises
 from grader.protect import Flow, parse, protection
 
@@ -265,8 +265,8 @@ def test_the_graders_parses_hold_the_lock(monkeypatch):
     import ast
 
     from grader import protect
-    from grader.scan import scan_cells
     from grader.preprocessors import execute_submission
+    from grader.scan import scan_cells
 
     held = []
     real_parse = ast.parse

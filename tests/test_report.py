@@ -205,7 +205,7 @@ def test_report_pages_figures_and_links(built):
         for tag, src in parse(page).refs:
             if tag == "img":
                 figures.add((page.parent / unquote(src)).resolve())
-        assert all(f'alt="' in img for img in re.findall(r"<img [^>]*>", text)), f"{page.name}: an image has no alt"
+        assert all('alt="' in img for img in re.findall(r"<img [^>]*>", text)), f"{page.name}: an image has no alt"
     # 2 exercise distributions; 01-squares: q1-test, q1-hidden, q2 (3 graded); ps1/problems: mean-test
     assert len(figures) == 6, figures
     for figure in figures:
@@ -267,7 +267,7 @@ def test_submissions_to_look_at(built):
     late = section("late")
     assert "alice" in late and "-1 of 5" in late and "45.0 h" in late  # 2 days begun x 10% of 5
     assert "bob" in section("flags") and "was changed and has been restored" in section("flags")
-    for name, student, target in (("errors", "dave", "feedback/dave/ps1/problems.html"),
+    for name, _student, target in (("errors", "dave", "feedback/dave/ps1/problems.html"),
                                   ("late", "alice", "feedback/alice/01-squares.html")):
         assert f'href="{target}"' in section(name)
 

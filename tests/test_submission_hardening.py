@@ -32,8 +32,20 @@ from grader import feedback, grade
 from grader.gradebook import Gradebook
 from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
 from procbox import rundirs
-from test_hardening import (TOY, TOY_TESTS, _marked, _rows, assert_good, assert_no_leaks, fixture, grade_class,
-                            make_source, reap_new, slow_class, statuses)
+from test_hardening import (
+    TOY,
+    TOY_TESTS,
+    _marked,
+    _rows,
+    assert_good,
+    assert_no_leaks,
+    fixture,
+    grade_class,
+    make_source,
+    reap_new,
+    slow_class,
+    statuses,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -428,9 +440,8 @@ def test_run_root_records_its_owner_and_goes_on_exit(tmp_path):
             os.chown(root / "deep" / "er" / "f", nobody.pw_uid, nobody.pw_gid)
         assert rundirs.sweep_stale(dir=tmp_path) == []  # its owner is alive
     assert not root.exists()
-    with pytest.raises(KeyError):
-        with rundirs.run_root(dir=tmp_path) as root:
-            raise KeyError("the run failed")
+    with pytest.raises(KeyError), rundirs.run_root(dir=tmp_path) as root:
+        raise KeyError("the run failed")
     assert not root.exists()
 
 
