@@ -307,8 +307,8 @@ def main() -> int:
     print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'CPU s/subm.':>12} {'peak RSS MiB':>13} "
           f"{'exit':>5}   load avg (1 min) before -> after")
     for name, (wall, mem, rc, before, after, cpu) in rows.items():
-        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} {mem and round(mem) or '-':>13} "
-              f"{rc:>5}   {before.split()[0]} -> {after.split()[0]}")
+        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} "
+              f"{mem and round(mem) or '-':>13} {rc:>5}   {before.split()[0]} -> {after.split()[0]}")
     (ow, *_), (nw, *_), (fw, *_) = rows.values()
     if args.baseline:
         bw, bmem, brc, bbefore, bafter, bcpu = baseline

@@ -152,7 +152,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send(self, body: bool) -> None:
         path, _, query = self.path.partition("?")
         if path == MANIFEST_PATH:
-            manifest = self.server.contents.get("manifest.json") or (self.server.data_dir / "manifest.json").read_bytes()
+            manifest = (self.server.contents.get("manifest.json")
+                        or (self.server.data_dir / "manifest.json").read_bytes())
             return self._reply(body, manifest, "application/json")
         if path == SERVED_PATH:
             token = urllib.parse.parse_qs(query).get("token", [None])[0]
@@ -167,8 +168,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         data = self.server.contents[name] if self.server.contents else (self.server.data_dir / name).read_bytes()
         host, port = self.client_address[:2]
         record = {"path": path, "file": name, "token": token, "client": f"{host}:{port}",
-                  "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None, "time": time.time(),
-                  "method": self.command}
+                  "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None,
+                  "time": time.time(), "method": self.command}
         with self.server.lock:
             self.server.log.append(record)
         self._reply(body, data, "application/octet-stream")

@@ -1,8 +1,8 @@
 """``grader feedback``: an HTML page per submission with its executed notebook and each test's result.
 
-The pipeline: RemoveHiddenTests -> ClearMarkScheme (task cells) -> DropLocalLinks -> ReportTests, then course.site.offline_exporter's
-SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its Content-Security-Policy: a page
-shows what the submission holds and runs none of it (see course.safe_html)."""
+The pipeline: RemoveHiddenTests -> ClearMarkScheme (task cells) -> DropLocalLinks -> ReportTests, then
+course.site.offline_exporter's SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its
+Content-Security-Policy: a page shows what the submission holds and runs none of it (see course.safe_html)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedb
             (folder / f"{r.exercise}.html").write_text(body)
             progress.update(f"{r.student}/{r.key}")
         progress.close()
-    layout = "<student>/<assignment>/<notebook>.html" if any(r.assignment for r in results) else "<student>/<exercise>.html"
+    layout = ("<student>/<assignment>/<notebook>.html" if any(r.assignment for r in results)
+              else "<student>/<exercise>.html")
     print(f"wrote feedback for {len(results)} submission(s) to {out}/{layout}")
     return 0
 

@@ -484,7 +484,8 @@ class LocalCluster:
             proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id, ns_pid)
         except psutil.NoSuchProcess:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-            raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: " + " | ".join(tail)) from None
+            raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: "
+                               + " | ".join(tail)) from None
         if role == "controller":
             self.state.controller = proc
         else:

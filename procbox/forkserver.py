@@ -96,7 +96,8 @@ def _reap() -> bool:
             return True
 
 
-WARM_IMPORTS = (  # what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
+# what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
+WARM_IMPORTS = (
     "course", "ipywidgets", "tqdm.auto", "numpy.ma", "numpy.random", "threadpoolctl", "cloudpickle")
 
 

@@ -389,7 +389,8 @@ def status_of(profile_dir: Path) -> dict | None:
                 info["engine_sets"].append({"id": set_id, "launcher": type(es).__name__,
                                             "pid": getattr(es, "pid", None), "job_id": getattr(es, "job_id", None),
                                             "n": es.n})
-            info["launcher"] = info["launcher"] or type(cluster.engines and next(iter(cluster.engines.values()))).__name__
+            info["launcher"] = (info["launcher"]
+                                or type(cluster.engines and next(iter(cluster.engines.values()))).__name__)
     if rec is not None:
         info["controller_pid"] = info["controller_pid"] or (rec.controller.pid if rec.controller else None)
         info["controller_alive"] = bool(rec.controller and rec.controller.alive())

@@ -74,7 +74,8 @@ def _under(path, top):
 def _needed_paths():
     """What the confined Python needs to read: its installation, its environment, this project."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), here)}
+    return {os.path.realpath(p)
+            for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), here)}
 
 
 def confine(opts):

@@ -115,7 +115,8 @@ class ForkedKernelManager(AsyncKernelManager):
 
 
 def write_spec(kernels_dir: Path) -> KernelSpecManager:
-    """A kernel spec ``procbox-python3`` (this Python's ipykernel, provisioned by ``procbox-fork``) in ``kernels_dir``."""
+    """A kernel spec ``procbox-python3`` (this Python's ipykernel, provisioned by ``procbox-fork``) in
+    ``kernels_dir``."""
     spec_dir = Path(kernels_dir) / SPEC_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],

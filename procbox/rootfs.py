@@ -71,7 +71,8 @@ def allowlist(packages=BOX_PACKAGES) -> list[str]:
     never the folder the grader was started from, nor a project root that an old-style editable install
     put on the path (either may hold the course's sources).
     """
-    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))}
+    prefixes = {os.path.realpath(p)
+                for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))}
     paths = set(prefixes)
     for entry in sys.path:
         if not entry or not os.path.exists(entry):

@@ -92,7 +92,8 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=2
 MinJobAge=2
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} ThreadsPerCore=1 RealMemory={_memory_mb()} State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} \
+ThreadsPerCore=1 RealMemory={_memory_mb()} State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """)
     return conf

@@ -133,7 +133,8 @@ CHEATING = [
      meta("t-before", grade=True, locked=True, points=1)),
     ("code", "def helper():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
      meta("during", solution=True)),
-    ("code", "_got = helper()\nassert _got == 1 and len(_ids) == 4", meta("t-during", grade=True, locked=True, points=1)),
+    ("code", "_got = helper()\nassert _got == 1 and len(_ids) == 4",
+     meta("t-during", grade=True, locked=True, points=1)),
     ("code", "answer = None\n### BEGIN SOLUTION\nanswer = [1, 2]\n### END SOLUTION", meta("liar", solution=True)),
     ("code", "assert [1, 2] == _plain(answer, list, 'answer')", meta("t-liar", grade=True, locked=True, points=1)),
     ("code", "assert _ids == [0, 1, 2, 3]", meta("t-after", grade=True, locked=True, points=1)),
@@ -360,7 +361,8 @@ def test_scan_flags_answers_that_say_they_equal_anything():
         flags = [f for f in scan_cells(nb) if "whatever it is given" in f]
         assert flags and all(f.startswith(f"cell {index} ({cheat.question}): the submitted code uses a comparison "
                                           "that answers True whatever it is given") for f in flags), (name, cheat.name)
-    fair = with_cell("class Point:\n    def __eq__(self, other):\n        return (self.x, self.y) == (other.x, other.y)\n"
+    fair = with_cell("class Point:\n    def __eq__(self, other):\n"
+                     "        return (self.x, self.y) == (other.x, other.y)\n"
                      "    __hash__ = None\n\n    def __lt__(self, other):\n        'never less'\n"
                      "        return NotImplemented\n")
     assert scan_cells(fair) == []

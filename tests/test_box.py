@@ -132,8 +132,10 @@ def test_the_box_sees_only_itself_and_cannot_signal_out(made, tmp_path):
     code = ("import os, json, signal\n"
             f"pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
             f"res = {{'pids': pids, 'me': os.getpid()}}\n"
-            f"try:\n    os.kill({os.getpid()}, 0); res['grader'] = 'reachable'\nexcept OSError as e:\n    res['grader'] = type(e).__name__\n"
-            f"try:\n    os.kill(1, signal.SIGKILL); res['init'] = 'sent'\nexcept OSError as e:\n    res['init'] = type(e).__name__\n"
+            f"try:\n    os.kill({os.getpid()}, 0); res['grader'] = 'reachable'\n"
+            f"except OSError as e:\n    res['grader'] = type(e).__name__\n"
+            f"try:\n    os.kill(1, signal.SIGKILL); res['init'] = 'sent'\n"
+            f"except OSError as e:\n    res['init'] = type(e).__name__\n"
             f"res['secret_dir'] = os.path.exists({str(tmp_path / 'box.log')!r})\n"
             f"open({str(answer)!r}, 'w').write(json.dumps(res))\n")
     _kernel_code(b, run, code)

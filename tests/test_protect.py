@@ -200,7 +200,8 @@ def test_submodules_their_classes_and_sys_modules_entries_are_put_back(guard):
                 delattr(cls, key)
         vars(client_module).pop("len", None)
     assert set(found) == {"ipyparallel.client.client.Client", "DirectView.map", "DirectView.__eq__",
-                          "JSONDecoder.added", "sys.modules['ipyparallel.client.view']", "ipyparallel.client.client.len"}
+                          "JSONDecoder.added", "sys.modules['ipyparallel.client.view']",
+                          "ipyparallel.client.client.len"}
     assert client_module.Client is real_client and "len" not in vars(client_module)
 
 

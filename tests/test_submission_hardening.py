@@ -417,7 +417,8 @@ def _owner_file(root: Path, record: dict) -> None:
 
 def _dead_owner() -> dict:
     proc = subprocess.Popen(["true"])
-    record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "pidns": rundirs.owner_record()["pidns"]}
+    record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
+              "pidns": rundirs.owner_record()["pidns"]}
     proc.wait()
     return record
 
