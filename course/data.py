@@ -143,10 +143,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     server: _Server
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):  # http.server's naming
         self._send(body=True)
 
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self._send(body=False)
 
     def _send(self, body: bool) -> None:

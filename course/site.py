@@ -262,6 +262,6 @@ def _math_html(tex: str) -> str:
         svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
         svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(tex)}" ', 1)
         content = " ".join(svg.split())
-    except Exception:  # noqa: BLE001 - TeX mathtext does not know: show it as it is written
+    except Exception:  # TeX mathtext does not know: show it as it is written
         content = f"<code>{html.escape(tex)}</code>"
     return f'<div class="math-display">{content}</div>'

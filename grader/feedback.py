@@ -61,5 +61,5 @@ def _executed(text: str | None, max_bytes: int = MAX_EXECUTED_BYTES):
         if len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:
             nb = nbformat.reads(write_capped(nb, max_bytes), as_version=4)
         return nb
-    except Exception:  # noqa: BLE001 - feedback for the others is still written
+    except Exception:  # feedback for the others is still written
         return nbformat.v4.new_notebook()

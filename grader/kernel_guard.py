@@ -114,7 +114,7 @@ def _rely(names):
             continue
         try:
             importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - not a module (a function imported from one), or not here
+        except BaseException:  # not a module (a function imported from one), or not here
             continue
         _wanted[name] = name.split(".")[0] not in SHALLOW
         _state["loaded"] = 0  # look again, even if the import loaded nothing new

@@ -61,7 +61,7 @@ def parse(source: str) -> ast.Module | None:
             from IPython.core.inputtransformer2 import TransformerManager
 
             return ast.parse(TransformerManager().transform_cell(source))
-        except Exception:  # noqa: BLE001 - a cell that is not Python either binds and reads nothing we can know
+        except Exception:  # a cell that is not Python either binds and reads nothing we can know
             return None
 
 
@@ -160,7 +160,7 @@ class Flow:
         for stmt in body:
             self.stmt(stmt)
 
-    def stmt(self, node: ast.stmt) -> None:  # noqa: C901 - one branch per kind of statement
+    def stmt(self, node: ast.stmt) -> None:  # one branch per kind of statement
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self._imports(node)
             heads = [*node.decorator_list]

@@ -272,7 +272,7 @@ def check_engines(argv: list[str]) -> None:
         connect = lambda t: ipp.Client(args["client_file"], timeout=t)  # noqa: E731
         with contextlib.closing(await_engines(connect, args["n"], args["timeout"])) as rc:
             problem = _engine_problem(rc, args["n"], expected, args["timeout"])
-    except Exception as e:  # noqa: BLE001 - whatever went wrong is the answer
+    except Exception as e:  # whatever went wrong is the answer
         problem = f"the engines did not answer: {e!r}"
     tmp = args["out"] + ".tmp"
     with open(tmp, "w") as f:
@@ -568,7 +568,7 @@ class LocalCluster:
                          timeout=timeout + 5, still_ok=self._raise_if_exited)
         except ClusterError:
             raise
-        except Exception as e:  # noqa: BLE001 - the box failed to run it: the cluster is not verified
+        except Exception as e:  # the box failed to run it: the cluster is not verified
             raise ClusterError(f"the cluster could not be checked in its box: {e}") from e
         try:
             answer = json.loads(result.read_text())

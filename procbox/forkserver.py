@@ -118,7 +118,7 @@ def warm() -> None:
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a missing optional package only costs its import later
+        except Exception:  # a missing optional package only costs its import later
             pass
     try:
         from ipykernel.zmqshell import ZMQInteractiveShell
@@ -133,27 +133,29 @@ def warm() -> None:
         theme = ZMQInteractiveShell.colors.default_value
         ultratb.AutoFormattedTB(mode="Context", theme_name=theme).structured_traceback(*info)
         del info
-    except Exception:  # noqa: BLE001 - another IPython: forks only lose the head start
+    except Exception:  # another IPython: forks only lose the head start
         pass
 
 
 def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
+    # imported for their side effect (loaded once, here, before every fork); ruff reports an unused package at
+    # its last import only, so that is where each one's noqa is
     import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
 
-    import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
-    import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
+    import ipykernel.debugger  # (every engine's and kernel's IPythonKernel imports it: debugpy)
+    import ipykernel.ipkernel  # (the point: import once, fork many times)
     import ipykernel.kernelapp  # noqa: F401
-    import ipyparallel.client.magics  # noqa: F401
-    import ipyparallel.controller.app  # noqa: F401
+    import ipyparallel.client.magics
+    import ipyparallel.controller.app
     import ipyparallel.engine.app  # noqa: F401
-    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
-    import IPython.core.debugger  # noqa: F401
-    import IPython.core.oinspect  # noqa: F401
+    import IPython.core.completerlib  # (what a kernel imports as it starts)
+    import IPython.core.debugger
+    import IPython.core.oinspect
     import IPython.extensions.storemagic  # noqa: F401
     import numpy  # noqa: F401
-    import pygments.formatters.html  # noqa: F401  (what IPython imports to show a kernel's first traceback:
-    import pygments.formatters.terminal256  # noqa: F401   tens of ms per kernel, and memory a process that
+    import pygments.formatters.html  # (what IPython imports to show a kernel's first traceback:
+    import pygments.formatters.terminal256  # tens of ms per kernel, and memory a process that
     import pygments.lexers.python  # noqa: F401   has just hit its memory limit no longer has)
     import stack_data  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401

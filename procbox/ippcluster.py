@@ -174,7 +174,7 @@ def _load_cluster(cluster_file: Path):
 
     try:
         return ipp.Cluster.from_file(str(cluster_file), log_level=logging.CRITICAL)
-    except Exception:  # noqa: BLE001 - unreadable, or written by another version: not a cluster we can use
+    except Exception:  # unreadable, or written by another version: not a cluster we can use
         return None
 
 
@@ -455,7 +455,7 @@ def _ask_engines(rec: Record, timeout: float = 5) -> None:
             rec.engines = [{"id": i, **d} for i, d in zip(rc.ids, info)]
         finally:
             rc.close()
-    except Exception:  # noqa: BLE001 - busy or unreachable engines: what the cluster file says
+    except Exception:  # busy or unreachable engines: what the cluster file says
         rec.engines = [{"id": None, "pid": p.pid, "host": rec.hostname, "rank": None}
                        for p in rec.procs if p.role == "engine-launcher"]
     _record_engines(rec)
