@@ -200,7 +200,7 @@ class Cgroup:
         return hit
 
     def members(self) -> list[int]:
-        pids = set()
+        pids: set[int] = set()
         for path in self.procs_files:
             with contextlib.suppress(OSError):
                 pids.update(int(p) for p in Path(path).read_text().split())

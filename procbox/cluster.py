@@ -111,7 +111,7 @@ class StateFile:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.write_text(json.dumps(asdict(self), indent=2))  # type: ignore[call-overload]  # subclasses are dataclasses
         os.replace(tmp, path)
 
 
@@ -224,6 +224,7 @@ def await_engines(connect, n: int, timeout: float, raise_if_exited=lambda: None,
     current list when it connects.
     """
     deadline = time.monotonic() + timeout
+    ids: str | list[int]
     rc, ids, since = None, "none (the controller did not answer)", 0.0
     try:
         while True:
@@ -384,7 +385,7 @@ class LocalCluster:
         if fork and not owned:
             raise ValueError("fork=True needs an owned cluster: forked processes die with their owner")
         self.fork = fork  # start processes from a fork server (see procbox.forkserver)
-        self._forkserver = None
+        self._forkserver: ForkServer | None = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.box = box  # a procbox.box.Box: every process starts in it (and dies with it)
@@ -399,6 +400,12 @@ class LocalCluster:
         self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see _reserve_port_block)
         self._popens: list[subprocess.Popen] = []
+
+    @property
+    def _started(self) -> ClusterState:
+        """The state of the cluster being started or running (what ``start`` made)."""
+        assert self.state is not None, "the cluster has not been started"
+        return self.state
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -458,8 +465,8 @@ class LocalCluster:
             profile_dir, jail = Path(self.engine_profile_dir or self.profile_dir), self.engine_jail
         env = dict(os.environ if self.env is None else self.env)
         env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
-        if self.state.token:
-            env[TOKEN_VAR] = self.state.token
+        if self._started.token:
+            env[TOKEN_VAR] = self._started.token
         env.setdefault("PYTHONUNBUFFERED", "1")
         cwd = self.engine_cwd if role == "engine" and self.engine_cwd else self.profile_dir
         argv = [f"--profile-dir={profile_dir}", "--cluster-id=", f"--log-level={self.log_level}",
@@ -487,10 +494,10 @@ class LocalCluster:
             raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: "
                                + " | ".join(tail)) from None
         if role == "controller":
-            self.state.controller = proc
+            self._started.controller = proc
         else:
-            self.state.engines.append(proc)
-        self.state.save(self.state_file)
+            self._started.engines.append(proc)
+        self._started.save(self.state_file)
         return proc
 
     def _start_controller(self, timeout: float) -> None:
@@ -557,7 +564,7 @@ class LocalCluster:
             pass
 
     def _check_in_box(self, timeout: float) -> None:
-        expected = {str(p.engine_id): p.ns_pid for p in self.state.engines}
+        expected = {str(p.engine_id): p.ns_pid for p in self._started.engines}
         result = self.log_dir / "verify.json"
         result.unlink(missing_ok=True)
         argv = [json.dumps({"client_file": str(self.client_file), "n": self.n, "expected": expected,
@@ -581,7 +588,7 @@ class LocalCluster:
         self._verified = True
 
     def _raise_if_exited(self) -> None:
-        dead = [p for p in self.state.procs() if not p.alive()]
+        dead = [p for p in self._started.procs() if not p.alive()]
         if dead:
             name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
             log = self.log_dir / f"{name}.log"

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import IO
 
 from procbox._launch import child_main, die_with_parent, start_session
 
@@ -33,8 +34,11 @@ class ForkServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "procbox.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             start_new_session=True, preexec_fn=preexec_fn, text=True, bufsize=1)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPEs
+        self._stdin: IO[str] = self.proc.stdin
+        self._stdout: IO[str] = self.proc.stdout
         self._lock = threading.Lock()
-        ready = self.proc.stdout.readline()
+        ready = self._stdout.readline()
         if json.loads(ready or "{}").get("ready") is not True:
             raise RuntimeError(f"the fork server did not start (it said {ready!r})")
 
@@ -48,21 +52,21 @@ class ForkServer:
         request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or [],
                    "box": box}
         with self._lock:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            answer = json.loads(self.proc.stdout.readline() or '{"error": "the fork server exited"}')
+            self._stdin.write(json.dumps(request) + "\n")
+            answer = json.loads(self._stdout.readline() or '{"error": "the fork server exited"}')
         if "error" in answer:
             raise RuntimeError(f"the fork server could not start a {role}: {answer['error']}")
         return answer["pid"]
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self._stdin.close()
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stdout.close()
+        self._stdout.close()
 
 
 def _child(request: dict) -> None:

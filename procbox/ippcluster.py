@@ -31,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -125,7 +126,8 @@ def _job_state(job_id: str | None) -> str | None:
     if not job_id or shutil.which("squeue") is None:
         return None
     out = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%T"], capture_output=True, text=True)
-    return (out.stdout.strip().splitlines() or [None])[0] if out.returncode == 0 else None
+    lines = out.stdout.strip().splitlines() if out.returncode == 0 else []
+    return lines[0] if lines else None
 
 
 def _engine_info():
@@ -234,7 +236,7 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
         raise ClusterError(f"a cluster is already running in {profile_dir}; stop it first (course cluster stop"
                            + ("" if profile == "default" else f" --profile {profile}") + ")")
     reap(profile_dir)  # a record of a crashed start: nothing of it must be left
-    problem = ""
+    problem: str | None = ""
     if launcher == "mpi":
         from .preflight import mpi_problem
 
@@ -302,6 +304,7 @@ def _wait_for_engines(cluster, rec: Record, timeout: float) -> None:
     """Until ids 0..n-1 registered; a client that has not seen them within a second is replaced (slow joiner)."""
     profile_dir = Path(rec.profile_dir)
     deadline = time.monotonic() + timeout
+    ids: list[int]
     rc, since, ids = None, 0.0, []
     try:
         while True:
@@ -349,8 +352,8 @@ def _record_engines(rec: Record) -> None:
             rec.procs.append(proc)
             known.add(e["pid"])
     for proc in carrying(rec.token):  # e.g. a Slurm job's srun and slurmstepd children on this machine
-        if proc.pid not in known and (p := _proc("token", proc.pid)):
-            rec.procs.append(p)
+        if proc.pid not in known and (found := _proc("token", proc.pid)):
+            rec.procs.append(found)
             known.add(proc.pid)
     for p in rec.procs:
         for e in rec.engines:
@@ -374,9 +377,10 @@ def status_of(profile_dir: Path) -> dict | None:
     if rec is not None and not cluster_file.exists() and not any(p.alive() for p in rec.all_procs()):
         return None  # stopped by someone else (JupyterLab's panel): a record of processes that are all gone
     ours = record_path(profile_dir).exists()
-    info = {"profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
-            "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
-            "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
+    info: dict[str, Any] = {
+        "profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
+        "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
+        "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
     if cluster_file.exists():
         import ipyparallel as ipp
 
