@@ -162,7 +162,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(body, json.dumps(records).encode(), "application/json")
         m = _FILE_PATH.match(path)
         token, name = (m.group(1), m.group(2)) if m else (None, None)
-        if name not in self.server.files:
+        if name is None or name not in self.server.files:
             self.send_error(404, f"no such n-gram file: {path}")
             return
         data = self.server.contents[name] if self.server.contents else (self.server.data_dir / name).read_bytes()
@@ -209,7 +209,7 @@ class Mirror:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{PATH_PREFIX}"
+        return f"http://{host}:{port}{PATH_PREFIX}"  # type: ignore[str-bytes-safe]  # an INET server: host is a str
 
     def served(self, token: str | None = None) -> list[dict]:
         """The records of the files served so far (see the module's docstring)."""
@@ -269,7 +269,7 @@ def box_mirror(listener: socket.socket, data_dir: str = str(DATA_DIR)):
         finally:
             free.release()
 
-    server.process_request_thread = finished
+    server.process_request_thread = finished  # type: ignore[method-assign]  # this server's own, on purpose
 
     def serve() -> None:
         while True:

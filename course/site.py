@@ -144,7 +144,7 @@ def learn_list(nb) -> str:
             continue
         lines = cell.source.splitlines()
         start = next(i for i, line in enumerate(lines) if "what you'll learn" in line.lower())
-        bullets = []
+        bullets: list[str] = []
         for line in lines[start + 1:]:
             if re.match(r"\s*[-*] ", line) or (bullets and line.startswith("  ") and line.strip()):
                 bullets.append(line)
