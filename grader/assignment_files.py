@@ -99,6 +99,7 @@ def student_files(folder: Path, root: Path) -> tuple[list[AssignmentFile], list[
     is named in the problems."""
     from .grade import _below, shown
 
+    files: list[AssignmentFile]
     files, problems, beyond = [], [], 0
     for path, st, problem in _below(folder):
         parts = path.relative_to(folder).parts

@@ -92,7 +92,7 @@ def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | 
     if out.exists():
         shutil.rmtree(out)
     print(f"== 1/3 Executing the tutorials against a 4-engine cluster -> {out / 'notebooks'}")
-    executed = {}
+    executed: dict = {}
     try:
         run_tutorials(ROOT / "notebooks", out / "notebooks", executed)
     except LessonError as e:

@@ -319,6 +319,7 @@ def _params(args: ast.arguments) -> set[str]:
 
 def _scope(body: list[ast.AST]) -> tuple[set[str], set[str], set[str], list[ast.AST]]:
     """(names loaded, names bound, names declared global, nested scopes) of one function's or class's own body."""
+    loads: set[str]
     loads, stores, globals_, nested = set(), set(), set(), []
     todo = list(body)
     while todo:

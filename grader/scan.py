@@ -149,6 +149,7 @@ def scan_cells(nb) -> list[str]:
     searched as text, in time and memory linear in its length."""
     from .exercise import grade_id, is_locked
 
+    aliases: set[str]
     flags, aliases = [], set()
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or is_locked(cell):
