@@ -2,11 +2,13 @@
 """Set up everything on a fresh machine, then run the demo or the tests.
 
     python3 dev.py demo    # execute the course on a 4-engine cluster and grade a sample class
-    python3 dev.py test    # the test suite (what CI runs)
+    python3 dev.py test    # ruff, mypy, then the test suite (what CI runs)
 
 Needs only Python >= 3.11 and the package index: it creates ``.venv`` next to this file,
 installs the project into it (again whenever pyproject.toml changes), and runs the
 command there.  Extra arguments go to the command (``python3 dev.py test -k cluster``).
+``test`` first lints (``ruff check .``) and type-checks (``mypy``, configured in pyproject.toml)
+and stops there if either fails.
 For ``test`` it also makes sure the Debian packages the tests need are there (chromium for
 the browser tests, slurm-wlm and munge for the Slurm tests), installed with apt-get when
 run as root, as CI runs it.
@@ -36,6 +38,11 @@ SERVER_CONFIG = ROOT / "jupyter-config" / "jupyter_server_config.d" / "going-par
 COMMANDS = {
     "demo": ["-m", "grader", "demo"],
     "test": ["-m", "pytest"],
+}
+# Run from the venv before the tests, in this order; the first that fails stops the run.
+CHECKS = {
+    "ruff": ["-m", "ruff", "check", "."],
+    "mypy": ["-m", "mypy"],
 }
 
 
@@ -85,6 +92,18 @@ def ensure_system_packages() -> None:
         subprocess.run(install, check=True, **quiet)
 
 
+def run_checks() -> int:
+    """The linter and the type checker (configured in pyproject.toml); the exit code of the first that fails."""
+    for name, args in CHECKS.items():
+        print(f"dev.py: {name} ...", flush=True)
+        code = subprocess.call([str(PY), *args], cwd=ROOT)
+        if code != 0:
+            print(f"dev.py: {name} failed (exit code {code}); the tests were not run. Fix what it reports above, "
+                  f"and run it alone with: .venv/bin/python {' '.join(args)}", file=sys.stderr, flush=True)
+            return code
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__, file=sys.stderr)
@@ -92,6 +111,8 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     ensure_server_extension()
     if argv[0] == "test":
+        if code := run_checks():
+            return code
         ensure_system_packages()
     return subprocess.call([str(PY), *COMMANDS[argv[0]], *argv[1:]], cwd=ROOT)
 

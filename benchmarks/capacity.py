@@ -81,9 +81,9 @@ def run_all(label: str, cmds: list[list[str]], books: list[Path]) -> Run:
     procs = []
     try:
         for i, cmd in enumerate(cmds):
-            log = open(LOGS / f"{label.replace(' ', '_').replace('/', '-')}-{i}.log", "w")
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            log.close()
+            with open(LOGS / f"{label.replace(' ', '_').replace('/', '-')}-{i}.log", "w") as log:
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
         codes = [p.wait(timeout=3600) for p in procs]
     finally:
         for p in procs:  # after a crash or an interrupt: the whole group, by its id
@@ -182,8 +182,8 @@ def main() -> int:
 
         book = lambda name: tmp / f"{name}.sqlite"  # noqa: E731
         print("\nmeasured (1 worker):", flush=True)
-        small = run_all("local 1 worker, half the class", [grade_cmd(tmp / "half", source, book("h1"), "--workers", "1")],
-                        [book("h1")])
+        small = run_all("local 1 worker, half the class",
+                        [grade_cmd(tmp / "half", source, book("h1"), "--workers", "1")], [book("h1")])
         print(" ", small, flush=True)
         full = run_all("local 1 worker", [grade_cmd(subs, source, book("l1"), "--workers", "1")], [book("l1")])
         print(" ", full, flush=True)
@@ -213,7 +213,8 @@ def main() -> int:
         share = largest_share([d.name for d in subs.iterdir()], len(exercises), 2)
         t0 = time.perf_counter()
         shards = run_all("2 shards (1 worker each) + merge",
-                         [grade_cmd(subs, source, shard_books[k], "--workers", "1", "--shard", f"{k}/2") for k in (0, 1)],
+                         [grade_cmd(subs, source, shard_books[k], "--workers", "1", "--shard", f"{k}/2")
+                          for k in (0, 1)],
                          shard_books)
         m0 = time.perf_counter()
         merged = book("merged")
@@ -223,8 +224,8 @@ def main() -> int:
         shards.wall = time.perf_counter() - t0
         checks.append((shards, a + share / rate(1, w, c) + merge_each * 2))
         with OuterCluster(2, tmp) as outer2:
-            clus2 = run_all("cluster, 2 engines", [grade_cmd(subs, source, book("c2"), "--cluster", str(outer2.profile))],
-                            [book("c2")])
+            clus2 = run_all("cluster, 2 engines",
+                            [grade_cmd(subs, source, book("c2"), "--cluster", str(outer2.profile))], [book("c2")])
         clus2.wall += outer2.start
         checks.append((clus2, a_c + n / (2 * rate(1, w_c, c_c))))
         for run, predicted in checks:
@@ -244,7 +245,8 @@ def main() -> int:
     for C in cores:
         for H in hosts:
             local = fmt_time(a + total / rate(C, w, c)) if H == 1 else "-"
-            shard = fmt_time(a + largest_share([f"student{i:05d}" for i in range(students)], exs, H) / rate(C, w, c) + merge_each * H)
+            largest = largest_share([f"student{i:05d}" for i in range(students)], exs, H)
+            shard = fmt_time(a + largest / rate(C, w, c) + merge_each * H)
             cluster = fmt_time(a_c + total / (H * rate(C, w_c, c_c)))
             print(f"  {f'{H} x {C}':<14} {local:>10} {shard:>10} {cluster:>10}")
     worst = max(run.wall / predicted for run, predicted in checks)

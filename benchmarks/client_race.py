@@ -30,8 +30,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=200)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="client-race-") as tmp:
-        with LocalCluster(ipython_dir=Path(tmp) / "ipython", fork=True) as cluster:
+    with (tempfile.TemporaryDirectory(prefix="client-race-") as tmp,
+          LocalCluster(ipython_dir=Path(tmp) / "ipython", fork=True) as cluster):
             for warm in (False, True):
                 lost, t0 = 0, time.perf_counter()
                 for _ in range(args.clients):

@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 import ipyparallel as ipp  # noqa: E402
 import nbformat  # noqa: E402
 
-from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import start_mirror  # noqa: E402
+from procbox.cluster import LocalCluster  # noqa: E402
 
 
 def start_default(tmp: str) -> float:

@@ -52,14 +52,14 @@ import psutil  # noqa: E402
 from jupyter_client import KernelManager  # noqa: E402
 
 import grader.sample_class as sample_class  # noqa: E402
-from procbox.cluster import LocalCluster  # noqa: E402
 from course.data import ENV_VAR, start_mirror  # noqa: E402
 from grader.exercise import is_locked, is_test, load_exercises, nbgrader as nbgrader_meta  # noqa: E402
-from grader.local import default_workers  # noqa: E402
 from grader.gradebook import Gradebook  # noqa: E402
+from grader.local import default_workers  # noqa: E402
 from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
+from procbox.cluster import LocalCluster  # noqa: E402
 from profile_grading import fresh_cycles  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -307,8 +307,8 @@ def main() -> int:
     print(f"\n  {'':<20} {'wall s':>8} {'s/subm.':>8} {'subm./s':>8} {'CPU s/subm.':>12} {'peak RSS MiB':>13} "
           f"{'exit':>5}   load avg (1 min) before -> after")
     for name, (wall, mem, rc, before, after, cpu) in rows.items():
-        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} {mem and round(mem) or '-':>13} "
-              f"{rc:>5}   {before.split()[0]} -> {after.split()[0]}")
+        print(f"  {name:<20} {wall:8.1f} {wall / n:8.2f} {n / wall:8.3f} {cpu / n:12.2f} "
+              f"{mem and round(mem) or '-':>13} {rc:>5}   {before.split()[0]} -> {after.split()[0]}")
     (ow, *_), (nw, *_), (fw, *_) = rows.values()
     if args.baseline:
         bw, bmem, brc, bbefore, bafter, bcpu = baseline

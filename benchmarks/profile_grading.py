@@ -34,11 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from procbox import box as box_mod  # noqa: E402
-from procbox import cluster as cluster_mod  # noqa: E402
 from grader import grade, gradebook, grading, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
 from measure import machine_cpu  # noqa: E402
+from procbox import (  # noqa: E402
+    box as box_mod,
+    cluster as cluster_mod,
+)
 
 STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submission meets them
     ("read + restore tests", grading, "read_submission"),

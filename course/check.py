@@ -80,8 +80,8 @@ def execute(nb, workdir: Path, timeout: float):
 
     from .data import ENV_VAR, mirror_url
 
-    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp_name:
+        tmp = Path(tmp_name)
         env = minimal_env(HOME=os.environ.get("HOME", str(tmp)), **{ENV_VAR: mirror_url()})
         with LocalCluster(ipython_dir=tmp / "ipython", engine_cwd=workdir, env=env, fork=True) as cluster:
             def spawn(argv, env, cwd):

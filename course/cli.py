@@ -25,11 +25,13 @@ def _cluster_start(args) -> int:
         print(f"course cluster start: {e}", file=sys.stderr)
         return 1
     where = sorted({e["host"] for e in rec.engines})
-    print(f"Started {rec.n} engines (ids 0..{rec.n - 1}) with ipyparallel's {args.launcher} launcher in {rec.profile_dir}"
+    print(f"Started {rec.n} engines (ids 0..{rec.n - 1}) with ipyparallel's {args.launcher} launcher in "
+          f"{rec.profile_dir}"
           + (f", Slurm job {rec.job_id}" if rec.job_id else "") + f", on {', '.join(where)}")
     print(f"ipyparallel's cluster file: {rec.cluster_file}")
     print("Connect from Python or a notebook with: import ipyparallel as ipp; rc = ipp.Client()"
-          + ("" if args.profile == "default" else f" (with IPython profile {args.profile}: ipp.Client(profile={args.profile!r}))"))
+          + ("" if args.profile == "default"
+             else f" (with IPython profile {args.profile}: ipp.Client(profile={args.profile!r}))"))
     print("Stop it with: course cluster stop" + ("" if args.profile == "default" else f" --profile {args.profile}"))
     return 0
 

@@ -141,18 +141,19 @@ def verify(data_dir: Path = DATA_DIR) -> list[str]:
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serve only the manifest's files under Google's path layout (and the manifest and the record); 404 otherwise."""
 
-    server: "_Server"
+    server: _Server
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):  # http.server's naming
         self._send(body=True)
 
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self._send(body=False)
 
     def _send(self, body: bool) -> None:
         path, _, query = self.path.partition("?")
         if path == MANIFEST_PATH:
-            manifest = self.server.contents.get("manifest.json") or (self.server.data_dir / "manifest.json").read_bytes()
+            manifest = (self.server.contents.get("manifest.json")
+                        or (self.server.data_dir / "manifest.json").read_bytes())
             return self._reply(body, manifest, "application/json")
         if path == SERVED_PATH:
             token = urllib.parse.parse_qs(query).get("token", [None])[0]
@@ -161,14 +162,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(body, json.dumps(records).encode(), "application/json")
         m = _FILE_PATH.match(path)
         token, name = (m.group(1), m.group(2)) if m else (None, None)
-        if name not in self.server.files:
+        if name is None or name not in self.server.files:
             self.send_error(404, f"no such n-gram file: {path}")
             return
         data = self.server.contents[name] if self.server.contents else (self.server.data_dir / name).read_bytes()
         host, port = self.client_address[:2]
         record = {"path": path, "file": name, "token": token, "client": f"{host}:{port}",
-                  "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None, "time": time.time(),
-                  "method": self.command}
+                  "pid": _client_pid(port, self.server.server_address[1]) if self.server.find_pids else None,
+                  "time": time.time(), "method": self.command}
         with self.server.lock:
             self.server.log.append(record)
         self._reply(body, data, "application/octet-stream")
@@ -208,7 +209,7 @@ class Mirror:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{PATH_PREFIX}"
+        return f"http://{host}:{port}{PATH_PREFIX}"  # type: ignore[str-bytes-safe]  # an INET server: host is a str
 
     def served(self, token: str | None = None) -> list[dict]:
         """The records of the files served so far (see the module's docstring)."""
@@ -222,7 +223,7 @@ class Mirror:
             self.thread = None
         self.server.server_close()
 
-    def __enter__(self) -> "Mirror":
+    def __enter__(self) -> Mirror:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -268,7 +269,7 @@ def box_mirror(listener: socket.socket, data_dir: str = str(DATA_DIR)):
         finally:
             free.release()
 
-    server.process_request_thread = finished
+    server.process_request_thread = finished  # type: ignore[method-assign]  # this server's own, on purpose
 
     def serve() -> None:
         while True:

@@ -16,8 +16,8 @@ executed ``NN-slug.ipynb`` files.  The site holds exactly those lessons, in cour
 Lessons' own markdown links are rewritten to the site: ``../exercises/NN.ipynb`` -> ``exercises/NN.ipynb``,
 ``NN-other.ipynb`` -> ``NN-other.html``, ``../README.md#the-notebooks`` -> ``index.html``; a link to a lesson or
 exercise that is not part of the site is left as its text, so every link resolves offline.  The pages load
-nothing from the network: nbconvert's require.js, MathJax, mermaid and widget-manager scripts (from CDNs) are left out, and
-display math (``$$...$$``) is drawn as inline SVG by matplotlib's mathtext.
+nothing from the network: nbconvert's require.js, MathJax, mermaid and widget-manager scripts (from CDNs) are left
+out, and display math (``$$...$$``) is drawn as inline SVG by matplotlib's mathtext.
 
 Every page is safe to open whatever a notebook holds (the feedback pages of ``grader feedback`` are written by
 the same :func:`offline_exporter`): outputs reduced to data (:class:`course.safe_notebook.SafeNotebook`), markdown
@@ -58,9 +58,12 @@ TEMPLATE_SOURCE = """\
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block extra_css -%}{%- if resources.site_css %}<style>{{ resources.site_css }}</style>{% endif -%}{%- endblock extra_css -%}
-{%- block body_header -%}{{ super() }}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-top') }}{%- endblock body_header -%}
-{%- block body_footer -%}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-bottom') }}{{ super() }}{%- endblock body_footer -%}
+{%- block extra_css -%}{%- if resources.site_css %}<style>{{ resources.site_css }}</style>{% endif -%}
+{%- endblock extra_css -%}
+{%- block body_header -%}{{ super() }}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-top') }}
+{%- endblock body_header -%}
+{%- block body_footer -%}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-bottom') }}{{ super() }}
+{%- endblock body_footer -%}
 """
 CSS = """
 .site-nav { display: flex; justify-content: space-between; gap: 1em; max-width: 1100px; margin: 0.5em auto;
@@ -141,7 +144,7 @@ def learn_list(nb) -> str:
             continue
         lines = cell.source.splitlines()
         start = next(i for i, line in enumerate(lines) if "what you'll learn" in line.lower())
-        bullets = []
+        bullets: list[str] = []
         for line in lines[start + 1:]:
             if re.match(r"\s*[-*] ", line) or (bullets and line.startswith("  ") and line.strip()):
                 bullets.append(line)
@@ -259,6 +262,6 @@ def _math_html(tex: str) -> str:
         svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
         svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(tex)}" ', 1)
         content = " ".join(svg.split())
-    except Exception:  # noqa: BLE001 - TeX mathtext does not know: show it as it is written
+    except Exception:  # TeX mathtext does not know: show it as it is written
         content = f"<code>{html.escape(tex)}</code>"
     return f'<div class="math-display">{content}</div>'

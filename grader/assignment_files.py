@@ -100,6 +100,7 @@ def student_files(folder: Path, root: Path) -> tuple[list[AssignmentFile], list[
     folder of every student's submissions), listed without following a link; each file that is not copied
     is named in the problems."""
 
+    files: list[AssignmentFile]
     files, problems, beyond = [], [], 0
     for path, st, problem in below(folder):
         parts = path.relative_to(folder).parts
@@ -139,7 +140,7 @@ def with_data(files, max_bytes: int) -> tuple[tuple[AssignmentFile, ...], list[s
     for f in sorted(files, key=lambda f: f.student):
         try:
             data = b"".join(_chunks(f, left))
-        except Exception as e:  # noqa: BLE001 - that file is left out and the run goes on
+        except Exception as e:  # that file is left out and the run goes on
             notes.append(_not_copied(f, e, max_bytes))
             continue
         left -= len(data)
@@ -203,7 +204,7 @@ def stage(files, folder: Path, max_bytes: int) -> list[str]:
                 for chunk in _chunks(f, left):
                     out.write(chunk)
                     size += len(chunk)
-        except Exception as e:  # noqa: BLE001 - whatever it is, that file is not copied and the run goes on
+        except Exception as e:  # whatever it is, that file is not copied and the run goes on
             target.unlink(missing_ok=True)
             notes.append(_not_copied(f, e, max_bytes))
             continue

@@ -37,7 +37,7 @@ class KernelEvaluator:
         self.cwd, self.timeout = Path(cwd), timeout
         self.km = self.kc = None
 
-    def __enter__(self) -> "KernelEvaluator":
+    def __enter__(self) -> KernelEvaluator:
         from jupyter_client import KernelManager
 
         self.km = KernelManager(kernel_name="python3")

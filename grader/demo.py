@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from procbox.cluster import LocalCluster
 from course.data import ENV_VAR, start_mirror
 from course.site import build_site, offline_exporter
+from procbox.cluster import LocalCluster
 
 from . import export, feedback, grade, release, report
 from .exercise import load_exercises
@@ -92,7 +92,7 @@ def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | 
     if out.exists():
         shutil.rmtree(out)
     print(f"== 1/3 Executing the tutorials against a 4-engine cluster -> {out / 'notebooks'}")
-    executed = {}
+    executed: dict = {}
     try:
         run_tutorials(ROOT / "notebooks", out / "notebooks", executed)
     except LessonError as e:

@@ -4,8 +4,8 @@ Every graded cell has a row at ``--level test``: autograded tests, answers grade
 until ``grader manual import``) and tasks.  Exercise and student rows show the autograded points, those given
 by hand, what is still to grade, the late penalty and the final score.  A notebook a student did not hand in
 with the rest of the assignment has its rows too, with status ``not-submitted`` and 0 of its points, and counts
-in the student's totals (``exercises_not_submitted`` says how many), as nbgrader counts it.  In CSV, a text that a spreadsheet
-would read as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+in the student's totals (``exercises_not_submitted`` says how many), as nbgrader counts it.  In CSV, a text that a
+spreadsheet would read as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
 with a leading ``'``, so it shows as text.
 """
 
@@ -107,7 +107,8 @@ def main(*, gradebook: str | Path = "gradebook.sqlite", format: str = "csv", lev
     with Gradebook(gradebook) as book:
         if format == "gradescope":
             written = write_gradescope(book, Path(output))
-            print(f"wrote {written} results.json file(s) to {output}/<student>/<exercise>.results.json", file=sys.stderr)
+            print(f"wrote {written} results.json file(s) to {output}/<student>/<exercise>.results.json",
+                  file=sys.stderr)
             return 0
         if format == "canvas":
             try:

@@ -1,8 +1,8 @@
 """``grader feedback``: an HTML page per submission with its executed notebook and each test's result.
 
-The pipeline: RemoveHiddenTests -> ClearMarkScheme (task cells) -> DropLocalLinks -> ReportTests, then course.site.offline_exporter's
-SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its Content-Security-Policy: a page
-shows what the submission holds and runs none of it (see course.safe_html)."""
+The pipeline: RemoveHiddenTests -> ClearMarkScheme (task cells) -> DropLocalLinks -> ReportTests, then
+course.site.offline_exporter's SafeNotebook (outputs reduced to data), its sanitised markdown and HTML and its
+Content-Security-Policy: a page shows what the submission holds and runs none of it (see course.safe_html)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from course.site import offline_exporter
 
 from .export import gradescope_results
 from .gradebook import Gradebook
-from .progress import Progress
 from .preprocessors.clear_mark_scheme import ClearMarkScheme
 from .preprocessors.drop_local_links import DropLocalLinks
-from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
+from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.report_tests import ReportTests
+from .progress import Progress
 
 
 def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedback", quiet: bool = False) -> int:
@@ -45,7 +45,8 @@ def main(*, gradebook: str | Path = "gradebook.sqlite", out: str | Path = "feedb
             (folder / f"{r.exercise}.html").write_text(body)
             progress.update(f"{r.student}/{r.key}")
         progress.close()
-    layout = "<student>/<assignment>/<notebook>.html" if any(r.assignment for r in results) else "<student>/<exercise>.html"
+    layout = ("<student>/<assignment>/<notebook>.html" if any(r.assignment for r in results)
+              else "<student>/<exercise>.html")
     print(f"wrote feedback for {len(results)} submission(s) to {out}/{layout}")
     return 0
 
@@ -60,5 +61,5 @@ def _executed(text: str | None, max_bytes: int = MAX_EXECUTED_BYTES):
         if len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:
             nb = nbformat.reads(write_capped(nb, max_bytes), as_version=4)
         return nb
-    except Exception:  # noqa: BLE001 - feedback for the others is still written
+    except Exception:  # feedback for the others is still written
         return nbformat.v4.new_notebook()

@@ -52,7 +52,7 @@ def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, opt
     lateness.apply(sub, result)
     try:
         nb, flags = read_submission(sub.path, options.max_bytes, checksum=sub.checksum, root=sub.root)
-    except Exception as e:  # noqa: BLE001 - read_submission makes every failure a SubmissionError; in case not
+    except Exception as e:  # read_submission makes every failure a SubmissionError; in case not
         message = str(e) if isinstance(e, SubmissionError) else (
             f"{shown(sub.path)}: could not be read ({describe_error(e)}); {REDOWNLOAD}")
         result.status, result.message, result.finished = "error", message, now()

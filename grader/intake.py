@@ -89,7 +89,7 @@ def _checksum(path: Path, st: os.stat_result, root: Path) -> tuple[str, str | No
         return sha256(path, root), None
     except SubmissionError as e:
         return "", str(e).removeprefix(f"{shown(path)}: ")
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return "", (f"could not be read ({getattr(e, 'strerror', None) or describe_error(e)}); "
                     "the student should submit the notebook again as a regular file")
 
@@ -287,7 +287,7 @@ def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES, *, checksum
     except OSError as e:
         raise SubmissionError(f"{where}: could not be read ({e.strerror or describe_error(e)}); the student should "
                               "submit the notebook again as a regular file") from None
-    except Exception as e:  # noqa: BLE001 - whatever a parser raises, it is this submission's error
+    except Exception as e:  # whatever a parser raises, it is this submission's error
         raise SubmissionError(f"{where}: not a valid notebook ({describe_error(e)}); {REDOWNLOAD}") from None
 
 
@@ -315,7 +315,7 @@ def _parse_notebook(where: str, raw: bytes):
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise SubmissionError(f"{where}: not a valid notebook ({describe_error(e)}); the student "
                               "should re-download it from Jupyter and submit it again") from None
     kernel = _foreign_kernel(nb.metadata)

@@ -51,7 +51,7 @@ SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_tra
 GROWING = ("_modules", "_classes", "_wanted", "_names", "_given", "_stash")
 _HEAP, _IMMUTABLE = 1 << 9, 1 << 8  # Py_TPFLAGS_HEAPTYPE, Py_TPFLAGS_IMMUTABLETYPE: classes code can change
 
-_modules = {}  # module name -> [module, {attribute: value}, {function name: its code} (helpers), size of its dict]
+_modules = {}  # type: dict[str, list]  # module name -> [module, {attribute: value}, {function name: its code} (helpers), size of its dict]
 _classes = {}  # class -> {attribute: value}
 _wanted = {}  # module name relied on -> True: with its loaded submodules, False: alone
 _sys = {}
@@ -62,8 +62,8 @@ _events = {}
 _seen = set()
 _shadows = {}  # names in the notebook's namespace that hid builtins at install time
 _stash = {}  # globals that hide builtins, set aside while a test runs
-_names = {}  # names the instructor's locked cells bound -> the objects they bound
-_given = {}  # the student's objects for those names, set aside while a test runs
+_names = {}  # type: dict[str, object]  # names the instructor's locked cells bound -> the objects they bound
+_given = {}  # type: dict[str, object]  # the student's objects for those names, set aside while a test runs
 _state = {"loaded": 0}  # how many modules were loaded when the relied-on ones were last looked for
 last_ran = None
 _MISSING = object()
@@ -114,7 +114,7 @@ def _rely(names):
             continue
         try:
             importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - not a module (a function imported from one), or not here
+        except BaseException:  # not a module (a function imported from one), or not here
             continue
         _wanted[name] = name.split(".")[0] not in SHALLOW
         _state["loaded"] = 0  # look again, even if the import loaded nothing new
@@ -285,4 +285,4 @@ def check(keeps=(), binds=()):
     return json.dumps([last_ran, changed, list(dict.fromkeys(patched))])
 
 
-builtins  # the module above is restored like the others
+builtins  # noqa: B018 - no effect, a reminder: the module above is restored like the others

@@ -21,7 +21,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,19 +53,19 @@ def parse_time(text: str) -> datetime:
     zone = None
     if name is not None:
         try:
-            zone = timezone.utc if name.upper() in ("UTC", "Z", "GMT") else ZoneInfo(name)
+            zone = UTC if name.upper() in ("UTC", "Z", "GMT") else ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise LateError(f"{text.strip()!r}: unknown time zone {name!r}; use a name such as UTC or "
                             "Europe/Berlin, or an offset such as +01:00") from None
     if zone is not None:
         when = when.replace(tzinfo=zone) if when.tzinfo is None else when
     elif when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def iso(when: datetime | None) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds") if when else ""
+    return when.astimezone(UTC).isoformat(timespec="seconds") if when else ""
 
 
 def parse_duration(text: str) -> float:
@@ -89,7 +89,7 @@ class LatePolicy:
     grace: float = 0.0  # seconds
 
     @classmethod
-    def parse(cls, text: str | None, grace: float | None = None) -> "LatePolicy":
+    def parse(cls, text: str | None, grace: float | None = None) -> LatePolicy:
         """From ``none``, ``zero``, ``per-hour:P`` or ``per-day:P`` (optionally ``;grace=SECONDS``)."""
         text = (text or "none").strip()
         head, _, rest = text.partition(";")

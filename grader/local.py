@@ -12,8 +12,7 @@ import threading
 from pathlib import Path
 
 from course.data import start_mirror
-from procbox.rundirs import PREFIX as RUN_PREFIX
-from procbox.rundirs import run_root, sweep_stale
+from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
 
 from .gradebook import Gradebook
 from .grading import UNSEALED, SealError, grade_one

@@ -25,9 +25,9 @@ class ManualError(ValueError):
 
 
 def now() -> str:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _answers(book: Gradebook, every: bool):
@@ -38,7 +38,7 @@ def _answers(book: Gradebook, every: bool):
 
 
 def export_main(*, gradebook: str | Path = "gradebook.sqlite", output: str | Path | None = None,
-                all: bool = False) -> int:  # noqa: A002 - the CLI's --all
+                all: bool = False) -> int:  # the CLI's --all
     if not Path(gradebook).is_file():
         print(f"grader manual export: {gradebook}: no gradebook here; run `grader grade` first or pass --gradebook",
               file=sys.stderr)

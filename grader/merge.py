@@ -38,10 +38,10 @@ def merge(out: Path, sources: list[Path]) -> list[str]:
                     kept[key] = (r.finished, str(path))
                 newer = []
                 for m in book.db.execute("SELECT * FROM manual"):
-                    key = (m["student"], m["assignment"], m["exercise"], m["test"])
-                    if key not in manual_kept or m["graded_at"] > manual_kept[key]:
+                    mkey = (m["student"], m["assignment"], m["exercise"], m["test"])
+                    if mkey not in manual_kept or m["graded_at"] > manual_kept[mkey]:
                         newer.append(dict(m))
-                        manual_kept[key] = m["graded_at"]
+                        manual_kept[mkey] = m["graded_at"]
                 target.record_manual(newer)
     return notes
 

@@ -19,8 +19,14 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procbox.box import DEFAULT_MEMORY, DEFAULT_PROCS, DEFAULT_TMP, DEFAULT_WORK, BoxPolicy
-from procbox.box import parse_size as box_parse_size
+from procbox.box import (
+    DEFAULT_MEMORY,
+    DEFAULT_PROCS,
+    DEFAULT_TMP,
+    DEFAULT_WORK,
+    BoxPolicy,
+    parse_size as box_parse_size,
+)
 from procbox.cluster import DEFAULT_ENGINES
 
 # -- the time limits of one submission --------------------------------------------------------------------

@@ -16,7 +16,7 @@ def place(staged: str) -> str:
     with ``"error"`` if a copy failed (a full working directory, say)."""
     here, count = os.getcwd(), 0
     try:
-        for top, dirs, names in os.walk(staged):  # the grader wrote it: folders and regular files only
+        for top, _dirs, names in os.walk(staged):  # the grader wrote it: folders and regular files only
             folder = os.path.normpath(os.path.join(here, os.path.relpath(top, staged)))
             os.makedirs(folder, exist_ok=True)
             for name in names:

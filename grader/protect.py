@@ -61,7 +61,7 @@ def parse(source: str) -> ast.Module | None:
             from IPython.core.inputtransformer2 import TransformerManager
 
             return ast.parse(TransformerManager().transform_cell(source))
-        except Exception:  # noqa: BLE001 - a cell that is not Python either binds and reads nothing we can know
+        except Exception:  # a cell that is not Python either binds and reads nothing we can know
             return None
 
 
@@ -144,7 +144,7 @@ class Flow:
         self.functions: dict[str, set[str]] = {}
         self.modules: set[str] = set()
 
-    def run(self, tree: ast.Module) -> "Flow":
+    def run(self, tree: ast.Module) -> Flow:
         for node in ast.walk(tree):
             if isinstance(node, ast.Global):
                 self.declared_global.update(node.names)
@@ -160,7 +160,7 @@ class Flow:
         for stmt in body:
             self.stmt(stmt)
 
-    def stmt(self, node: ast.stmt) -> None:  # noqa: C901 - one branch per kind of statement
+    def stmt(self, node: ast.stmt) -> None:  # one branch per kind of statement
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self._imports(node)
             heads = [*node.decorator_list]
@@ -319,6 +319,7 @@ def _params(args: ast.arguments) -> set[str]:
 
 def _scope(body: list[ast.AST]) -> tuple[set[str], set[str], set[str], list[ast.AST]]:
     """(names loaded, names bound, names declared global, nested scopes) of one function's or class's own body."""
+    loads: set[str]
     loads, stores, globals_, nested = set(), set(), set(), []
     todo = list(body)
     while todo:

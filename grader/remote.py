@@ -166,13 +166,13 @@ def connect(profile: str, timeout: float = 30):
         kwargs = {"profile": profile}
     try:
         client = ipp.Client(timeout=timeout, **kwargs)
-    except Exception as e:  # noqa: BLE001 - any failure to connect is the same advice
+    except Exception as e:  # any failure to connect is the same advice
         raise RemoteClusterError(f"cannot connect to the ipyparallel cluster of profile {profile!r} ({e}); start it "
                                  f"first (ipcluster start --profile {profile}) or pass another --cluster") from None
     if not client.ids:
         try:
             client.wait_for_engines(1, timeout=timeout)
-        except Exception:  # noqa: BLE001
+        except Exception:
             client.close()
             raise RemoteClusterError(f"the cluster of profile {profile!r} has no engines; start some") from None
     return client
@@ -263,7 +263,7 @@ def grade_on_cluster(todo: list, exercises: dict, released: dict, record, option
     def job_for(sub: Submission):
         try:
             data = read_plain(sub.path, sub.root, options.max_bytes)
-        except Exception as e:  # noqa: BLE001 - this submission's error row, as when graded here
+        except Exception as e:  # this submission's error row, as when graded here
             message = str(e) if isinstance(e, SubmissionError) else \
                 f"{shown(sub.path)}: could not be read ({describe_error(e)})"
             row = error_row(sub.student, sub.exercise, sub.path, sub.checksum, message, exercises[sub.key],

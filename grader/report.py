@@ -394,7 +394,8 @@ SORT_JS = (TEMPLATES / "sort.js").read_text()  # the one script of the pages (it
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
     env.globals.update(num=_num, pct=_pct, css=Markup(CSS), js=Markup(SORT_JS),  # our own code, not escaped
                        csp_meta=lambda scripts: Markup(csp_meta(scripts)))  # the page's policy: js by its hash
     return env
@@ -447,8 +448,8 @@ def _attention(results: list[SubmissionResult], link) -> list[dict]:
         {"id": "not-submitted", "title": "Not submitted (a notebook missing from an assignment handed in)",
          "columns": ["points"], "rows": missing},
         {"id": "timeouts", "title": "Tests that timed out", "columns": ["test", "message"], "rows": timeouts},
-        {"id": "crashes", "title": "Runs that ended badly (kernel died, cut short...)", "columns": ["how the run ended"],
-         "rows": crashes},
+        {"id": "crashes", "title": "Runs that ended badly (kernel died, cut short...)",
+         "columns": ["how the run ended"], "rows": crashes},
         {"id": "late", "title": "Late penalties", "columns": ["late by", "penalty", "policy"], "rows": late},
         {"id": "flags", "title": "Flags", "columns": ["flags"], "rows": flags},
     ]

@@ -34,7 +34,7 @@ def describe_error(e: BaseException) -> str:
     try:
         text = getattr(e, "message", None)
         text = text if isinstance(text, str) else str(e)
-    except Exception:  # noqa: BLE001 - a message that cannot even be made (too deep, say)
+    except Exception:  # a message that cannot even be made (too deep, say)
         text = ""
     text = shown(text[:200]).replace("\n", " ")
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

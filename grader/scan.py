@@ -130,9 +130,9 @@ def _scan_tree(tree: ast.AST, aliases: set[str]) -> list[str]:
                         aliases.add(target.id)
         elif isinstance(node, ast.NamedExpr) and _rooted(node.value, aliases):
             aliases.add(node.target.id)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
-            if node.args and _rooted(node.args[0], aliases):
-                found.append(f"{node.func.id}() on {_text(node.args[0])}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr")
+              and node.args and _rooted(node.args[0], aliases)):
+            found.append(f"{node.func.id}() on {_text(node.args[0])}")
     return found
 
 
@@ -149,6 +149,7 @@ def scan_cells(nb) -> list[str]:
     searched as text, in time and memory linear in its length."""
     from .exercise import grade_id, is_locked
 
+    aliases: set[str]
     flags, aliases = [], set()
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or is_locked(cell):

@@ -21,7 +21,8 @@ kernel copies into ``work/`` before the first cell (:meth:`Slot.stage`).
 
 The kernel and the engines get :data:`GRADING_ENV` on top of the minimal
 environment: ``NBGRADER_EXECUTION=autograde``, which nbgrader sets while it
-autogrades so that instructors can skip or change cells under grading.  Without namespaces (``policy.mode == "off"``) the same processes are
+autogrades so that instructors can skip or change cells under grading.  Without namespaces
+(``policy.mode == "off"``) the same processes are
 forked unboxed, with per-process limits only.
 """
 
@@ -37,12 +38,12 @@ from pathlib import Path
 
 from jupyter_core.utils import ensure_event_loop, run_sync
 
+from course.data import ENV_VAR, PATH_PREFIX
 from procbox.box import Box, BoxError, BoxPolicy, Service, UidLease, check_sealed, minimal_env, short_socket_dir
 from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, die_with
 from procbox.forkserver import ForkServer
 from procbox.kernel import kernel_manager
 from procbox.kernel_client import wait_for_endpoints
-from course.data import ENV_VAR, PATH_PREFIX
 
 from .assignment_files import stage
 from .audit import AuditLog
@@ -86,7 +87,7 @@ class Slot:
     def workdir(self) -> Path:
         return self.run / "work"
 
-    def prepare(self) -> "Slot":
+    def prepare(self) -> Slot:
         """A new run directory, box, verified cluster and kernel; one more try if the first fails (a busy machine)."""
         for attempt in (1, 2):
             try:
@@ -97,7 +98,7 @@ class Slot:
                     raise SlotError(str(e)) from e
                 print(f"grader: a slot did not start ({e}); starting a new one", file=sys.stderr)
 
-    def _prepare(self) -> "Slot":
+    def _prepare(self) -> Slot:
         self._close_run()
         self._count += 1
         self.run = run = self.root / f"run-{self._count}"
@@ -196,7 +197,8 @@ class Slot:
         return folder, notes
 
     def check_sealed(self) -> list[str]:
-        """Try, from a probe box of this slot's policy, what a hostile submission would (:func:`procbox.box.check_sealed`);
+        """Try, from a probe box of this slot's policy, what a hostile submission would
+        (:func:`procbox.box.check_sealed`);
         one line per protection that does not hold."""
         if self.forkserver is None:  # in the preparing thread: it dies with that thread
             self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
@@ -263,7 +265,7 @@ def own_tree(top: Path, uid: int, gid: int) -> None:
     """Give a run directory to the box's uid (so its processes can use it)."""
     if os.geteuid() != 0:
         return
-    for folder, dirs, files in os.walk(top):
+    for folder, _dirs, files in os.walk(top):
         os.chown(folder, uid, gid)
         for name in files:
             os.chown(os.path.join(folder, name), uid, gid)

@@ -200,7 +200,7 @@ class Cgroup:
         return hit
 
     def members(self) -> list[int]:
-        pids = set()
+        pids: set[int] = set()
         for path in self.procs_files:
             with contextlib.suppress(OSError):
                 pids.update(int(p) for p in Path(path).read_text().split())
@@ -332,7 +332,8 @@ class BoxPolicy:
             return (f"sandbox: off ({self.reason}): student code runs as this user, unconfined, and can read what "
                     f"it can read, including the exercise sources and the gradebook, and reach the network; "
                     f"memory is still limited to {mib(self.memory)} per process")
-        on = [f"a PID namespace per submission ({'a uid per slot' if self.mode == 'root' else 'in a user namespace, one uid: the grader is not root'})",
+        uids = "a uid per slot" if self.mode == "root" else "in a user namespace, one uid: the grader is not root"
+        on = [f"a PID namespace per submission ({uids})",
               f"a root file system of its own (the Python installation read-only, {len(self.hide)} instructor "
               f"path(s) checked hidden)", NETWORKS[self.network], f"a private /tmp of {mib(self.tmp_bytes)}",
               f"a working directory of {mib(self.work_bytes)}", "a minimal environment"]
@@ -358,9 +359,9 @@ class Service:
 
     The box parent binds ``127.0.0.1:port`` (0: any) in the box's network namespace, then forks the
     service before the box's PID namespace and file system exist: it runs in the grader's file system
-    and PID namespace, which student code cannot see or signal, as the box's uid with no capability.  ``target`` (``"module:function"``) is
-    called as ``function(listening_socket, *args)`` while still privileged (to read its data) and
-    returns the callable that serves; it dies with the box.  Its port is in :attr:`Box.ports`.
+    and PID namespace, which student code cannot see or signal, as the box's uid with no capability.  ``target``
+    (``"module:function"``) is called as ``function(listening_socket, *args)`` while still privileged (to read its
+    data) and returns the callable that serves; it dies with the box.  Its port is in :attr:`Box.ports`.
     """
 
     name: str
@@ -623,7 +624,7 @@ class Box:
             while self._conn is None:
                 try:
                     self._conn, _ = listener.accept()
-                except socket.timeout:
+                except TimeoutError:
                     if not _alive(self.parent_pid):
                         raise BoxError(f"the box's parent exited as it started; see {log}: {_tail(log)}") from None
                     if time.monotonic() > deadline:
@@ -680,7 +681,8 @@ class Box:
         """The limits the box's processes hit so far: "memory", "pids" (cgroups), "tmp", "work" (a full tmpfs)."""
         hits = self.cgroup.hits() if self.cgroup else []
         if self.init_pid is not None:  # the box's own file systems, seen through its init's root
-            for name, path, size in (("tmp", "/tmp", self.policy.tmp_bytes), ("work", self._workdir, self.policy.work_bytes)):
+            for name, path, size in (("tmp", "/tmp", self.policy.tmp_bytes),
+                                     ("work", self._workdir, self.policy.work_bytes)):
                 with contextlib.suppress(OSError):
                     st = os.statvfs(f"/proc/{self.init_pid}/root{path}")
                     if st.f_bavail * st.f_frsize < max(64 * 1024, size // 100):

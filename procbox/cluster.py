@@ -111,7 +111,7 @@ class StateFile:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.write_text(json.dumps(asdict(self), indent=2))  # type: ignore[call-overload]  # subclasses are dataclasses
         os.replace(tmp, path)
 
 
@@ -224,6 +224,7 @@ def await_engines(connect, n: int, timeout: float, raise_if_exited=lambda: None,
     current list when it connects.
     """
     deadline = time.monotonic() + timeout
+    ids: str | list[int]
     rc, ids, since = None, "none (the controller did not answer)", 0.0
     try:
         while True:
@@ -272,7 +273,7 @@ def check_engines(argv: list[str]) -> None:
         connect = lambda t: ipp.Client(args["client_file"], timeout=t)  # noqa: E731
         with contextlib.closing(await_engines(connect, args["n"], args["timeout"])) as rc:
             problem = _engine_problem(rc, args["n"], expected, args["timeout"])
-    except Exception as e:  # noqa: BLE001 - whatever went wrong is the answer
+    except Exception as e:  # whatever went wrong is the answer
         problem = f"the engines did not answer: {e!r}"
     tmp = args["out"] + ".tmp"
     with open(tmp, "w") as f:
@@ -384,7 +385,7 @@ class LocalCluster:
         if fork and not owned:
             raise ValueError("fork=True needs an owned cluster: forked processes die with their owner")
         self.fork = fork  # start processes from a fork server (see procbox.forkserver)
-        self._forkserver = None
+        self._forkserver: ForkServer | None = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
         self.box = box  # a procbox.box.Box: every process starts in it (and dies with it)
@@ -399,6 +400,12 @@ class LocalCluster:
         self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see reserve_port_block)
         self._popens: list[subprocess.Popen] = []
+
+    @property
+    def _started(self) -> ClusterState:
+        """The state of the cluster being started or running (what ``start`` made)."""
+        assert self.state is not None, "the cluster has not been started"
+        return self.state
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -422,7 +429,7 @@ class LocalCluster:
         return self.profile_dir / "log"
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self, timeout: float = 60) -> "LocalCluster":
+    def start(self, timeout: float = 60) -> LocalCluster:
         """Start the controller and engines and wait until all engines answer."""
         running = status_of(self.profile_dir)
         if running and running["running"]:
@@ -458,8 +465,8 @@ class LocalCluster:
             profile_dir, jail = Path(self.engine_profile_dir or self.profile_dir), self.engine_jail
         env = dict(os.environ if self.env is None else self.env)
         env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
-        if self.state.token:
-            env[TOKEN_VAR] = self.state.token
+        if self._started.token:
+            env[TOKEN_VAR] = self._started.token
         env.setdefault("PYTHONUNBUFFERED", "1")
         cwd = self.engine_cwd if role == "engine" and self.engine_cwd else self.profile_dir
         argv = [f"--profile-dir={profile_dir}", "--cluster-id=", f"--log-level={self.log_level}",
@@ -484,12 +491,13 @@ class LocalCluster:
             proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id, ns_pid)
         except psutil.NoSuchProcess:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
-            raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: " + " | ".join(tail)) from None
+            raise ClusterError(f"{name} exited as soon as it started; its log {log} ends: "
+                               + " | ".join(tail)) from None
         if role == "controller":
-            self.state.controller = proc
+            self._started.controller = proc
         else:
-            self.state.engines.append(proc)
-        self.state.save(self.state_file)
+            self._started.engines.append(proc)
+        self._started.save(self.state_file)
         return proc
 
     def _start_controller(self, timeout: float) -> None:
@@ -556,7 +564,7 @@ class LocalCluster:
             pass
 
     def _check_in_box(self, timeout: float) -> None:
-        expected = {str(p.engine_id): p.ns_pid for p in self.state.engines}
+        expected = {str(p.engine_id): p.ns_pid for p in self._started.engines}
         result = self.log_dir / "verify.json"
         result.unlink(missing_ok=True)
         argv = [json.dumps({"client_file": str(self.client_file), "n": self.n, "expected": expected,
@@ -567,7 +575,7 @@ class LocalCluster:
                          timeout=timeout + 5, still_ok=self._raise_if_exited)
         except ClusterError:
             raise
-        except Exception as e:  # noqa: BLE001 - the box failed to run it: the cluster is not verified
+        except Exception as e:  # the box failed to run it: the cluster is not verified
             raise ClusterError(f"the cluster could not be checked in its box: {e}") from e
         try:
             answer = json.loads(result.read_text())
@@ -580,7 +588,7 @@ class LocalCluster:
         self._verified = True
 
     def _raise_if_exited(self) -> None:
-        dead = [p for p in self.state.procs() if not p.alive()]
+        dead = [p for p in self._started.procs() if not p.alive()]
         if dead:
             name = dead[0].role if dead[0].engine_id is None else f"engine-{dead[0].engine_id}"
             log = self.log_dir / f"{name}.log"
@@ -634,7 +642,7 @@ class LocalCluster:
     def pids(self) -> list[int]:
         return [p.pid for p in self.state.procs()] if self.state else []
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import IO
 
 from procbox._launch import child_main, die_with_parent, resolve, start_session
 from procbox.syscalls import reap_children
@@ -34,8 +35,11 @@ class ForkServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "procbox.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             start_new_session=True, preexec_fn=preexec_fn, text=True, bufsize=1)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPEs
+        self._stdin: IO[str] = self.proc.stdin
+        self._stdout: IO[str] = self.proc.stdout
         self._lock = threading.Lock()
-        ready = self.proc.stdout.readline()
+        ready = self._stdout.readline()
         if json.loads(ready or "{}").get("ready") is not True:
             raise RuntimeError(f"the fork server did not start (it said {ready!r})")
 
@@ -49,21 +53,21 @@ class ForkServer:
         request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or [],
                    "box": box}
         with self._lock:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            answer = json.loads(self.proc.stdout.readline() or '{"error": "the fork server exited"}')
+            self._stdin.write(json.dumps(request) + "\n")
+            answer = json.loads(self._stdout.readline() or '{"error": "the fork server exited"}')
         if "error" in answer:
             raise RuntimeError(f"the fork server could not start a {role}: {answer['error']}")
         return answer["pid"]
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self._stdin.close()
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stdout.close()
+        self._stdout.close()
 
 
 def _child(request: dict) -> None:
@@ -88,7 +92,8 @@ def _child(request: dict) -> None:
 
 FORKED_ROLES = {"box": "procbox.box:run_box"}  # roles handed their whole request (by name: box uses this module)
 
-WARM_IMPORTS = (  # what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
+# what kernels and engines import as the course's notebooks run (py-spy, benchmarks/profile_grading.py)
+WARM_IMPORTS = (
     "course", "ipywidgets", "tqdm.auto", "numpy.ma", "numpy.random", "threadpoolctl", "cloudpickle")
 
 
@@ -109,14 +114,14 @@ def warm() -> None:
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a missing optional package only costs its import later
+        except Exception:  # a missing optional package only costs its import later
             pass
     try:
         from ipykernel.zmqshell import ZMQInteractiveShell
         from IPython.core import ultratb
 
         try:
-            1 / 0
+            1 / 0  # noqa: B018 - raised on purpose: the traceback formatted below
         except ZeroDivisionError:
             info = sys.exc_info()
         # the kernels' and engines' default theme, a built-in one: listing every theme would read (and remember)
@@ -124,27 +129,29 @@ def warm() -> None:
         theme = ZMQInteractiveShell.colors.default_value
         ultratb.AutoFormattedTB(mode="Context", theme_name=theme).structured_traceback(*info)
         del info
-    except Exception:  # noqa: BLE001 - another IPython: forks only lose the head start
+    except Exception:  # another IPython: forks only lose the head start
         pass
 
 
 def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning about frozen modules
+    # imported for their side effect (loaded once, here, before every fork); ruff reports an unused package at
+    # its last import only, so that is where each one's noqa is
     import multiprocessing.popen_fork  # noqa: F401  (the controller forks its heart monitor with it)
 
-    import ipykernel.debugger  # noqa: F401  (every engine's and kernel's IPythonKernel imports it: debugpy)
-    import ipykernel.ipkernel  # noqa: F401  (the point: import once, fork many times)
+    import ipykernel.debugger  # (every engine's and kernel's IPythonKernel imports it: debugpy)
+    import ipykernel.ipkernel  # (the point: import once, fork many times)
     import ipykernel.kernelapp  # noqa: F401
-    import ipyparallel.client.magics  # noqa: F401
-    import ipyparallel.controller.app  # noqa: F401
+    import ipyparallel.client.magics
+    import ipyparallel.controller.app
     import ipyparallel.engine.app  # noqa: F401
-    import IPython.core.completerlib  # noqa: F401  (what a kernel imports as it starts)
-    import IPython.core.debugger  # noqa: F401
-    import IPython.core.oinspect  # noqa: F401
+    import IPython.core.completerlib  # (what a kernel imports as it starts)
+    import IPython.core.debugger
+    import IPython.core.oinspect
     import IPython.extensions.storemagic  # noqa: F401
     import numpy  # noqa: F401
-    import pygments.formatters.html  # noqa: F401  (what IPython imports to show a kernel's first traceback:
-    import pygments.formatters.terminal256  # noqa: F401   tens of ms per kernel, and memory a process that
+    import pygments.formatters.html  # (what IPython imports to show a kernel's first traceback:
+    import pygments.formatters.terminal256  # tens of ms per kernel, and memory a process that
     import pygments.lexers.python  # noqa: F401   has just hit its memory limit no longer has)
     import stack_data  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401

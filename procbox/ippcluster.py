@@ -31,11 +31,22 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from .cluster import (PORT_BLOCK, TOKEN_VAR, ClusterError, Proc, StateFile, prepare_canning, release_port_block,
-                      reserve_port_block, carrying, profile_dir_for)
+from .cluster import (
+    PORT_BLOCK,
+    TOKEN_VAR,
+    ClusterError,
+    Proc,
+    StateFile,
+    carrying,
+    prepare_canning,
+    profile_dir_for,
+    release_port_block,
+    reserve_port_block,
+)
 
 LAUNCHERS = ("local", "mpi", "slurm")
 RECORD_FILE = "course-ipp-cluster.json"
@@ -115,7 +126,8 @@ def _job_state(job_id: str | None) -> str | None:
     if not job_id or shutil.which("squeue") is None:
         return None
     out = subprocess.run(["squeue", "-h", "-j", str(job_id), "-o", "%T"], capture_output=True, text=True)
-    return (out.stdout.strip().splitlines() or [None])[0] if out.returncode == 0 else None
+    lines = out.stdout.strip().splitlines() if out.returncode == 0 else []
+    return lines[0] if lines else None
 
 
 def _engine_info():
@@ -164,7 +176,7 @@ def _load_cluster(cluster_file: Path):
 
     try:
         return ipp.Cluster.from_file(str(cluster_file), log_level=logging.CRITICAL)
-    except Exception:  # noqa: BLE001 - unreadable, or written by another version: not a cluster we can use
+    except Exception:  # unreadable, or written by another version: not a cluster we can use
         return None
 
 
@@ -224,7 +236,7 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
         raise ClusterError(f"a cluster is already running in {profile_dir}; stop it first (course cluster stop"
                            + ("" if profile == "default" else f" --profile {profile}") + ")")
     reap(profile_dir)  # a record of a crashed start: nothing of it must be left
-    problem = ""
+    problem: str | None = ""
     if launcher == "mpi":
         from .preflight import mpi_problem
 
@@ -292,6 +304,7 @@ def _wait_for_engines(cluster, rec: Record, timeout: float) -> None:
     """Until ids 0..n-1 registered; a client that has not seen them within a second is replaced (slow joiner)."""
     profile_dir = Path(rec.profile_dir)
     deadline = time.monotonic() + timeout
+    ids: list[int]
     rc, since, ids = None, 0.0, []
     try:
         while True:
@@ -339,8 +352,8 @@ def _record_engines(rec: Record) -> None:
             rec.procs.append(proc)
             known.add(e["pid"])
     for proc in carrying(rec.token):  # e.g. a Slurm job's srun and slurmstepd children on this machine
-        if proc.pid not in known and (p := _proc("token", proc.pid)):
-            rec.procs.append(p)
+        if proc.pid not in known and (found := _proc("token", proc.pid)):
+            rec.procs.append(found)
             known.add(proc.pid)
     for p in rec.procs:
         for e in rec.engines:
@@ -364,9 +377,10 @@ def status_of(profile_dir: Path) -> dict | None:
     if rec is not None and not cluster_file.exists() and not any(p.alive() for p in rec.all_procs()):
         return None  # stopped by someone else (JupyterLab's panel): a record of processes that are all gone
     ours = record_path(profile_dir).exists()
-    info = {"profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
-            "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
-            "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
+    info: dict[str, Any] = {
+        "profile_dir": str(profile_dir), "launcher": rec.launcher if rec else None, "cluster_file": None,
+        "started_by": "course cluster start" if ours else "ipyparallel (JupyterLab's panel or ipcluster)",
+        "controller_pid": None, "controller_alive": False, "engine_sets": [], "engines": [], "job_state": None}
     if cluster_file.exists():
         import ipyparallel as ipp
 
@@ -379,7 +393,8 @@ def status_of(profile_dir: Path) -> dict | None:
                 info["engine_sets"].append({"id": set_id, "launcher": type(es).__name__,
                                             "pid": getattr(es, "pid", None), "job_id": getattr(es, "job_id", None),
                                             "n": es.n})
-            info["launcher"] = info["launcher"] or type(cluster.engines and next(iter(cluster.engines.values()))).__name__
+            info["launcher"] = (info["launcher"]
+                                or type(cluster.engines and next(iter(cluster.engines.values()))).__name__)
     if rec is not None:
         info["controller_pid"] = info["controller_pid"] or (rec.controller.pid if rec.controller else None)
         info["controller_alive"] = bool(rec.controller and rec.controller.alive())
@@ -444,7 +459,7 @@ def _ask_engines(rec: Record, timeout: float = 5) -> None:
             rec.engines = [{"id": i, **d} for i, d in zip(rc.ids, info)]
         finally:
             rc.close()
-    except Exception:  # noqa: BLE001 - busy or unreachable engines: what the cluster file says
+    except Exception:  # busy or unreachable engines: what the cluster file says
         rec.engines = [{"id": None, "pid": p.pid, "host": rec.hostname, "rank": None}
                        for p in rec.procs if p.role == "engine-launcher"]
     _record_engines(rec)

@@ -74,7 +74,8 @@ def under(path, top):
 def _needed_paths():
     """What the confined Python needs to read: its installation, its environment, this project."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), here)}
+    return {os.path.realpath(p)
+            for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), here)}
 
 
 def confine(opts):
@@ -149,7 +150,7 @@ def enter(opts):
     if opts["user"] and os.geteuid() == 0:
         user = pwd.getpwnam(opts["user"])
         for top in opts["share"]:
-            for folder, dirs, files in os.walk(top):
+            for folder, _dirs, files in os.walk(top):
                 for name in [folder] + [os.path.join(folder, f) for f in files]:
                     os.chown(name, user.pw_uid, user.pw_gid)
             if os.path.isfile(top):

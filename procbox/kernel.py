@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import psutil
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -44,16 +45,17 @@ class ForkProvisioner(LocalProvisioner):
     spawn = Any(None, allow_none=True, help="(argv, env, cwd) -> pid of the forked kernel").tag(config=True)
     owner = Tuple((), help="(uid, gid) that must be able to read the connection file").tag(config=True)
 
-    async def launch_kernel(self, cmd: list[str], **kwargs) -> dict:
+    async def launch_kernel(self, cmd: list[str], **kwargs) -> KernelConnectionInfo:
         if self.spawn is None:
             raise RuntimeError("ForkProvisioner needs `spawn` (set it in the kernel manager's config)")
         if cmd[1:3] != ["-m", "ipykernel_launcher"]:
             raise ValueError(f"a forked kernel runs ipykernel_launcher, not {cmd[:3]}")
         if self.owner and os.geteuid() == 0:
+            assert self.parent is not None  # the kernel manager that owns this provisioner
             os.chown(self.parent.connection_file, *self.owner)
         cwd = kwargs.get("cwd") or os.getcwd()
         pid = self.spawn(cmd[3:], env=kwargs.get("env") or {}, cwd=cwd)
-        self.process = ForkedProcess(pid)
+        self.process = ForkedProcess(pid)  # type: ignore[assignment]  # what jupyter_client uses of a Popen
         self.pid = self.pgid = pid  # a forked kernel starts a session of its own
         self.cwd = cwd
         return self.connection_info
@@ -84,12 +86,12 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+        start = time.monotonic()
+        while (code := self.poll()) is None:
+            if timeout is not None and time.monotonic() - start > timeout:
                 raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
             time.sleep(0.01)
-        return self.returncode
+        return code
 
     def send_signal(self, sig: int) -> None:
         """Like ``Popen.send_signal``: nothing happens once the process has gone."""
@@ -115,7 +117,8 @@ class ForkedKernelManager(AsyncKernelManager):
 
 
 def write_spec(kernels_dir: Path) -> KernelSpecManager:
-    """A kernel spec ``procbox-python3`` (this Python's ipykernel, provisioned by ``procbox-fork``) in ``kernels_dir``."""
+    """A kernel spec ``procbox-python3`` (this Python's ipykernel, provisioned by ``procbox-fork``) in
+    ``kernels_dir``."""
     spec_dir = Path(kernels_dir) / SPEC_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],

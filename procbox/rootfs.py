@@ -27,8 +27,19 @@ import importlib.util
 import os
 import sys
 
-from .syscalls import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, mount,
-                       pivot_root, umount)
+from .syscalls import (
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    mount,
+    pivot_root,
+    umount,
+)
 
 SYSTEM = ("/usr", "/etc")
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # links into /usr, or folders of their own
@@ -60,7 +71,8 @@ def allowlist(packages=BOX_PACKAGES) -> list[str]:
     never the folder the grader was started from, nor a project root that an old-style editable install
     put on the path (either may hold the course's sources).
     """
-    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))}
+    prefixes = {os.path.realpath(p)
+                for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))}
     paths = set(prefixes)
     for entry in sys.path:
         if not entry or not os.path.exists(entry):

@@ -155,7 +155,7 @@ def sweep_stale(prefix: str = PREFIX, dir: str | os.PathLike | None = None) -> l
     """Remove the run roots ``<dir>/<prefix>*`` whose owner is gone (see the module's docstring); return them."""
     top = Path(dir if dir is not None else tempfile.gettempdir())
     me, pidns = os.geteuid(), _pid_namespace()
-    removed = []
+    removed: list[Path] = []
     try:
         entries = sorted(os.scandir(top), key=lambda e: e.name)
     except OSError as e:

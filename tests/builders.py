@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from grader.sample_class import fill
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-SETUP = "import os, sys\nimport ipyparallel as ipp\nrc = ipp.Client()\nrc.wait_for_engines(4, timeout=60)\ndview = rc[:]"
+from grader.sample_class import fill
+
+SETUP = ("import os, sys\nimport ipyparallel as ipp\nrc = ipp.Client()\nrc.wait_for_engines(4, timeout=60)\n"
+         "dview = rc[:]")
 
 
 def meta(gid: str, *, solution=False, grade=False, locked=False, points=None) -> dict:
@@ -32,7 +34,8 @@ def toy_exercise() -> nbformat.NotebookNode:
     return exercise([
         ("md", "# Toy exercise\nTotal: 5 points", meta("intro", locked=True)),
         ("code", SETUP, meta("setup", locked=True)),
-        ("code", "def engine_pids():\n    ### BEGIN SOLUTION\n    return dview.apply_sync(os.getpid)\n    ### END SOLUTION",
+        ("code", "def engine_pids():\n    ### BEGIN SOLUTION\n    return dview.apply_sync(os.getpid)\n"
+                 "    ### END SOLUTION",
          meta("q1", solution=True)),
         ("code", "assert len(set(engine_pids())) == 4",
          meta("q1-public", grade=True, locked=True, points=1)),

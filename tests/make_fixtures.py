@@ -34,9 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import nbformat  # noqa: E402
-from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell  # noqa: E402
 
+from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from grader.exercise import Exercise, grade_id  # noqa: E402
 from grader.release import student_version  # noqa: E402
 
@@ -55,7 +55,8 @@ def patch_exercise() -> nbformat.NotebookNode:
     return exercise([
         ("md", "# Patch exercise\nTotal: 5 points", meta("intro", locked=True)),
         ("code", SETUP, meta("setup", locked=True)),
-        ("code", "def engine_pids():\n    ### BEGIN SOLUTION\n    return dview.apply_sync(os.getpid)\n    ### END SOLUTION",
+        ("code", "def engine_pids():\n    ### BEGIN SOLUTION\n    return dview.apply_sync(os.getpid)\n"
+                 "    ### END SOLUTION",
          meta("q1", solution=True)),
         ("code", "assert sorted(engine_pids()) == sorted(dview.apply_sync(os.getpid))\n"
                  "assert os.getpid() not in engine_pids()",
@@ -993,8 +994,8 @@ def _runaway() -> dict:
                            "print('IGNORING-SIGINT', flush=True)\nwhile True:\n    pass"),
         "engine-task-never-returns": (set_source, "q2", "import time\nstuck = dview.apply_async(time.sleep, 10**6)\n"
                                       "answer = 42"),
-        "prints-forever": (set_source, "q2", "while True:\n    print('all work and no play makes jack a dull boy ' * 20)"
-                           "\nanswer = 42"),
+        "prints-forever": (set_source, "q2",
+                           "while True:\n    print('all work and no play makes jack a dull boy ' * 20)\nanswer = 42"),
         "memory-hog-kernel": (set_source, "q2", HOG_KERNEL),
         "memory-hog-engines": (set_source, "q2", HOG_ENGINES),
         "leaves-child-processes": (insert_after, "q1-hidden", CHILDREN),
@@ -1006,7 +1007,8 @@ def _crashes() -> dict:
         "kernel-exits": (set_source, "q2", "import os\nos._exit(1)\nanswer = 42"),
         "kernel-sigkills-itself": (set_source, "q2", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
                                    "answer = 42"),
-        "engines-os-exit": (set_source, "q2", "import time\ndview.apply_async(os._exit, 1)\ntime.sleep(1)\nanswer = 42"),
+        "engines-os-exit": (set_source, "q2",
+                            "import time\ndview.apply_async(os._exit, 1)\ntime.sleep(1)\nanswer = 42"),
         "client-shutdown": (set_source, "q2", "rc.shutdown(hub=True, block=True)\nanswer = 42"),
     })
 

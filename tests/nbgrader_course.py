@@ -30,8 +30,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -401,7 +401,8 @@ ENGINES_PROBE = '''# What the engines see. nbgrader runs no cluster: there this 
 import ipyparallel as ipp
 try:
     rc = ipp.Client()
-    seen = rc[:].apply_sync(lambda: (open("data.txt").read().strip(), __import__("os").environ.get("NBGRADER_EXECUTION")))
+    seen = rc[:].apply_sync(
+        lambda: (open("data.txt").read().strip(), __import__("os").environ.get("NBGRADER_EXECUTION")))
     rc.close()
 except OSError:
     seen = None
@@ -413,7 +414,8 @@ FILES_NB = [
     _cell("code", "def load_number(name):\n    \"\"\"The integer in the file ``name``.\"\"\"\n    ### BEGIN SOLUTION\n"
                   "    with open(name) as f:\n        return int(f.read())\n    ### END SOLUTION", "solution", "load"),
     _cell("code", 'assert load_number("data.txt") == 42', "tests", "test_data", 2),
-    _cell("code", 'from helpers import double\nassert double(load_number("data.txt")) == 84', "tests", "test_helper", 1),
+    _cell("code", 'from helpers import double\nassert double(load_number("data.txt")) == 84', "tests",
+          "test_helper", 1),
     _cell("code", 'assert load_number("tables/size.txt") == 7', "tests", "test_table", 1),
     _cell("code", 'assert load_number("answer.txt") == 6 * 7', "tests", "test_own_file", 1),
     _cell("code", 'import os\nassert os.environ.get("NBGRADER_EXECUTION") == "autograde"', "tests",
@@ -423,11 +425,13 @@ FILES_NB = [
 
 MARK_SCHEME = ("=== BEGIN MARK SCHEME ===\nFull marks: names data.txt and helpers.py; half for one of them.\n"
                "=== END MARK SCHEME ===")
-MARKED_TASK = "## Task\n\nIn a markdown cell below this one, say which files the tests of `files` read.\n\n" + MARK_SCHEME
+MARKED_TASK = ("## Task\n\nIn a markdown cell below this one, say which files the tests of `files` read.\n\n"
+               + MARK_SCHEME)
 
 MARKS_NB = [
     _cell("markdown", MARKED_TASK, "task", "task_files", 3),
-    _cell("code", "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION", "solution", "triple"),
+    _cell("code", "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION", "solution",
+          "triple"),
     _cell("code", "assert triple(2) == 6", "tests", "test_triple", 1),
 ]
 

@@ -92,7 +92,8 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=2
 MinJobAge=2
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} ThreadsPerCore=1 RealMemory={_memory_mb()} State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} \
+ThreadsPerCore=1 RealMemory={_memory_mb()} State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """)
     return conf
@@ -112,8 +113,7 @@ class SingleNodeSlurm:
         self.env: dict[str, str] = {}
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
-        log = open(self.root / "log" / f"{name}.out", "ab")
-        with log, open(os.devnull, "rb") as devnull:
+        with open(self.root / "log" / f"{name}.out", "ab") as log, open(os.devnull, "rb") as devnull:
             proc = subprocess.Popen(argv, stdin=devnull, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                     cwd=self.root, start_new_session=True)
         self.procs[name] = proc

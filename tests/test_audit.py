@@ -24,11 +24,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from builders import SETUP, exercise, meta, solved, toy_exercise
 from nbformat.v4 import new_code_cell
 
+from builders import SETUP, exercise, meta, solved, toy_exercise
 from grader.audit import ARM_EVENT, AuditLog, install_code, trusted_dirs
-from grader.scan import scan_cells
 from grader.exercise import Exercise, grade_id, load_exercises
 from grader.preprocessors.execute_submission import ExecuteSubmission, guard_requests
 from grader.preprocessors.restore_tests import RestoreTests
@@ -36,6 +35,7 @@ from grader.preprocessors.scan_submission import ScanSubmission
 from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.sample_class import make_class
+from grader.scan import scan_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(900)
@@ -133,7 +133,8 @@ CHEATING = [
      meta("t-before", grade=True, locked=True, points=1)),
     ("code", "def helper():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
      meta("during", solution=True)),
-    ("code", "_got = helper()\nassert _got == 1 and len(_ids) == 4", meta("t-during", grade=True, locked=True, points=1)),
+    ("code", "_got = helper()\nassert _got == 1 and len(_ids) == 4",
+     meta("t-during", grade=True, locked=True, points=1)),
     ("code", "answer = None\n### BEGIN SOLUTION\nanswer = [1, 2]\n### END SOLUTION", meta("liar", solution=True)),
     ("code", "assert [1, 2] == _plain(answer, list, 'answer')", meta("t-liar", grade=True, locked=True, points=1)),
     ("code", "assert _ids == [0, 1, 2, 3]", meta("t-after", grade=True, locked=True, points=1)),
@@ -296,10 +297,10 @@ def test_reference_solutions_and_the_sample_class_raise_no_flag(execute, tmp_pat
     """Graded as the grader does (the guard keeping the set-up's names, the modules the tests rely on and their
     submodules, the tests' helper module), nothing is flagged and every reference solution earns full marks."""
     exercises = load_exercises(ROOT / "exercises")
-    for name, exercise in exercises.items():
-        nb = solved(exercise)
+    for name, ex in exercises.items():
+        nb = solved(ex)
         assert scan_cells(nb) == [], name
-        ran = execute(nb, source=exercise.nb)
+        ran = execute(nb, source=ex.nb)
         assert ran.points == ran.possible, (name, ran.points)
         assert ran.flags == [], (name, ran.flags)
     make_class(exercises, tmp_path / "class", students=5)  # one student of each kind
@@ -360,7 +361,8 @@ def test_scan_flags_answers_that_say_they_equal_anything():
         flags = [f for f in scan_cells(nb) if "whatever it is given" in f]
         assert flags and all(f.startswith(f"cell {index} ({cheat.question}): the submitted code uses a comparison "
                                           "that answers True whatever it is given") for f in flags), (name, cheat.name)
-    fair = with_cell("class Point:\n    def __eq__(self, other):\n        return (self.x, self.y) == (other.x, other.y)\n"
+    fair = with_cell("class Point:\n    def __eq__(self, other):\n"
+                     "        return (self.x, self.y) == (other.x, other.y)\n"
                      "    __hash__ = None\n\n    def __lt__(self, other):\n        'never less'\n"
                      "        return NotImplemented\n")
     assert scan_cells(fair) == []

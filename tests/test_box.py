@@ -132,8 +132,10 @@ def test_the_box_sees_only_itself_and_cannot_signal_out(made, tmp_path):
     code = ("import os, json, signal\n"
             f"pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
             f"res = {{'pids': pids, 'me': os.getpid()}}\n"
-            f"try:\n    os.kill({os.getpid()}, 0); res['grader'] = 'reachable'\nexcept OSError as e:\n    res['grader'] = type(e).__name__\n"
-            f"try:\n    os.kill(1, signal.SIGKILL); res['init'] = 'sent'\nexcept OSError as e:\n    res['init'] = type(e).__name__\n"
+            f"try:\n    os.kill({os.getpid()}, 0); res['grader'] = 'reachable'\n"
+            f"except OSError as e:\n    res['grader'] = type(e).__name__\n"
+            f"try:\n    os.kill(1, signal.SIGKILL); res['init'] = 'sent'\n"
+            f"except OSError as e:\n    res['init'] = type(e).__name__\n"
             f"res['secret_dir'] = os.path.exists({str(tmp_path / 'box.log')!r})\n"
             f"open({str(answer)!r}, 'w').write(json.dumps(res))\n")
     _kernel_code(b, run, code)
@@ -187,7 +189,7 @@ def test_an_unprivileged_grader_gets_the_box_in_a_user_namespace(tmp_path):
             (subs / student).mkdir(parents=True)
             shutil.copy(FILES / f"{name}.ipynb", subs / student / f"{make_fixtures.TOY}.ipynb")
         nobody = 65534
-        for folder, dirs, files in os.walk(top):
+        for folder, _dirs, files in os.walk(top):
             os.chown(folder, nobody, nobody)
             for f in files:
                 os.chown(os.path.join(folder, f), nobody, nobody)
@@ -243,7 +245,7 @@ def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_
 def test_a_slot_that_keeps_failing_gives_an_error_row_and_the_run_goes_on(tmp_path, monkeypatch):
     """Every prepared kernel of one submission fails: that submission is an error row saying what to do; the
     students after it are graded."""
-    from grader import grading, worker
+    from grader import worker
     from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
 
     original, count = worker.Slot._install_guard, []

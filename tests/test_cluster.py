@@ -9,8 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from procbox import cluster as cl
-from procbox import ippcluster
+from procbox import cluster as cl, ippcluster
 
 pytestmark = pytest.mark.timeout(180)
 

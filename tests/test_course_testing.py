@@ -119,8 +119,8 @@ def test_exactly_refuses_subclasses_and_methods_of_the_objects_own():
 
     view = ipp.DirectView.__new__(ipp.DirectView)
     assert exactly(view, ipp.DirectView, "everyone") is view
-    with pytest.raises(NotPlain, match=r"^ar should be an AsyncResult or an AsyncMapResult, got .*Mine \(a class of its "
-                                       r"own made from AsyncResult\)$"):
+    with pytest.raises(NotPlain, match=r"^ar should be an AsyncResult or an AsyncMapResult, got .*Mine "
+                                       r"\(a class of its own made from AsyncResult\)$"):
         exactly(Mine.__new__(Mine), (ipp.AsyncResult, ipp.AsyncMapResult), "ar")
     view.__dict__["apply_sync"] = lambda *args: [1, 2, 3]
     with pytest.raises(NotPlain, match="given a apply_sync of its own in place of DirectView.apply_sync"):

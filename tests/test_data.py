@@ -51,7 +51,8 @@ def test_mirror_serves_files_under_googles_layout(mirror):
 
 
 @pytest.mark.parametrize("path", ["books/ngrams/books/nope.gz", "books/ngrams/books/manifest.json",
-                                  "books/ngrams/books/../../../etc/passwd", "other/googlebooks-eng-all-5gram-20120701-zk.gz"])
+                                  "books/ngrams/books/../../../etc/passwd",
+                                  "other/googlebooks-eng-all-5gram-20120701-zk.gz"])
 def test_mirror_answers_404_for_anything_else(mirror, path):
     base = mirror.url.split("/books/")[0]
     with pytest.raises(urllib.error.HTTPError) as e:

@@ -18,7 +18,7 @@ import pytest
 from nbconvert.filters import markdown2html
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from browser import SCREENSHOTS, inspect_page, open_browser, open_watched, watched_page, PageReport
+from browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
 from course.safe_html import content_security_policy, csp_meta
 from course.site import build_site
 from grader import feedback, report

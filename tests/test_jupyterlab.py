@@ -204,13 +204,15 @@ def run_notebook(page, lab, relpath: str, name: str) -> nbformat.NotebookNode:
         if (!nb) return false;
         const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
         const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-        return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t)) && s && s.getAttribute('data-status') === 'idle';
+        return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t)) && s
+            && s.getAttribute('data-status') === 'idle';
     }"""
     try:
         page.wait_for_function(done, timeout=RUN_MS)
     except Exception:
         page.screenshot(path=str(SCREENSHOTS / f"jupyterlab-{name}-stuck.png"), full_page=False)
-        state = page.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
+        state = page.evaluate("""() =>
+            [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
             .map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent + ' ' +
                       (c.querySelector('.jp-OutputArea') || {innerText: ''}).innerText.slice(0, 300))""")
         pytest.fail(f"{relpath} did not run to its end in JupyterLab; its cells: " + "\n".join(state))

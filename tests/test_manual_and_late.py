@@ -10,12 +10,12 @@ import sqlite3
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+from nbformat.v4 import new_markdown_cell, new_output
 
 from builders import exercise, meta
 from grader import export, manual
 from grader.exercise import load_exercise
-from grader.gradebook import Gradebook, answer_sha
+from grader.gradebook import Gradebook
 from grader.late import LateError, LatePolicy, late_seconds, parse_time
 from grader.preprocessors.restore_tests import RestoreTests
 from grader.preprocessors.score_tests import ScoreTests

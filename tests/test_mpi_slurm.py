@@ -21,9 +21,7 @@ import yaml
 
 from procbox import ippcluster, preflight
 from procbox.cluster import TOKEN_VAR, carrying
-
-from slurm import missing as slurm_missing
-from slurm import single_node_slurm
+from slurm import missing as slurm_missing, single_node_slurm
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -80,9 +78,11 @@ dv = rc[:]
 def where():
     import os, socket
     return os.getpid(), socket.gethostname()
-out = {"ids": rc.ids, "where": dv.apply_sync(where), "squares": rc.load_balanced_view().map_sync(lambda x: x * x, range(10))}
+out = {"ids": rc.ids, "where": dv.apply_sync(where),
+       "squares": rc.load_balanced_view().map_sync(lambda x: x * x, range(10))}
 if os.environ.get("WANT_MPI"):
-    dv.execute("from mpi4py import MPI; comm = MPI.COMM_WORLD; rank = comm.Get_rank(); size = comm.Get_size()", block=True)
+    dv.execute("from mpi4py import MPI; comm = MPI.COMM_WORLD; rank = comm.Get_rank(); size = comm.Get_size()",
+               block=True)
     out["ranks"] = dv["rank"]
     out["sizes"] = dv["size"]
     dv.execute("total = comm.allreduce(rank + 1)", block=True)

@@ -15,13 +15,31 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from grader import export, feedback, grade, manual, release, report
+from grader import export, grade, manual, release, report
 from grader.exercise import grade_id, plain_text
 from grader.gradebook import Gradebook
 from grader.results import NOT_SUBMITTED, PENDING
-from nbgrader_course import (ASSIGNMENT, MARK_SCHEME, PS2, PS2_EXPECTED, PS2_FILES, PS2_NOTEBOOKS, PS2_STUDENTS,
-                             PS2_SUBMITTED_AT, STUDENTS, SUBMITTED_AT, NbgraderError, _cell, nbgrader,
-                             nbgrader_results, run_class, set_manual, write_assignment, write_config, write_source)
+from nbgrader_course import (
+    ASSIGNMENT,
+    MARK_SCHEME,
+    PS2,
+    PS2_EXPECTED,
+    PS2_FILES,
+    PS2_NOTEBOOKS,
+    PS2_STUDENTS,
+    PS2_SUBMITTED_AT,
+    STUDENTS,
+    SUBMITTED_AT,
+    NbgraderError,
+    _cell,
+    nbgrader,
+    nbgrader_results,
+    run_class,
+    set_manual,
+    write_assignment,
+    write_config,
+    write_source,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 

@@ -30,13 +30,81 @@ CHECKS = {
         "import numpy as np\nassert len(a) > 1000 and np.array_equal(a, b)\nassert np.allclose(squared, a * a)"),
     "07-download-ngrams-in-parallel": (
         "from course.data import load_manifest\n"
-        "assert counts == {e['file']: e['lines'] for e in load_manifest()}, counts\nassert sorted(files) == sorted(counts)"),
-    "08-engine-output-and-errors": 'import os\nimport ipyparallel as ipp\n_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\nassert printed == {i: f"hello Ada, this is process {pid}\\n" for i, pid in _pids.items()}, printed\nassert sorted(failed_engines) == [1, 3], failed_engines\nassert bad_inputs == [0], bad_inputs\nassert isinstance(error, ipp.RemoteError) and error.ename == "ZeroDivisionError" and error.engine_info["engine_id"] == 1\nassert isinstance(composite, ipp.CompositeError) and len(composite.elist) == 2\nassert len(dresults) == len(inputs) - 1\nassert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and first_error.elist[0][0] == "ZeroDivisionError"',
-    "10-parallel-magics": 'import os\nassert ranks == [0, 1, 2, 3], ranks\nassert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, engine_pids\nassert tasks_per_px == 4, tasks_per_px\nassert evens == [True, False, True, False], evens\nassert where == kernel_pid and list(values) == [0, 10, 20], (where, values)\nassert sorted(odd.targets) == [1, 3] and odd.block and even.block\nassert sorted(failures) == [(2, "ZeroDivisionError")], failures\nassert px_view.targets == "all"\nassert dview.apply_sync(leftovers, ["rank", "pid", "square", "half", "where", "values", "cube", "side"]) == [[]] * 4\nassert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\nassert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and len(streamed.original_error.elist) == 1',
-    "12-threads-and-oversubscription": 'import os\nassert cores == usable_cores() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\nassert len(engine_blas) == 4 and all(n >= 1 for n in engine_blas), engine_blas\nassert limited_blas == [1, 1, 1, 1], limited_blas\nassert set(timings) == set(thread_counts) and 1 in timings and all(len(v) == 3 and min(v) > 0 for v in timings.values()), timings\nassert fresh_blas == [1, 1] and fresh_env == ["1", "1"], (fresh_blas, fresh_env)\nassert dview.apply_sync(blas_threads_here) == engine_blas, "the lesson should leave the engines\' BLAS pools as it found them"\nassert dview.apply_sync(env_of, "OPENBLAS_NUM_THREADS") == [None] * 4\nassert threads_per_engine(16, 4) == 4 and threads_per_engine(2, 4) == 1',
-    "13-beyond-one-machine": 'assert sorted(ranks) == [0, 1, 2, 3] and ranks == mrc.ids, (ranks, mrc.ids)\nassert mpi_squares == local_squares == [x * x for x in range(10)]\nassert len({pid for pid, _ in mpi_where}) == 4 and not {p for p, _ in mpi_where} & {p for p, _ in local_where}\nassert len(set(mpi_totals)) == 1 and abs(mpi_totals[0] - pulled_total) < 1e-6 * pulled_total\nassert set(timings) == {"MPI allreduce", "pull + sum + push"} and all(t > 0 for t in timings.values())\nassert cluster.controller is None and not cluster.engines and not left\nassert sorted(rc.ids) == [0, 1, 2, 3]  # the shared cluster is untouched',
-    "11-results-as-they-arrive": 'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\nassert [name for name, _ in in_order] == names and ar_in_order.get() == names\nassert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before A (0.8 s)\nassert len(taken) == 8 and results == list("abcdefgh")\nassert aborted_map[:4] == ["run1", "run2", "run3", "run4"] and all(isinstance(r, ipp.error.TaskAborted) for r in aborted_map[4:])\nassert list(trap)[:4] == ["t1", "t2", "t3", "t4"] and not trap.ready()\nassert rc.outstanding == set() and len(rc.history) == 0\nassert dview.apply_sync(ran_on_this_engine) == [[]] * 4\nassert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap',
-    "09-what-travels-to-engines": 'import pickle as _pickle, types as _types\nimport ipyparallel as _ipp\nassert _ipp.serialize.serialize.pickle is _pickle, "the lesson must restore the default serializer"\nassert _ipp.serialize.canning.can_map[_types.FunctionType] is _ipp.serialize.canning.CannedFunction\nassert rc[:].apply_sync(lambda: __import__("ipyparallel").serialize.serialize.pickle.__name__) == ["pickle"] * 4\nassert dview.apply_sync(leftovers, lesson_names) == [[]] * 4\nassert len(t_send) == len(t_ref) == len(sizes_mb) == 4\nassert scaled(1) == 200 and add3(1) == 4\nassert ar_safe.get() == 2_000_000.0 and ar_tracked.sent',
+        "assert counts == {e['file']: e['lines'] for e in load_manifest()}, counts\n"
+        "assert sorted(files) == sorted(counts)"),
+    "08-engine-output-and-errors": (
+        "import os\n"
+        "import ipyparallel as ipp\n"
+        "_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\n"
+        'assert printed == {i: f"hello Ada, this is process {pid}\\n" for i, pid in _pids.items()}, printed\n'
+        "assert sorted(failed_engines) == [1, 3], failed_engines\n"
+        "assert bad_inputs == [0], bad_inputs\n"
+        'assert isinstance(error, ipp.RemoteError) and error.ename == "ZeroDivisionError" and '
+        'error.engine_info["engine_id"] == 1\n'
+        "assert isinstance(composite, ipp.CompositeError) and len(composite.elist) == 2\n"
+        "assert len(dresults) == len(inputs) - 1\n"
+        "assert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and "
+        'first_error.elist[0][0] == "ZeroDivisionError"'),
+    "10-parallel-magics": (
+        "import os\n"
+        "assert ranks == [0, 1, 2, 3], ranks\n"
+        "assert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, "
+        "engine_pids\n"
+        "assert tasks_per_px == 4, tasks_per_px\n"
+        "assert evens == [True, False, True, False], evens\n"
+        "assert where == kernel_pid and list(values) == [0, 10, 20], (where, values)\n"
+        "assert sorted(odd.targets) == [1, 3] and odd.block and even.block\n"
+        'assert sorted(failures) == [(2, "ZeroDivisionError")], failures\n'
+        'assert px_view.targets == "all"\n'
+        'assert dview.apply_sync(leftovers, ["rank", "pid", "square", "half", "where", "values", "cube", '
+        '"side"]) == [[]] * 4\n'
+        'assert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\n'
+        'assert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and '
+        "len(streamed.original_error.elist) == 1"),
+    "12-threads-and-oversubscription": (
+        "import os\n"
+        "assert cores == usable_cores() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\n"
+        "assert len(engine_blas) == 4 and all(n >= 1 for n in engine_blas), engine_blas\n"
+        "assert limited_blas == [1, 1, 1, 1], limited_blas\n"
+        "assert set(timings) == set(thread_counts) and 1 in timings and all(len(v) == 3 and min(v) > 0 for v "
+        "in timings.values()), timings\n"
+        'assert fresh_blas == [1, 1] and fresh_env == ["1", "1"], (fresh_blas, fresh_env)\n'
+        'assert dview.apply_sync(blas_threads_here) == engine_blas, "the lesson should leave the engines\' '
+        'BLAS pools as it found them"\n'
+        'assert dview.apply_sync(env_of, "OPENBLAS_NUM_THREADS") == [None] * 4\n'
+        "assert threads_per_engine(16, 4) == 4 and threads_per_engine(2, 4) == 1"),
+    "13-beyond-one-machine": (
+        "assert sorted(ranks) == [0, 1, 2, 3] and ranks == mrc.ids, (ranks, mrc.ids)\n"
+        "assert mpi_squares == local_squares == [x * x for x in range(10)]\n"
+        "assert len({pid for pid, _ in mpi_where}) == 4 and not {p for p, _ in mpi_where} & {p for p, _ in "
+        "local_where}\n"
+        "assert len(set(mpi_totals)) == 1 and abs(mpi_totals[0] - pulled_total) < 1e-6 * pulled_total\n"
+        'assert set(timings) == {"MPI allreduce", "pull + sum + push"} and all(t > 0 for t in timings.values())\n'
+        "assert cluster.controller is None and not cluster.engines and not left\n"
+        "assert sorted(rc.ids) == [0, 1, 2, 3]  # the shared cluster is untouched"),
+    "11-results-as-they-arrive": (
+        'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\n'
+        "assert [name for name, _ in in_order] == names and ar_in_order.get() == names\n"
+        "assert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before "
+        "A (0.8 s)\n"
+        'assert len(taken) == 8 and results == list("abcdefgh")\n'
+        'assert aborted_map[:4] == ["run1", "run2", "run3", "run4"] and all(isinstance(r, '
+        "ipp.error.TaskAborted) for r in aborted_map[4:])\n"
+        'assert list(trap)[:4] == ["t1", "t2", "t3", "t4"] and not trap.ready()\n'
+        "assert rc.outstanding == set() and len(rc.history) == 0\n"
+        "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
+        "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
+    "09-what-travels-to-engines": (
+        "import pickle as _pickle, types as _types\n"
+        "import ipyparallel as _ipp\n"
+        'assert _ipp.serialize.serialize.pickle is _pickle, "the lesson must restore the default serializer"\n'
+        "assert _ipp.serialize.canning.can_map[_types.FunctionType] is _ipp.serialize.canning.CannedFunction\n"
+        'assert rc[:].apply_sync(lambda: __import__("ipyparallel").serialize.serialize.pickle.__name__) == '
+        '["pickle"] * 4\n'
+        "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4\n"
+        "assert len(t_send) == len(t_ref) == len(sizes_mb) == 4\n"
+        "assert scaled(1) == 200 and add3(1) == 4\n"
+        "assert ar_safe.get() == 2_000_000.0 and ar_tracked.sent"),
 }
 
 

@@ -13,8 +13,8 @@ import types
 from pathlib import Path
 
 import pytest
-from builders import exercise, meta
 
+from builders import exercise, meta
 from grader.exercise import load_exercises
 from grader.protect import Flow, parse, protection
 
@@ -200,7 +200,8 @@ def test_submodules_their_classes_and_sys_modules_entries_are_put_back(guard):
                 delattr(cls, key)
         vars(client_module).pop("len", None)
     assert set(found) == {"ipyparallel.client.client.Client", "DirectView.map", "DirectView.__eq__",
-                          "JSONDecoder.added", "sys.modules['ipyparallel.client.view']", "ipyparallel.client.client.len"}
+                          "JSONDecoder.added", "sys.modules['ipyparallel.client.view']",
+                          "ipyparallel.client.client.len"}
     assert client_module.Client is real_client and "len" not in vars(client_module)
 
 
@@ -265,8 +266,8 @@ def test_the_graders_parses_hold_the_lock(monkeypatch):
     import ast
 
     from grader import protect
-    from grader.scan import scan_cells
     from grader.preprocessors import execute_submission
+    from grader.scan import scan_cells
 
     held = []
     real_parse = ast.parse

@@ -56,10 +56,12 @@ Q1 = {"alice": ALICE, "bob": BOB, "carol": CAROL, "dave": DAVE, "erin": ERIN, SC
 # Exercise ps1/problems (an nbgrader assignment), question mean: all different, one too short to compare.
 MEAN = {
     "alice": "def mean(xs):\n    return sum(xs) / len(xs)",
-    "bob": "def mean(xs):\n    n = 0\n    total = 0.0\n    for x in xs:\n        n += 1\n        total += x\n    return total / n",
+    "bob": ("def mean(xs):\n    n = 0\n    total = 0.0\n    for x in xs:\n        n += 1\n        total += x\n"
+            "    return total / n"),
     "carol": "def mean(xs):\n    import statistics\n    return statistics.fmean(list(xs))",
     "erin": "mean = np.mean",
-    SCRIPT: "def mean(xs):\n    arr = np.array(xs, dtype=float)\n    return float(arr.sum() / arr.size) if arr.size else 0.0",
+    SCRIPT: ("def mean(xs):\n    arr = np.array(xs, dtype=float)\n"
+             "    return float(arr.sum() / arr.size) if arr.size else 0.0"),
 }
 ANSWER_MD = {"alice": "Squares grow fast.", "bob": "Because of the loop.", "carol": "Even squares.",
              "dave": "No idea", "erin": "YOUR ANSWER HERE", SCRIPT: "It <b>adds</b> them."}
@@ -205,7 +207,7 @@ def test_report_pages_figures_and_links(built):
         for tag, src in parse(page).refs:
             if tag == "img":
                 figures.add((page.parent / unquote(src)).resolve())
-        assert all(f'alt="' in img for img in re.findall(r"<img [^>]*>", text)), f"{page.name}: an image has no alt"
+        assert all('alt="' in img for img in re.findall(r"<img [^>]*>", text)), f"{page.name}: an image has no alt"
     # 2 exercise distributions; 01-squares: q1-test, q1-hidden, q2 (3 graded); ps1/problems: mean-test
     assert len(figures) == 6, figures
     for figure in figures:
@@ -267,7 +269,7 @@ def test_submissions_to_look_at(built):
     late = section("late")
     assert "alice" in late and "-1 of 5" in late and "45.0 h" in late  # 2 days begun x 10% of 5
     assert "bob" in section("flags") and "was changed and has been restored" in section("flags")
-    for name, student, target in (("errors", "dave", "feedback/dave/ps1/problems.html"),
+    for name, _student, target in (("errors", "dave", "feedback/dave/ps1/problems.html"),
                                   ("late", "alice", "feedback/alice/01-squares.html")):
         assert f'href="{target}"' in section(name)
 
@@ -298,7 +300,8 @@ def test_renamed_and_reformatted_code_is_caught_by_copydetect():
     def answer(student, source):
         return report.Answer(SubmissionResult(student, "ex", "", ""), "q", source, "code")
 
-    renamed = "def f(a, b):\n    out = []\n    for item in a:\n        if item not in b:\n            out.append(item * 2)\n    return out"
+    renamed = ("def f(a, b):\n    out = []\n    for item in a:\n        if item not in b:\n"
+               "            out.append(item * 2)\n    return out")
     original = ("def g(xs, ys):  # the difference, doubled\n    result = []\n    for x in xs:\n\n"
                 "        if x not in ys:\n            result.append(x*2)\n    return result")
     other = "def f(a, b):\n    return [2 * item for item in a if item not in set(b)]"
@@ -310,7 +313,8 @@ def test_renamed_and_reformatted_code_is_caught_by_copydetect():
 def test_scaffolding_the_class_shares_does_not_pair_answers():
     """Code most of the class has in the cell (given with the question) is not evidence: fingerprints more than
     half the answers share are ignored, so answers that differ only in what the students wrote stay apart."""
-    given = ("def check(values):\n    if not isinstance(values, list):\n        raise TypeError('values must be a list')\n"
+    given = ("def check(values):\n    if not isinstance(values, list):\n"
+             "        raise TypeError('values must be a list')\n"
              "    if any(not isinstance(v, int) for v in values):\n        raise TypeError('values must be ints')\n"
              "    return values\n\n")
     bodies = ["result = sum(check(data)) / len(data)", "result = max(check(data), default=None)",

@@ -66,7 +66,9 @@ def test_student_table_sorts_on_click(built, browser):
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))  # alert(1) would land here
     try:
         page.goto((built / "index.html").as_uri(), wait_until="load")
-        names = lambda: page.eval_on_selector_all("#students tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
+        def names():
+            return page.eval_on_selector_all("#students tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
+
         assert names() == sorted(STUDENTS)
         final = page.locator("#students thead th", has_text="final")
         final.click()

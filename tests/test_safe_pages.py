@@ -49,11 +49,10 @@ def what_could_run(fragment: str) -> list[str]:
             url = "".join(ch for ch in value if ord(ch) > 0x20 and ord(ch) != 0x7F).lower()
             if name.startswith("on") or name == "srcdoc":
                 found.append(f"<{tag} {name}>")
-            elif name in URL_ATTRIBUTES and ":" in url.split("/")[0] and not (
+            elif (name in URL_ATTRIBUTES and ":" in url.split("/")[0] and not (
                     url.startswith(("http:", "https:", "mailto:")) and tag != "img"
-                    or tag == "img" and name == "src" and url.startswith(("data:image/png;", "data:image/svg+xml;"))):
-                found.append(f"<{tag} {name}={value[:60]}>")
-            elif name in URL_ATTRIBUTES and url.startswith("//") or name == "style" and "url(" in url:
+                    or tag == "img" and name == "src" and url.startswith(("data:image/png;", "data:image/svg+xml;")))
+                  or name in URL_ATTRIBUTES and url.startswith("//") or name == "style" and "url(" in url):
                 found.append(f"<{tag} {name}={value[:60]}>")
     return found
 

@@ -57,8 +57,20 @@ from grader.gradebook import Gradebook
 from grader.results import SubmissionResult, TestResult
 from procbox.box import BoxPolicy, UidLease, check_sealed, minimal_env, probe_args, written_on_host
 from procbox.forkserver import ForkServer
-from test_hardening import (LEAK_GRACE, TOY, Run, _marked, _text, assert_good, assert_no_leaks, fixture, grade_class,
-                            make_source, reap_new, statuses)
+from test_hardening import (
+    LEAK_GRACE,
+    TOY,
+    Run,
+    _marked,
+    _text,
+    assert_good,
+    assert_no_leaks,
+    fixture,
+    grade_class,
+    make_source,
+    reap_new,
+    statuses,
+)
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -25,7 +25,8 @@ def test_shares_cover_every_student_once_whatever_else_is_in_the_class():
         if n > 1:
             assert all(len(share) > len(students) / n / 2 for share in shares)  # no share nearly empty
     # a student's share depends on the name alone, not on who else is in the class
-    assert [grade.shard_of(s, 4) for s in students[:10]] == [grade.shard_of(s, 4) for s in reversed(students[:10])][::-1]
+    shards = [grade.shard_of(s, 4) for s in students[:10]]
+    assert shards == [grade.shard_of(s, 4) for s in reversed(students[:10])][::-1]
 
 
 @pytest.mark.parametrize("text", ["1", "4/4", "-1/3", "a/b", "1/0"])
@@ -52,7 +53,8 @@ def test_merge_keeps_the_newer_result_says_so_and_carries_scores_given_by_hand(t
         book.record(row("bob", 4, "2026-01-10T11:00:00+00:00"))  # bob graded again, later: this one counts
         book.record(row("cid", 1, "2026-01-10T11:00:00+00:00"))
         book.record_manual([{"student": "cid", "assignment": "ps1", "exercise": "problem1", "test": "essay",
-                             "points": 2.0, "comment": "ok", "answer_sha": answer_sha("a"), "graded_at": "2026-01-11T00:00:00+00:00"}])
+                             "points": 2.0, "comment": "ok", "answer_sha": answer_sha("a"),
+                             "graded_at": "2026-01-11T00:00:00+00:00"}])
     assert merge.main(out=out, gradebooks=[a, b]) == 0
     captured = capsys.readouterr()
     assert "ps1/problem1" in captured.err and "bob" in captured.err and "kept the newer one from" in captured.err

@@ -1,6 +1,6 @@
-"""Students who take shortcuts (samples/, read by grader/shortcuts.py) miss the marks of the question they got wrong, and only
-those, and are flagged for exactly what they did to the tests' machinery: graded for real, in sealed boxes, as the
-demo grades them."""
+"""Students who take shortcuts (samples/, read by grader/shortcuts.py) miss the marks of the question they got
+wrong, and only those, and are flagged for exactly what they did to the tests' machinery: graded for real, in
+sealed boxes, as the demo grades them."""
 
 from pathlib import Path
 

@@ -30,12 +30,24 @@ import make_fixtures
 from builders import write
 from grader import feedback, grading, intake
 from grader.exercise import load_exercises
-from grader.options import GradingOptions
 from grader.gradebook import Gradebook
+from grader.options import GradingOptions
 from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
 from procbox import rundirs
-from test_hardening import (TOY, TOY_TESTS, _marked, _rows, assert_good, assert_no_leaks, fixture, grade_class,
-                            make_source, reap_new, slow_class, statuses)
+from test_hardening import (
+    TOY,
+    TOY_TESTS,
+    _marked,
+    _rows,
+    assert_good,
+    assert_no_leaks,
+    fixture,
+    grade_class,
+    make_source,
+    reap_new,
+    slow_class,
+    statuses,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -407,7 +419,8 @@ def _owner_file(root: Path, record: dict) -> None:
 
 def _dead_owner() -> dict:
     proc = subprocess.Popen(["true"])
-    record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "pidns": rundirs.owner_record()["pidns"]}
+    record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
+              "pidns": rundirs.owner_record()["pidns"]}
     proc.wait()
     return record
 
@@ -430,9 +443,8 @@ def test_run_root_records_its_owner_and_goes_on_exit(tmp_path):
             os.chown(root / "deep" / "er" / "f", nobody.pw_uid, nobody.pw_gid)
         assert rundirs.sweep_stale(dir=tmp_path) == []  # its owner is alive
     assert not root.exists()
-    with pytest.raises(KeyError):
-        with rundirs.run_root(dir=tmp_path) as root:
-            raise KeyError("the run failed")
+    with pytest.raises(KeyError), rundirs.run_root(dir=tmp_path) as root:
+        raise KeyError("the run failed")
     assert not root.exists()
 
 

@@ -461,7 +461,7 @@ def test_release_removes_the_mark_scheme_of_a_task_and_restoring_an_untouched_ta
 @pytest.mark.parametrize("text, kind, problem", [
     (f"{SCHEME.splitlines()[0]}\nsecret", "task", "is not closed by 'END MARK SCHEME'"),
     (f"=== BEGIN MARK SCHEME ===\n{SCHEME}", "task", "is opened again before 'END MARK SCHEME'"),
-    (f"=== BEGIN MARK SCHEME ===\n![plot](attachment:plot.png)\n=== END MARK SCHEME ===", "task",
+    ("=== BEGIN MARK SCHEME ===\n![plot](attachment:plot.png)\n=== END MARK SCHEME ===", "task",
      "shows an image attached to the cell"),
     (SCHEME, "readonly", "in a cell that is not a task"),
 ])
@@ -585,7 +585,9 @@ def test_a_notebook_without_directives_never_reaches_a_kernel():
     ("### AUTOTEST undefined_name", None, AUTOTESTS, "cell 't': the source's code failed"),
 ])
 def test_a_directive_that_cannot_be_expanded_is_refused_naming_the_cell(tests, test_meta, templates, problem):
-    def kernel(code, fake=FakeKernel()):
+    fake = FakeKernel()
+
+    def kernel(code):
         try:
             return fake(code)
         except Exception as e:  # what a kernel reports, as KernelEvaluator raises it

@@ -1,4 +1,5 @@
-"""Grade: execute a submission in a fresh kernel, recording every cell's reply; a crash ends the run, not the grading."""
+"""Grade: execute a submission in a fresh kernel, recording every cell's reply; a crash ends the run, not the
+grading."""
 
 import ast
 import json
@@ -7,9 +8,9 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ExecutePreprocessor
-from jupyter_core.utils import ensure_async, run_sync
 from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
@@ -248,7 +249,7 @@ class ExecuteSubmission(ExecutePreprocessor):
         km = getattr(self, "km", None)
         try:
             return km is not None and bool(run_sync(ensure_async)(km.is_alive()))
-        except Exception:  # noqa: BLE001 - a kernel manager that cannot tell: treat the kernel as gone
+        except Exception:  # a kernel manager that cannot tell: treat the kernel as gone
             return False
 
     @staticmethod
@@ -425,7 +426,7 @@ def write_capped(nb, max_bytes: int = MAX_EXECUTED_BYTES) -> str:
                 size = len(text.encode())
             if size <= max_bytes:
                 return text
-    except Exception:  # noqa: BLE001 - what cannot be written is replaced, below
+    except Exception:  # what cannot be written is replaced, below
         pass
     from nbformat.v4 import new_markdown_cell, new_notebook
 

@@ -39,11 +39,13 @@ class RestoreTests(Preprocessor):
                 anchor = gid
                 continue
             if gid in by_id:
-                flags.append(f"cell {gid!r} appears twice; the copy was " + ("removed" if is_locked(by_id[gid]) else "kept as an ordinary cell"))
+                flags.append(f"cell {gid!r} appears twice; the copy was "
+                             + ("removed" if is_locked(by_id[gid]) else "kept as an ordinary cell"))
                 if is_locked(by_id[gid]):
                     continue
             elif nbgrader(cell).get("grade") or nbgrader(cell).get("locked"):
-                flags.append(f"a cell claims to be graded or locked as {gid!r}, which the exercise does not have; it counts for nothing")
+                flags.append(f"a cell claims to be graded or locked as {gid!r}, which the exercise does not have; "
+                             "it counts for nothing")
             cell = copy.deepcopy(cell)
             cell.metadata.pop("nbgrader", None)
             extras.setdefault(anchor, []).append(cell)

@@ -5,7 +5,7 @@
 # the `default` entry of JupyterLab's IPython Parallel panel.  All three write the cluster file
 # security/cluster-.json, so the panel lists the cluster as running and can stop it, and `course cluster
 # status` / `stop` see a cluster the panel started.
-c = get_config()  # noqa: F821 (defined by the config loader)
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by the config loader)
 
 c.Cluster.engine_launcher_class = "local"
 c.Cluster.n = 4  # what the lessons and exercises wait for; ipyparallel's default is one engine per core

@@ -7,7 +7,7 @@
 import os
 import sys
 
-c = get_config()  # noqa: F821 (defined by the config loader)
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by the config loader)
 
 c.Cluster.engine_launcher_class = "mpi"
 c.Cluster.n = 4

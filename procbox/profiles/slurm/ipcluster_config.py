@@ -4,7 +4,7 @@
 #
 # The controller runs here (on the login node, where you type); the engines are one batch job of 4 tasks,
 # `srun python -m ipyparallel.engine`, that Slurm places on whichever nodes it gives the job.
-c = get_config()  # noqa: F821 (defined by the config loader)
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 (defined by the config loader)
 
 c.Cluster.engine_launcher_class = "slurm"
 c.Cluster.n = 4
