@@ -29,9 +29,11 @@ forked unboxed, with per-process limits only.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import queue
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -225,6 +227,22 @@ class Slot:
         """The submission is done: end its kernel, its cluster and every other process it started."""
         self._stop()
 
+    def kill(self) -> None:
+        """From another thread, while this slot's submission runs (an interrupted run): kill its processes, so that
+        the thread grading it sees its kernel die and returns.  Nothing else is touched: closing the kernel manager
+        here would destroy the ZeroMQ context whose sockets that thread is polling, and libzmq aborts the process
+        (``pfd.revents & POLLIN``).  :meth:`release` or :meth:`close` cleans up afterwards, in order."""
+        box, km, cluster = self.box, self.km, self.cluster
+        if box is not None:
+            box.kill()
+            return
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if cluster is not None:
+            cluster.stop(grace=0, keep_forkserver=True)
+
     def _stop(self) -> None:
         if self.box is not None:  # every process of the submission, at once
             self.box.close()
@@ -282,6 +300,7 @@ class Worker:
         self._turn = 0
         self.failures = 0  # submissions in a row whose slot could not be started (grader.grading.grade_one counts them)
         self._closing, self._closed = threading.Lock(), False
+        self._in_use: Slot | None = None  # the slot the grading thread was last given
 
     def next_slot(self, more_to_come: bool) -> Slot:
         """The prepared slot for this submission; start preparing the other one if more are coming."""
@@ -295,7 +314,17 @@ class Worker:
             self._raise_if_closed()
             self._turn ^= 1
             self._ready = self._prepare.submit(self.slots[self._turn].prepare) if more_to_come else None
+            self._in_use = slot
         return slot
+
+    def interrupt(self) -> None:
+        """From another thread (Ctrl-C in the main one): no new slot, and the processes of the slot being graded are
+        killed (:meth:`Slot.kill`), so the thread grading on it returns soon.  Call :meth:`close` once it has."""
+        with self._closing:
+            self._closed = True
+            slot = self._in_use
+        if slot is not None:
+            slot.kill()
 
     def check_sealed(self) -> list[str]:
         """The sealing check (:meth:`Slot.check_sealed`), in the thread that owns the slots' fork servers."""

@@ -689,6 +689,14 @@ class Box:
                         hits.append(name)
         return hits
 
+    def kill(self) -> None:
+        """Kill the box's init and parent, so every process in it dies, without waiting and without touching
+        anything else: safe from another thread while the box is in use (close() does the rest afterwards)."""
+        for pid in (self.init_pid, self.parent_pid):
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+
     def close(self) -> None:
         """End the box: its init exits, so every process in it is killed; wait until they are all gone."""
         if self._conn is not None:

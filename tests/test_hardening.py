@@ -703,14 +703,19 @@ def _rows(book: Path) -> int:
         return 0
 
 
+SLOW = 20  # seconds s2's and s3's notebooks sleep: a run is surely mid-way when s1 (quick) has been recorded
+
+
 def slow_class(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """Three good students whose notebooks take 3 s or more each (to interrupt a run mid-way): (source, subs, book)."""
+    """Three good students, s1 quick, s2 and s3 taking SLOW seconds more (graded in that order, so a run that has
+    recorded one submission has the others still to finish, however slow the machine): (source, subs, book)."""
     source = make_source(tmp_path / "source")
     subs, book = tmp_path / "subs", tmp_path / "gradebook.sqlite"
+    quick = nbformat.reads(fixture("good").decode(), as_version=4)
     slow = nbformat.reads(fixture("good").decode(), as_version=4)
-    slow.cells.insert(5, new_code_cell("import time\ntime.sleep(3)"))
-    for student in ("s1", "s2", "s3"):
-        write(slow, subs / student / f"{TOY}.ipynb")
+    slow.cells.insert(5, new_code_cell(f"import time\ntime.sleep({SLOW})"))
+    for student, nb in (("s1", quick), ("s2", slow), ("s3", slow)):
+        write(nb, subs / student / f"{TOY}.ipynb")
     return source, subs, book
 
 
