@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import ctypes
-import inspect
+import dataclasses
 import io
 import json
 import os
@@ -547,10 +547,13 @@ def test_escape_class_costs_nobody_else(escape_class):
 
 def test_limits_are_arguments_of_grade_main_and_flags_of_grader_grade():
     from grader.cli import build_parser
+    from grader.options import GradingOptions
 
-    params = inspect.signature(grade.main).parameters
-    missing = [name for name in ("memory", "max_procs", "tmp_bytes", "work_bytes") if name not in params]
-    assert not missing, f"grade.main takes no {missing}"
+    fields = {f.name for f in dataclasses.fields(GradingOptions)}  # what grade.main(..., name=value) takes
+    missing = [name for name in ("memory", "max_procs", "tmp_bytes", "work_bytes") if name not in fields]
+    assert not missing, f"GradingOptions has no {missing}"
+    limits = GradingOptions(memory=2**30, max_procs=256, tmp_bytes=256 * MIB, work_bytes=512 * MIB).box_policy([])
+    assert (limits.memory, limits.max_procs, limits.tmp_bytes, limits.work_bytes) == (2**30, 256, 256 * MIB, 512 * MIB)
     argv = ["grade", "subs", "--memory", "1G", "--max-procs", "256", "--tmp-size", "256M", "--work-size", "512M"]
     try:
         args = vars(build_parser().parse_args(argv))
