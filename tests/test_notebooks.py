@@ -63,7 +63,9 @@ CHECKS = {
         "len(streamed.original_error.elist) == 1"),
     "12-threads-and-oversubscription": (
         "import os\n"
-        "assert cores == usable_cores() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\n"
+        "from course.cpus import usable_cpus\n"
+        "assert cores == usable_cpus() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\n"
+        "assert quota == 1.5 and in_container == min(2, len(os.sched_getaffinity(0))), (quota, in_container)\n"
         "assert len(engine_blas) == 4 and all(n >= 1 for n in engine_blas), engine_blas\n"
         "assert limited_blas == [1, 1, 1, 1], limited_blas\n"
         "assert set(timings) == set(thread_counts) and 1 in timings and all(len(v) == 3 and min(v) > 0 for v "

@@ -12,4 +12,5 @@ def safe_threads(cores, engines):
     return _Threads(1)
 
 
-my_threads = safe_threads(len(os.sched_getaffinity(0)), len(rc.ids))
+def engine_threads(view):
+    return {engine: safe_threads(n, len(view)) for engine, n in view.apply_async(usable_cpus).get_dict().items()}

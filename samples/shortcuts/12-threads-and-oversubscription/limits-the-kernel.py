@@ -2,4 +2,4 @@
 #: misses: q3-test
 def limit_blas(view, n):
     threadpoolctl.threadpool_limits(n, user_api="blas")  # here, not on the engines
-    view.apply_sync(os.getpid)
+    view.apply_async(os.getpid).get()

@@ -5,5 +5,5 @@ def run_limited(view, n, f, *args):
         from threadpoolctl import threadpool_limits
         threadpool_limits(n, user_api="blas")
 
-    view.apply_sync(limit, n)
-    return view.apply_sync(f, *args)
+    view.apply_async(limit, n).get()
+    return view.apply_async(f, *args).get_dict()

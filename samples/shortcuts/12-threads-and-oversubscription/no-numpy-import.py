@@ -5,4 +5,4 @@ def blas_threads(view):
         from threadpoolctl import threadpool_info
         return sum(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
 
-    return view.apply_sync(count)
+    return view.apply_async(count).get_dict()

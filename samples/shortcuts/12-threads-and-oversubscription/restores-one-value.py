@@ -5,7 +5,7 @@ def run_limited(view, n, f, *args):
         from threadpoolctl import threadpool_limits
         threadpool_limits(n, user_api="blas")
 
-    view.apply_sync(limit, n)
-    results = view.apply_sync(f, *args)
-    view.apply_sync(limit, len(os.sched_getaffinity(0)))  # back to one per core
+    view.apply_async(limit, n).get()
+    results = view.apply_async(f, *args).get_dict()
+    view.apply_async(limit, usable_cpus()).get()  # back to one per core
     return results

@@ -6,4 +6,5 @@ def call(n, f, args):
         return f(*args)
 
 def run_limited(view, n, f, *args):
-    return [rc[i].apply_sync(call, n, f, args) for i in view.targets]
+    engines = view.apply_async(os.getpid).get_dict()  # which engines, in one call on the view
+    return {i: rc[i].apply_sync(call, n, f, args) for i in engines}

@@ -6,4 +6,4 @@ def count():
     return sum(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
 
 def blas_threads(view):
-    return [rc[i].apply_sync(count) for i in view.targets]
+    return {i: rc[i].apply_sync(count) for i in rc.ids if i in view.targets}

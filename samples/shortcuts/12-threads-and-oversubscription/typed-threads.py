@@ -3,4 +3,6 @@
 def safe_threads(cores, engines):
     return {(16, 4): 4, (10, 4): 2}.get((cores, engines), 1)  # the examples of the question
 
-my_threads = safe_threads(len(os.sched_getaffinity(0)), len(rc.ids))
+def engine_threads(view):
+    cpus = view.apply_async(usable_cpus).get_dict()
+    return {engine: safe_threads(n, len(view)) for engine, n in cpus.items()}

@@ -6,4 +6,4 @@ def limit_blas(view, n):
         with threadpool_limits(n, user_api="blas"):
             pass
 
-    view.apply_sync(limit, n)
+    view.apply_async(limit, n).get()
