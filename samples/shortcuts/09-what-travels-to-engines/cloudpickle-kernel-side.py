@@ -1,0 +1,28 @@
+#: question: q3-solution
+#: misses: q3-test
+BONUS = 100
+
+
+def with_bonus(x):
+    return x + BONUS
+
+
+class Account:
+    def __init__(self, balance):
+        self.balance = balance
+
+    def report(self, extra):
+        import os
+        return with_bonus(self.balance + extra), os.getpid()
+
+
+
+def call_remotely(view, obj, method, *args):
+    ipp.serialize.use_cloudpickle()  # this kernel only: the engines stay on pickle for what they send back
+    try:
+        return view.apply_sync(lambda o: getattr(o, method)(*args), obj)
+    finally:
+        ipp.serialize.use_pickle()
+
+
+reports = call_remotely(dview, Account(5), "report", 1)
