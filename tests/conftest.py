@@ -86,7 +86,7 @@ def pytest_runtest_makereport(item, call):
     """In CI (``CI`` set, as CI services do), a skipped test fails: a skip there proves nothing.
 
     The only skips are for what no package can install: root, kernel namespaces, writable cgroups
-    (tests/test_box.py, test_sealed.py, test_hardening.py, test_grader.py); CI runs as root on Linux."""
+    (tests/procbox/test_box.py, test_sealed.py, test_hardening.py, test_grader.py); CI runs as root on Linux."""
     outcome = yield
     report = outcome.get_result()
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):

@@ -1,4 +1,5 @@
-"""A student who starts the cluster the way JupyterLab offers, in a real browser (Debian's chromium, tests/browser.py).
+"""A student who starts the cluster the way JupyterLab offers, in a real browser (Debian's chromium,
+support/browser.py).
 
 JupyterLab runs as a student starts it (``jupyter lab --no-browser``, on 127.0.0.1 with a fresh token and fresh
 IPython and Jupyter directories), with the course's server extension (``course.jupyter``, which ``dev.py``
@@ -30,13 +31,13 @@ import nbformat
 import psutil
 import pytest
 
-from browser import SCREENSHOTS, open_browser
-from builders import solved, write
 from grader.exercise import load_exercises
 from grader.release import student_version
 from procbox import ippcluster
+from support.browser import SCREENSHOTS, open_browser
+from support.builders import solved, write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ["01-start-a-cluster", "02-use-direct-views"]
 EXERCISE = "04-write-parallel-functions"
 UI_MS = 60_000  # how long a click's effect may take to show (JupyterLab's first load compiles nothing, but CI is slow)

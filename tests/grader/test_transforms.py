@@ -13,7 +13,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
-from builders import exercise, meta, toy_exercise
 from grader.assignment_files import AssignmentFile, ignored, merge, source_files, stage, student_files, with_data
 from grader.exercise import ExerciseError, grade_id, load_exercise
 from grader.intake import SubmissionError, read_submission
@@ -28,6 +27,7 @@ from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.results import TestResult
 from grader.state import GradingState, Reply, state_of
+from support.builders import exercise, meta, toy_exercise
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""What makes the project's pages safe to open, without a browser (tests/test_hostile_pages.py opens them): the
+"""What makes the project's pages safe to open, without a browser (tests/grader/test_hostile_pages.py opens them): the
 sanitiser on every payload of tests/files/hostile-payloads.json, the notebook's outputs reduced to data, the
 feedback's summary built from escaped text, and the Content-Security-Policy."""
 
@@ -18,7 +18,7 @@ from course.safe_html import content_security_policy, csp_meta, sanitize_html, s
 from course.safe_notebook import SafeNotebook
 from grader.preprocessors.report_tests import ReportTests
 from grader.results import SubmissionResult, TestResult
-from hostile import PAYLOADS, USEFUL_TABLE, fill, hostile_notebook, png
+from support.hostile import PAYLOADS, USEFUL_TABLE, fill, hostile_notebook, png
 
 RUNS = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "base", "meta",
         "link", "svg", "math", "button", "input", "textarea", "select", "template", "noscript", "portal"}
@@ -79,7 +79,7 @@ def test_the_check_finds_what_runs_in_the_payloads_themselves():
     raw = {payload_id: what_could_run(fragment) for payload_id, fragment in every_payload()}
     harmless = {payload_id for payload_id, found in raw.items() if not found and not payload_id.startswith("name-")}
     assert harmless == {"md-title"}, harmless  # nbconvert's renderer escapes a link's title; all the rest could run
-    # names are text: whether one runs depends on where a page puts it (tests/test_hostile_pages.py's control)
+    # names are text: whether one runs depends on where a page puts it (tests/grader/test_hostile_pages.py's control)
 
 
 def test_the_sanitiser_keeps_what_a_page_needs():

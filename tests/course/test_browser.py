@@ -1,4 +1,4 @@
-"""What an instructor looks at, opened in a real browser (Debian's chromium, see tests/browser.py): the course site
+"""What an instructor looks at, opened in a real browser (Debian's chromium, see support/browser.py): the course site
 built from lessons executed for real, and a feedback page of a class graded for real.  These never skip: without
 /usr/bin/chromium they fail and say what to install."""
 
@@ -12,15 +12,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from browser import SCREENSHOTS, inspect_page, open_browser
 from course.safe_html import content_security_policy
 from course.site import build_site, lesson_title
 from grader import feedback, grade, release
 from grader.demo import execute_notebook
 from grader.exercise import load_exercises
 from grader.sample_class import make_class
+from support.browser import SCREENSHOTS, inspect_page, open_browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ["01-start-a-cluster", "03-map-over-engines"]  # 03 draws figures
 EXERCISE = "05-push-and-pull-variables"
 MIN_SCREENSHOT_BYTES = 5_000

@@ -1,7 +1,7 @@
 """What the kernel's guard keeps as the instructor made it (issue 20): worked out from the source (grader.protect),
 and put back by the guard (grader/kernel_guard.py), here in this process with a stand-in for the kernel's shell.
 
-The exercises' kernels run these for real (tests/test_audit.py, tests/test_shortcuts.py); these tests pin down
+The exercises' kernels run these for real (grader/test_audit.py, grader/test_shortcuts.py); these tests pin down
 the rules: which names a test reads that locked cells bound, and what the guard restores and reports.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from builders import exercise, meta
 from grader.exercise import load_exercises
 from grader.protect import Flow, parse, protection
+from support.builders import exercise, meta
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def flow(code: str) -> Flow:

@@ -26,7 +26,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from builders import SETUP, exercise, meta, solved, toy_exercise
 from grader.audit import ARM_EVENT, AuditLog, install_code, trusted_dirs
 from grader.exercise import Exercise, grade_id, load_exercises
 from grader.preprocessors.execute_submission import ExecuteSubmission, guard_requests
@@ -36,8 +35,9 @@ from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.sample_class import make_class
 from grader.scan import scan_cells
+from support.builders import SETUP, exercise, meta, solved, toy_exercise
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(900)
 REVIEW = "review: this can make a test pass without running it"
 
@@ -475,7 +475,7 @@ def test_guard_requests_install_the_hook_first_and_arm_it_last():
 # -- end to end, through the grader's pipeline (grader.grading.grading, grader.worker.Slot) ---------------------
 
 def test_grading_flags_the_rewrite_and_nothing_else(tmp_path):
-    from test_hardening import assert_good, assert_no_leaks, grade_class
+    from support.classes import assert_good, assert_no_leaks, grade_class
 
     cheat = with_cell(REWRITE_DO_EXECUTE)
     obfuscated = with_cell(REWRITE_DO_EXECUTE.replace("k.do_execute = fake", "setattr(k, 'do_' + 'execute', fake)")

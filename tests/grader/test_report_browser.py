@@ -1,16 +1,16 @@
-"""``grader report`` opened in a real browser (Debian's chromium, see tests/browser.py), from disk: the index, the
+"""``grader report`` opened in a real browser (Debian's chromium, see support/browser.py), from disk: the index, the
 students by score and a pair of similar answers load cleanly, their figures load, their links resolve, and the
-student table sorts on a header click.  No cluster: the gradebook is recorded directly (tests/test_report.py)."""
+student table sorts on a header click.  No cluster: the gradebook is recorded directly (tests/grader/test_report.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from browser import SCREENSHOTS, inspect_page, open_browser
 from course.safe_html import content_security_policy
 from grader import report
 from grader.report import SORT_JS
-from test_report import SCRIPT, STUDENTS, make_gradebook
+from support.browser import SCREENSHOTS, inspect_page, open_browser
+from support.reports import SCRIPT, STUDENTS, make_gradebook
 
 MIN_IMAGE_SIDE = 100
 MIN_SCREENSHOT_BYTES = 5_000
@@ -31,7 +31,7 @@ def built(tmp_path_factory):
 
 
 def assert_clean(page):
-    """As tests/test_browser.py's, and the page has its policy (its one script, the sorting code, by its hash)."""
+    """As course/test_browser.py's, and the page has its policy (its one script, the sorting code, by its hash)."""
     assert page.csp == content_security_policy([SORT_JS] if page.scripts else []), page.csp
     assert not page.csp_violations and not page.ran and not page.dangers, (page.csp_violations, page.ran, page.dangers)
     assert not page.console_errors, page.console_errors

@@ -59,7 +59,7 @@ def write_config(root: Path) -> Path:
     cpus = os.cpu_count() or 1
     conf = root / "slurm.conf"
     conf.write_text(f"""\
-# single-node Slurm for the tests (tests/slurm.py); no cgroups, no accounting
+# single-node Slurm for the tests (tests/support/slurm.py); no cgroups, no accounting
 ClusterName=course-test
 SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root

@@ -19,7 +19,7 @@ from grader import export, grade, manual, release, report
 from grader.exercise import grade_id, plain_text
 from grader.gradebook import Gradebook
 from grader.results import NOT_SUBMITTED, PENDING
-from nbgrader_course import (
+from support.nbgrader_course import (
     ASSIGNMENT,
     MARK_SCHEME,
     PS2,

@@ -14,7 +14,7 @@ from grader.gradebook import Gradebook, answer_sha
 from grader.results import PENDING, SubmissionResult, TestResult
 from grader.sample_class import make_class
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shares_cover_every_student_once_whatever_else_is_in_the_class():

@@ -57,19 +57,19 @@ from grader.gradebook import Gradebook
 from grader.results import SubmissionResult, TestResult
 from procbox.box import BoxPolicy, UidLease, check_sealed, minimal_env, probe_args, written_on_host
 from procbox.forkserver import ForkServer
-from test_hardening import (
+from support.classes import (
     LEAK_GRACE,
     TOY,
     Run,
-    _marked,
-    _text,
     assert_good,
     assert_no_leaks,
     fixture,
     grade_class,
     make_source,
+    marked,
     reap_new,
     statuses,
+    text_of,
 )
 
 pytestmark = pytest.mark.timeout(900)
@@ -212,7 +212,7 @@ def stdout(sealed: Sealed, student: str, exercise: str = TOY) -> str:
     nb = sealed.run.executed.get((student, exercise))
     if not nb:
         return ""
-    return "".join(_text(out.get("text")) for cell in nb["cells"] if cell.get("cell_type") == "code"
+    return "".join(text_of(out.get("text")) for cell in nb["cells"] if cell.get("cell_type") == "code"
                    for out in cell.get("outputs", []) if out.get("output_type") == "stream"
                    and out.get("name") == "stdout")
 
@@ -568,7 +568,7 @@ def test_limits_are_arguments_of_grade_main_and_flags_of_grader_grade():
 # /var/tmp are its own, which would hide these for the wrong reason.  Folders are 0755 and files 0644, so nothing is
 # hidden by permissions alone.
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NGRAMS = make_fixtures.NGRAMS
 PREVIOUS = SubmissionResult("m-classmate", TOY, "earlier.ipynb", "0" * 64, max_points=5, started="s", finished="f",
                             tests=[TestResult("q1-public", 1, 1, "passed"), TestResult("q1-hidden", 2, 2, "passed"),
@@ -957,7 +957,7 @@ def test_a_cell_of_two_million_statements_costs_the_grader_little_memory(bounds_
     assert r.status == "graded", diagnosis(bounds_class, student)
     assert_q1_passed(bounds_class, student)
     cells = bounds_class.run.executed[(student, TOY)]["cells"]
-    big = [c for c in cells if "TWO-MILLION-STATEMENTS" in _text(c["source"])]
+    big = [c for c in cells if "TWO-MILLION-STATEMENTS" in text_of(c["source"])]
     assert len(big) == 1 and big[0].get("execution_count"), "the cell was not sent to the kernel (it ran out of memory)"
     assert bounds_class.measured["peak growth"] < 2**30, (
         f"the grader's peak memory grew by {bounds_class.measured['peak growth'] / 2**30:.1f} GiB grading a 4 MB cell")
@@ -1022,7 +1022,7 @@ def test_the_probe_run_outside_a_box_reports_what_a_box_hides(tmp_path):
 @needs_root
 def test_the_sealing_check_finds_a_real_box_sealed(tmp_path):
     os.chmod(tmp_path, 0o711)
-    before = _marked()
+    before = marked()
     lease, server = UidLease(), ForkServer(env=minimal_env())
     try:
         with course_folder() as course:

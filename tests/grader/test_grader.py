@@ -14,13 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from builders import POLLUTE, solved, toy_exercise, write
 from grader import export, feedback, grade, release
 from grader.exercise import is_test, load_exercises
 from grader.gradebook import Gradebook
 from grader.release import student_version
+from support.builders import POLLUTE, solved, toy_exercise, write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(600)
 
 

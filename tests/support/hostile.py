@@ -14,7 +14,7 @@ from pathlib import Path
 from grader.gradebook import Gradebook, answer_sha
 from grader.results import PENDING, SubmissionResult, TestResult
 
-PAYLOADS = json.loads((Path(__file__).parent / "files" / "hostile-payloads.json").read_text())
+PAYLOADS = json.loads((Path(__file__).resolve().parents[1] / "files" / "hostile-payloads.json").read_text())
 EXERCISE = "01-hostile"
 USEFUL_TABLE = ('<table class="useful-table"><thead><tr><th>engine</th><th>pid</th></tr></thead>'
                 "<tbody><tr><td>0</td><td>4242</td></tr><tr><td>1</td><td>4243</td></tr></tbody></table>")

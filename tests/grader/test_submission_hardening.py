@@ -27,24 +27,24 @@ import pytest
 from nbformat.v4 import new_code_cell, new_output
 
 import make_fixtures
-from builders import write
 from grader import feedback, grading, intake
 from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
 from grader.options import GradingOptions
 from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
 from procbox import rundirs
-from test_hardening import (
+from support.builders import write
+from support.classes import (
     TOY,
     TOY_TESTS,
-    _marked,
-    _rows,
     assert_good,
     assert_no_leaks,
     fixture,
     grade_class,
     make_source,
+    marked,
     reap_new,
+    rows,
     slow_class,
     statuses,
 )
@@ -509,12 +509,12 @@ def test_a_killed_graders_run_root_is_removed_by_the_next_run(tmp_path):
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
            "--quiet", "--timeout", "30", "--workers", "1"]
     env = {**os.environ, "TMPDIR": str(tmp)}
-    before = _marked()
+    before = marked()
     with open(tmp_path / "err.txt", "wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
-        while _rows(book) < 1:  # mid-run: one submission recorded, the next one running
+        while rows(book) < 1:  # mid-run: one submission recorded, the next one running
             assert proc.poll() is None, (tmp_path / "err.txt").read_text()[-2000:]
             assert time.monotonic() < deadline, "the first submission was never recorded"
             time.sleep(0.1)
@@ -531,7 +531,7 @@ def test_a_killed_graders_run_root_is_removed_by_the_next_run(tmp_path):
     assert rundirs.read_owner(killed)["pid"] == proc.pid and any(killed.iterdir())
 
     with rundirs.run_root(dir=tmp) as live:  # a grader that is still running: its root stays
-        before = _marked()
+        before = marked()
         try:
             again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         finally:

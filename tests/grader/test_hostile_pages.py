@@ -1,5 +1,5 @@
-"""The pages the project writes, opened in a real browser (Debian's chromium, see tests/browser.py) with a hostile
-class in them (tests/hostile.py: the payloads of tests/files/hostile-payloads.json in student names, messages,
+"""The pages the project writes, opened in a real browser (Debian's chromium, see support/browser.py) with a hostile
+class in them (tests/support/hostile.py: the payloads of tests/files/hostile-payloads.json in student names, messages,
 flags, comments, markdown, raw cells and every kind of output): no payload runs as a page loads or when anything
 on it is clicked, no page holds a handler, a ``javascript:`` URL, a frame or a form, nothing is loaded from the
 network, every page starts with its Content-Security-Policy, and the feedback stays useful.
@@ -18,13 +18,13 @@ import pytest
 from nbconvert.filters import markdown2html
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
 from course.safe_html import content_security_policy, csp_meta
 from course.site import build_site
 from grader import feedback, report
 from grader.report import SORT_JS
-from hostile import EXERCISE, PAYLOADS, fill, hostile_notebook, make_hostile_gradebook, names
-from test_report import report_pages
+from support.browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
+from support.hostile import EXERCISE, PAYLOADS, fill, hostile_notebook, make_hostile_gradebook, names
+from support.reports import report_pages
 
 pytestmark = pytest.mark.timeout(900)
 OWN_SCRIPT = "__pwn('control:own-script')"

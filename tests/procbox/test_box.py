@@ -1,7 +1,7 @@
 """Sealed boxes (procbox.box) on their own, and the grader's recovery when a prepared slot fails.
 
 The hostile classes that try to break out of a box while being graded are in
-tests/test_sealed.py; here: what a box is made of, that closing it ends every
+tests/grader/test_sealed.py; here: what a box is made of, that closing it ends every
 process in it however it detached, the same box without root (in a user
 namespace), stale cgroups, and a slot whose kernel never answers or dies before
 any student code ran, which is graded again on a new slot.
@@ -23,13 +23,13 @@ import psutil
 import pytest
 
 import make_fixtures
-from builders import toy_exercise, write
 from procbox import box as boxmod
 from procbox.box import Box, BoxPolicy, UidLease, minimal_env, parse_size
 from procbox.forkserver import ForkServer
+from support.builders import toy_exercise, write
 
-ROOT = Path(__file__).resolve().parents[1]
-FILES = Path(__file__).resolve().parent / "files"
+ROOT = Path(__file__).resolve().parents[2]
+FILES = Path(__file__).resolve().parents[1] / "files"
 needs_box = pytest.mark.skipif(BoxPolicy().mode == "off", reason="no namespaces on this machine")
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 pytestmark = pytest.mark.timeout(300)
@@ -220,7 +220,7 @@ def test_a_prepared_kernel_that_died_or_froze_is_graded_again_on_a_new_slot(tmp_
     """The first prepared kernel is killed (dies before kernel_info) or frozen (never answers) after it was
     prepared: the submission is graded on a freshly prepared slot, nobody loses a point, the run goes on."""
     from grader import grading, worker
-    from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
+    from support.classes import assert_good, assert_no_leaks, fixture, grade_class
 
     original, hit = worker.Slot._install_guard, []
 
@@ -246,7 +246,7 @@ def test_a_slot_that_keeps_failing_gives_an_error_row_and_the_run_goes_on(tmp_pa
     """Every prepared kernel of one submission fails: that submission is an error row saying what to do; the
     students after it are graded."""
     from grader import worker
-    from test_hardening import assert_good, assert_no_leaks, fixture, grade_class
+    from support.classes import assert_good, assert_no_leaks, fixture, grade_class
 
     original, count = worker.Slot._install_guard, []
 

@@ -2,7 +2,7 @@
 
 Runs in CI and never skips: without MPI (pip's ``mpich`` and ``mpi4py``) or Slurm (Debian's ``slurm-wlm``
 and ``munge``) the tests fail, saying which set-up step is missing.  Slurm is a single-node cluster whose
-daemons are this test's own children (tests/slurm.py), stopped by PID at the end.
+daemons are this test's own children (tests/support/slurm.py), stopped by PID at the end.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 
 from procbox import ippcluster, preflight
 from procbox.cluster import TOKEN_VAR, carrying
-from slurm import missing as slurm_missing, single_node_slurm
+from support.slurm import missing as slurm_missing, single_node_slurm
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from course import data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_files_match_their_manifest():

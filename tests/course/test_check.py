@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from builders import solved, write
 from grader.exercise import load_exercises
 from grader.release import student_version
+from support.builders import solved, write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(300)
 
 

@@ -18,7 +18,7 @@ from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
 from grader.sample_class import make_class
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 

@@ -12,7 +12,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell, new_output
 
-from builders import exercise, meta
 from grader import export, manual
 from grader.exercise import load_exercise
 from grader.gradebook import Gradebook
@@ -22,6 +21,7 @@ from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.results import BY_HAND, PENDING, SubmissionResult, TestResult
 from grader.state import Reply, state_of
+from support.builders import exercise, meta
 
 
 def course_notebook():

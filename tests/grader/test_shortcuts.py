@@ -12,7 +12,7 @@ from grader.gradebook import Gradebook
 from grader.sample_class import make_class
 from grader.shortcuts import CHEATS, DURING, RESTORED, SHORTCUTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(900)
 
 
