@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from grader import feedback, report
+from grader import feedback, report, similar
 from grader.gradebook import Gradebook
 from grader.results import SubmissionResult
 from support.reports import SCRIPT, STUDENTS, make_gradebook, report_pages
@@ -151,12 +151,12 @@ def test_submissions_to_look_at(built):
 
 def test_similar_answers(built, gradebook):
     with Gradebook(gradebook) as book:
-        found = report.answers(book, book.submissions())
-        pairs = report.similar_pairs(found)
+        found = similar.answers(book, book.submissions())
+        pairs = similar.similar_pairs(found)
     students = {(p.key, p.question, p.a.result.student, p.b.result.student) for p in pairs}
     assert students == {("01-squares", "q1", "alice", "bob")}, students
     pair = pairs[0]
-    assert min(pair.similarity) >= report.THRESHOLD
+    assert min(pair.similarity) >= similar.THRESHOLD
     # the stub as released and answers too short to fingerprint are not compared
     assert SCRIPT not in {a.result.student for a in found[("01-squares", "q1")]}
     assert "erin" not in {a.result.student for a in found[("01-squares", "q2")]}
@@ -173,14 +173,14 @@ def test_renamed_and_reformatted_code_is_caught_by_copydetect():
     """copydetect tokenises with pygments: names become V, comments and whitespace go, so only the structure
     is compared."""
     def answer(student, source):
-        return report.Answer(SubmissionResult(student, "ex", "", ""), "q", source, "code")
+        return similar.Answer(SubmissionResult(student, "ex", "", ""), "q", source, "code")
 
     renamed = ("def f(a, b):\n    out = []\n    for item in a:\n        if item not in b:\n"
                "            out.append(item * 2)\n    return out")
     original = ("def g(xs, ys):  # the difference, doubled\n    result = []\n    for x in xs:\n\n"
                 "        if x not in ys:\n            result.append(x*2)\n    return result")
     other = "def f(a, b):\n    return [2 * item for item in a if item not in set(b)]"
-    pairs = report.similar_pairs({("ex", "q"): [answer("a", original), answer("b", renamed), answer("c", other)]})
+    pairs = similar.similar_pairs({("ex", "q"): [answer("a", original), answer("b", renamed), answer("c", other)]})
     assert [(p.a.result.student, p.b.result.student) for p in pairs] == [("a", "b")]
     assert pairs[0].similarity == (1.0, 1.0)
 
@@ -194,13 +194,13 @@ def test_scaffolding_the_class_shares_does_not_pair_answers():
              "    return values\n\n")
     bodies = ["result = sum(check(data)) / len(data)", "result = max(check(data), default=None)",
               "result = sorted(set(check(data)))[:3]", "result = {v: data.count(v) for v in check(data)}"]
-    group = [report.Answer(SubmissionResult(f"s{i}", "ex", "", ""), "q", given + body, "code")
+    group = [similar.Answer(SubmissionResult(f"s{i}", "ex", "", ""), "q", given + body, "code")
              for i, body in enumerate(bodies)]
-    assert report.similar_pairs({("ex", "q"): group}) == []
+    assert similar.similar_pairs({("ex", "q"): group}) == []
     # a body copied by two of them is still found
-    group[1] = report.Answer(group[1].result, "q", given + "# mine\nanswer = {x: data.count(x) for x in check(data)}",
+    group[1] = similar.Answer(group[1].result, "q", given + "# mine\nanswer = {x: data.count(x) for x in check(data)}",
                              "code")
-    pairs = report.similar_pairs({("ex", "q"): group})
+    pairs = similar.similar_pairs({("ex", "q"): group})
     assert [(p.a.result.student, p.b.result.student) for p in pairs] == [("s1", "s3")]
 
 
