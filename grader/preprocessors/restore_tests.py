@@ -88,7 +88,8 @@ def _moved(seen: list, expected: list) -> list:
     for i, r in enumerate(ranks):
         prev = max((best[j] for j in range(i) if ranks[j] < r), key=len, default=[])
         best.append(prev + [i])
-    keep = set(max(best, key=len, default=[]))
+    longest: list[int] = max(best, key=len) if best else []
+    keep = set(longest)
     return [g for i, g in enumerate(seen) if i not in keep]
 
 
