@@ -22,7 +22,7 @@ class RestoreTests(Preprocessor):
     source = Any(help="The instructor's source notebook (nbformat.NotebookNode).")
     released = Any(help="The student version of the source, to tell what the student changed.")
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb, resources) -> tuple:
         state = state_of(resources)
         state.protection = protection(self.source)
         flags = state.flags
