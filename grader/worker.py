@@ -171,7 +171,7 @@ class Slot:
                                       owner=(self.uid, self.gid), transport=transport,
                                       ip=ipc if transport == "ipc" else "127.0.0.1")
         run_sync(km.start_kernel)(env=env, cwd=str(run / "work"),
-                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
+                                  extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
     def _install_guard(self) -> None:
         """Before any student code, and off the critical path (while another slot's submission runs)."""
