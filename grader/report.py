@@ -170,8 +170,8 @@ def exercise_stats(results: list[SubmissionResult]) -> list[ExerciseStats]:
         subs = sorted(by_key[key], key=lambda r: r.student)
         order: dict[str, None] = {}
         for r in subs:
-            for t in r.tests:
-                order.setdefault(t.test)
+            for test in r.tests:
+                order.setdefault(test.test)
         tests = []
         for j, name in enumerate(order, start=1):
             found = [(r, next((t for t in r.tests if t.test == name), None)) for r in subs]
@@ -216,6 +216,7 @@ def hardest_tests(exercises: list[ExerciseStats], n: int = HARDEST) -> list[tupl
 def distribution_png(values: list[float], maximum: float, title: str, path: Path) -> None:
     """A bar chart of how many submissions got each score (a histogram when scores take many values)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(5.0, 2.8), dpi=100, layout="constrained")
     ax = fig.subplots()
@@ -233,7 +234,9 @@ def distribution_png(values: list[float], maximum: float, title: str, path: Path
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(f"points (of {maximum:g})")
     ax.set_ylabel("submissions")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    locator = ax.yaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # always: the default locator, an AutoLocator, is one
+        locator.set_params(integer=True)
     ax.grid(axis="y", alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
