@@ -41,11 +41,14 @@ from pathlib import Path
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from course.data import ENV_VAR, PATH_PREFIX
-from procbox.box import Box, BoxError, BoxPolicy, Service, UidLease, check_sealed, minimal_env, short_socket_dir
+from procbox.box import Box, Service, short_socket_dir
 from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, die_with
 from procbox.forkserver import ForkServer
 from procbox.kernel import ForkedKernelManager, ForkProvisioner, kernel_manager
 from procbox.kernel_client import wait_for_endpoints
+from procbox.policy import BoxPolicy, minimal_env
+from procbox.resources import BoxError, UidLease
+from procbox.sealing import check_sealed
 
 from .assignment_files import stage
 from .audit import AuditLog
@@ -215,7 +218,7 @@ class Slot:
 
     def check_sealed(self) -> list[str]:
         """Try, from a probe box of this slot's policy, what a hostile submission would
-        (:func:`procbox.box.check_sealed`);
+        (:func:`procbox.sealing.check_sealed`);
         one line per protection that does not hold."""
         if self.forkserver is None:  # in the preparing thread: it dies with that thread
             self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())

@@ -57,7 +57,7 @@ def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
     """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name), and
     processes of the sealed boxes' uids descended from this process (student code runs with a minimal
     environment, without the marker; another test session's boxes on the same machine are not ours)."""
-    from procbox.box import UID_BASE, UID_COUNT
+    from procbox.resources import UID_BASE, UID_COUNT
 
     me, worker = os.getpid(), os.environ.get(WORKER)
     found = []

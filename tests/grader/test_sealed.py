@@ -55,8 +55,10 @@ import make_fixtures
 from grader import feedback, grade, grading
 from grader.gradebook import Gradebook
 from grader.results import SubmissionResult, TestResult
-from procbox.box import BoxPolicy, UidLease, check_sealed, minimal_env, probe_args, written_on_host
 from procbox.forkserver import ForkServer
+from procbox.policy import BoxPolicy, minimal_env
+from procbox.resources import UidLease
+from procbox.sealing import check_sealed, probe_args, written_on_host
 from support.classes import (
     LEAK_GRACE,
     TOY,
@@ -988,7 +990,7 @@ def test_bounds_class_costs_nobody_else(bounds_class):
 
 # -- the sealing check itself: it can fail, it passes on a real box, and grading follows what it says ----------------
 
-PROBE = "import sys; from procbox.box import probe_main; probe_main(sys.argv[1:])"
+PROBE = "import sys; from procbox.sealing import probe_main; probe_main(sys.argv[1:])"
 
 
 @needs_root

@@ -23,9 +23,11 @@ import psutil
 import pytest
 
 import make_fixtures
-from procbox import box as boxmod
-from procbox.box import Box, BoxPolicy, UidLease, minimal_env, parse_size
+from procbox import resources
+from procbox.box import Box
 from procbox.forkserver import ForkServer
+from procbox.policy import BoxPolicy, minimal_env, parse_size
+from procbox.resources import UidLease
 from support.builders import toy_exercise, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +122,7 @@ def test_closing_a_box_ends_every_process_in_it_however_it_detached(made):
     assert sleepers, f"the detached sleeper never started; box members {members}; log {(run / 'k.log').read_text()}"
     assert sleepers[0].environ() == {} and sleepers[0].ppid() != host  # detached, no token, no marker
     if os.geteuid() == 0:
-        assert sleepers[0].uids().real >= boxmod.UID_BASE  # the slot's own uid, not root and not `nobody`
+        assert sleepers[0].uids().real >= resources.UID_BASE  # the slot's own uid, not root and not `nobody`
     b.close()
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in members + sleepers)
 
@@ -164,7 +166,7 @@ def test_stale_cgroups_of_a_dead_grader_are_swept():
     for path in mine.values():
         path.mkdir(exist_ok=True)
     try:
-        removed = boxmod.sweep_stale_cgroups(policy.cgroups)
+        removed = resources.sweep_stale_cgroups(policy.cgroups)
         assert set(stale.values()) <= set(removed) and not any(p.exists() for p in stale.values())
         assert all(p.exists() for p in mine.values())  # a live grader's cgroup stays
     finally:
