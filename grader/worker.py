@@ -42,11 +42,12 @@ from jupyter_core.utils import ensure_event_loop, run_sync
 
 from course.data import ENV_VAR, PATH_PREFIX
 from procbox.box import Box, Service, short_socket_dir
-from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, die_with
+from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from procbox.forkserver import ForkServer
 from procbox.kernel import ForkedKernelManager, ForkProvisioner, kernel_manager
 from procbox.kernel_client import wait_for_endpoints
 from procbox.policy import BoxPolicy, minimal_env
+from procbox.processes import die_with
 from procbox.resources import BoxError, UidLease
 from procbox.sealing import check_sealed
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from procbox import cluster as cl, ippcluster
+from procbox import cluster as cl, ippcluster, ports as port_blocks, processes
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -216,24 +216,24 @@ def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_p
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     with cl.LocalCluster(ipython_dir=tmp_path, n=1, fork=True) as c:
         base = c._ports
-        assert base is not None and base + cl.PORT_BLOCK <= low
+        assert base is not None and base + port_blocks.PORT_BLOCK <= low
         info = json.loads(c.engine_file.read_text())
         ports = [info[k] for k in ("registration", "control", "mux", "task", "iopub", "hb_ping", "hb_pong")]
-        assert all(base <= p < base + cl.PORT_BLOCK for p in ports), (base, ports)
-        others = {cl.reserve_port_block() for _ in range(5)}  # a block held is not handed out again
+        assert all(base <= p < base + port_blocks.PORT_BLOCK for p in ports), (base, ports)
+        others = {port_blocks.reserve_port_block() for _ in range(5)}  # a block held is not handed out again
         assert base not in others
         for other in others:
-            cl.release_port_block(other)
-    assert base not in cl._blocks_in_use  # released when the cluster stops
+            port_blocks.release_port_block(other)
+    assert base not in port_blocks._blocks_in_use  # released when the cluster stops
 
 
 def test_a_connection_file_counts_only_once_it_is_complete(tmp_path):
     path = tmp_path / "ipcontroller-engine.json"
-    assert not cl._complete_json(path)
+    assert not processes.complete_json(path)
     path.write_text('{"registration": 200')  # what an engine read while the controller was still writing
-    assert not cl._complete_json(path)
+    assert not processes.complete_json(path)
     path.write_text('{"registration": 20001}')
-    assert cl._complete_json(path)
+    assert processes.complete_json(path)
 
 
 def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
@@ -257,5 +257,5 @@ def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
         finally:
             kc.stop_channels()
         assert reply["content"]["user_expressions"]["x"]["data"]["text/plain"] == str(pid)
-        assert psutil.Process(pid).environ()[cl.TOKEN_VAR] == c.state.token
+        assert psutil.Process(pid).environ()[processes.TOKEN_VAR] == c.state.token
     assert gone([pid])

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from procbox import ippcluster, preflight
-from procbox.cluster import TOKEN_VAR, carrying
+from procbox.processes import TOKEN_VAR, carrying
 from support.slurm import missing as slurm_missing, single_node_slurm
 
 ROOT = Path(__file__).resolve().parents[2]

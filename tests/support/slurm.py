@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from procbox.cluster import _running
+from procbox.processes import _running
 
 DAEMONS = {"munged": "/usr/sbin/munged", "slurmctld": "/usr/sbin/slurmctld", "slurmd": "/usr/sbin/slurmd"}
 CLIENTS = ("sinfo", "squeue", "sbatch", "scancel", "srun", "scontrol")
