@@ -27,7 +27,7 @@ from grader.gradebook import Gradebook
 from grader.results import SubmissionResult
 from support.builders import toy_exercise, write
 
-FILES = Path(__file__).resolve().parents[2] / "files"
+FILES = Path(__file__).resolve().parents[1] / "files"
 
 
 TOY, PATCH = make_fixtures.TOY, make_fixtures.PATCH
