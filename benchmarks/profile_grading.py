@@ -108,7 +108,7 @@ def fresh_cycles(cycles: int, sandbox: bool = True, sampler=None) -> dict:
     no notebook: {"wall", "machine", "grader"} seconds per cycle (wall; busy CPU of the whole machine; this process's
     CPU).  The fork server's own start is not part of a cycle."""
     from course.data import start_mirror
-    from procbox.box import BoxPolicy
+    from procbox.policy import BoxPolicy
 
     with tempfile.TemporaryDirectory(prefix="profile-fresh-") as tmp, start_mirror() as mirror:
         hide = [ROOT / "exercises", Path(tmp)]  # as grade.main hides the sources and its own folder

@@ -74,9 +74,9 @@ def execute(nb, workdir: Path, timeout: float):
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    from procbox.box import minimal_env
     from procbox.cluster import LocalCluster
     from procbox.kernel import kernel_manager
+    from procbox.policy import minimal_env
 
     from .data import ENV_VAR, mirror_url
 

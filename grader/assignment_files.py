@@ -106,12 +106,16 @@ def student_files(folder: Path, root: Path) -> tuple[list[AssignmentFile], list[
         parts = path.relative_to(folder).parts
         if any(ignored(part) for part in parts):
             continue
-        why = problem or _why_not(st, student=True)
+        if st is None:  # below() gives no lstat only with a problem (a folder it could not list)
+            why = problem
+        else:
+            why = problem or _why_not(st, student=True)
         if why:
             problems.append(f"{shown(path)}: not put beside the notebook: {why}")
         elif len(files) >= MAX_FILES:
             beyond += 1
         else:
+            assert st is not None  # no problem, so below() gave its lstat
             files.append(AssignmentFile("/".join(parts), path, student=True, root=root,
                                         executable=bool(st.st_mode & 0o111)))
     if len(problems) > MAX_PROBLEMS:
@@ -170,6 +174,7 @@ def _chunks(f: AssignmentFile, limit: int | None = None):
             raise _TooLarge
         yield f.data
         return
+    assert f.path is not None  # an AssignmentFile without data has a path (see the class)
     if f.student:
 
         fd, _ = open_plain(f.path, f.root)

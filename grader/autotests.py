@@ -19,9 +19,13 @@ import dataclasses
 import queue
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .exercise import Exercise, ExerciseError, grade_id
 from .preprocessors.instantiate_autotests import AutotestError, InstantiateAutotests, has_autotests
+
+if TYPE_CHECKING:  # at run time jupyter_client is imported only when a kernel starts (__enter__)
+    from jupyter_client import BlockingKernelClient, KernelManager
 
 FILENAME = "autotests.yml"
 PYTHON_KERNELS = ("python", "python3")  # the kernels nbgrader's autotests know a comment and a sanitizer for
@@ -35,17 +39,18 @@ class KernelEvaluator:
 
     def __init__(self, cwd: Path, timeout: float = RUN_TIMEOUT):
         self.cwd, self.timeout = Path(cwd), timeout
-        self.km = self.kc = None
+        self.km: KernelManager | None = None
+        self.kc: BlockingKernelClient | None = None
 
     def __enter__(self) -> KernelEvaluator:
         from jupyter_client import KernelManager
 
-        self.km = KernelManager(kernel_name="python3")
+        self.km = km = KernelManager(kernel_name="python3")
         try:
-            self.km.start_kernel(cwd=str(self.cwd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.kc = self.km.blocking_client()
-            self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=START_TIMEOUT)
+            km.start_kernel(cwd=str(self.cwd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.kc = kc = km.blocking_client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=START_TIMEOUT)
         except BaseException as e:
             self.__exit__()
             if isinstance(e, Exception):
@@ -73,6 +78,8 @@ class KernelEvaluator:
             elif kind == "error":
                 shown["error"] = f"{content.get('ename')}: {content.get('evalue')}"
 
+        if self.kc is None:
+            raise RuntimeError("KernelEvaluator runs code only inside its with statement (no kernel started)")
         try:
             reply = self.kc.execute_interactive(code, timeout=self.timeout, output_hook=hook, allow_stdin=False)
         except (TimeoutError, queue.Empty):

@@ -65,6 +65,15 @@ def kind_of(cell) -> str | None:
     return None
 
 
+def graded_id(cell) -> str:
+    """The grade_id of a graded cell, which it always has: load_exercise refuses a graded cell without one (and
+    restore_tests gives a submission's graded cells the source's metadata)."""
+    gid = grade_id(cell)
+    if gid is None:
+        raise ExerciseError(f"a graded cell has no grade_id: {cell.get('source', '')[:40]!r}")
+    return gid
+
+
 @dataclass
 class Exercise:
     name: str  # "03-map-over-engines", or any notebook name in an nbgrader course ("problem1")
@@ -80,12 +89,12 @@ class Exercise:
     @property
     def tests(self) -> dict[str, float]:
         """grade_id -> points of every autograded test cell, in notebook order."""
-        return {grade_id(c): points(c) for c in self.nb.cells if is_test(c)}
+        return {graded_id(c): points(c) for c in self.nb.cells if is_test(c)}
 
     @property
     def graded(self) -> dict[str, tuple[float, str]]:
         """grade_id -> (points, kind) of every cell worth points (tests, answers graded by hand, tasks)."""
-        return {grade_id(c): (points(c), kind_of(c)) for c in self.nb.cells if kind_of(c)}
+        return {graded_id(c): (points(c), kind) for c in self.nb.cells if (kind := kind_of(c))}
 
     @property
     def max_points(self) -> float:

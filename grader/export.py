@@ -106,11 +106,13 @@ def main(*, gradebook: str | Path = "gradebook.sqlite", format: str = "csv", lev
         return 2
     with Gradebook(gradebook) as book:
         if format == "gradescope":
+            assert output  # checked above: gradescope needs -o DIR
             written = write_gradescope(book, Path(output))
             print(f"wrote {written} results.json file(s) to {output}/<student>/<exercise>.results.json",
                   file=sys.stderr)
             return 0
         if format == "canvas":
+            assert roster  # checked above: canvas needs --roster
             try:
                 text, notes = canvas_csv(book, Path(roster), roster_key)
             except CanvasError as e:

@@ -74,9 +74,9 @@ def _print_summary(results: list[SubmissionResult], exercises: dict[str, Exercis
     for student, rows in sorted(by_student.items()):
         cells = []
         for n in names:
-            r = rows.get(n)
-            cells.append("--" if r is None else "ER" if r.status == "error" else "NS" if r.status == NOT_SUBMITTED
-                         else f"{r.total:>2g}")
+            row = rows.get(n)
+            cells.append("--" if row is None else "ER" if row.status == "error" else "NS" if row.status == NOT_SUBMITTED
+                         else f"{row.total:>2g}")
         total = sum(r.total for r in rows.values())
         possible = sum(e.max_points for e in exercises.values())
         print(student.ljust(width) + "  " + "  ".join(cells) + f"   {total:g}/{possible:g}")

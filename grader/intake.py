@@ -131,12 +131,13 @@ def discover(submissions: Path, exercises: dict[str, Exercise]) -> tuple[list[Su
             print(f"grader: skipping {shown(folder)}: not in a student folder (expected "
                   f"{shown(submissions)}/<student>/{shown(entry.name)})", file=sys.stderr)
             continue
-        for path, st, problem in below(folder):
+        for path, lst, problem in below(folder):
             name = path.stem if path.suffix == ".ipynb" else path.name
             exercise = exercises.get(path.stem) if path.suffix == ".ipynb" and path.parent == folder else None
             checksum = ""
             if problem is None:
-                checksum, problem = _checksum(path, st, submissions)
+                assert lst is not None  # below() gives an lstat wherever it names no problem
+                checksum, problem = _checksum(path, lst, submissions)
             if problem is None and exercise is not None:
                 found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submissions))
                 continue
@@ -215,10 +216,10 @@ def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[
                 message = f"{shown(folder)}: {_not_plain_dir(folder)}"
                 errors += [error_row(entry.name, n, folder, "", message, e, assignment) for n, e in mine.items()]
                 continue
-            submitted_at, problem = _timestamp(folder, submitted)
+            submitted_at, stamp_problem = _timestamp(folder, submitted)
             own, problems = assignment_files.student_files(folder, submitted)
             files = assignment_files.merge(own, sources[assignment])
-            notes = tuple(([problem] if problem else []) + problems)
+            notes = tuple(([stamp_problem] if stamp_problem else []) + problems)
             handed_in = set()
             for path in sorted(folder.iterdir()):
                 if path.suffix != ".ipynb":
@@ -232,6 +233,7 @@ def discover_course(course: Path, exercises: dict[str, Exercise]) -> tuple[list[
                     errors.append(error_row(entry.name, path.stem, path, checksum, f"{shown(path)}: {why}", exercise,
                                              assignment))
                     continue
+                assert exercise is not None  # no problem: the notebook is one of the assignment's
                 found.append(Submission(shown(entry.name), exercise.name, path, checksum, root=submitted,
                                         assignment=assignment, submitted_at=submitted_at, notes=notes, files=files))
             if handed_in:

@@ -9,6 +9,7 @@ import os
 import queue
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from course.data import start_mirror
@@ -36,7 +37,7 @@ MAX_SLOT_FAILURES = 3  # a worker whose boxes failed to start this many times in
 
 
 def grade_here(todo: list, exercises: dict, released: dict, book: Gradebook, options: GradingOptions,
-               lateness: Lateness = NO_LATENESS, hide: list[Path] = ()) -> list:
+               lateness: Lateness = NO_LATENESS, hide: Sequence[Path] = ()) -> list:
     """Grade ``todo`` here, each submission in a sealed box hiding ``hide`` (the instructor's paths); the results.
 
     Makes the run's root folder (removing those of graders that were killed), the box policy from ``options``

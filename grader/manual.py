@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .export import open_csv, safe_cell, unsafe_cell
 from .gradebook import Gradebook, GradebookError, answer_sha
-from .results import BY_HAND, PENDING
+from .results import BY_HAND, PENDING, TestResult
 
 COLUMNS = ["student", "assignment", "notebook", "cell", "kind", "points_possible", "answer", "points", "comment",
            "answer_sha256"]
@@ -72,8 +72,9 @@ def read_grades(path: Path, book: Gradebook) -> list[dict]:
     if missing:
         raise ManualError(f"{path}: missing column(s) {', '.join(sorted(missing))}; keep the header row "
                           "`grader manual export` wrote")
-    answers = {(s.student, s.assignment, s.exercise, t.test): t for s in book.submissions() for t in s.tests
-               if t.kind != "auto"}
+    answers: dict[tuple[str, ...], TestResult] = {  # by (student, assignment, notebook, cell)
+        (s.student, s.assignment, s.exercise, t.test): t for s in book.submissions() for t in s.tests
+        if t.kind != "auto"}
     grades, problems, seen = [], [], set()
     for line, row in enumerate(reader, start=2):
         key = tuple(unsafe_cell((row.get(k) or "").strip()) for k in ("student", "assignment", "notebook", "cell"))

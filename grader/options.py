@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procbox.box import (
+from procbox.cluster import DEFAULT_ENGINES
+from procbox.policy import (
     DEFAULT_MEMORY,
     DEFAULT_PROCS,
     DEFAULT_TMP,
@@ -27,7 +28,6 @@ from procbox.box import (
     BoxPolicy,
     parse_size as box_parse_size,
 )
-from procbox.cluster import DEFAULT_ENGINES
 
 # -- the time limits of one submission --------------------------------------------------------------------
 
@@ -44,7 +44,7 @@ def _size(n: int) -> str:
 
 
 def parse_size(text: str) -> int:
-    """Bytes from ``512M``, ``2G`` ... (:func:`procbox.box.parse_size`), as argparse wants its errors."""
+    """Bytes from ``512M``, ``2G`` ... (:func:`procbox.policy.parse_size`), as argparse wants its errors."""
     try:
         return box_parse_size(text)
     except ValueError as e:

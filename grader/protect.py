@@ -27,7 +27,9 @@ import ast
 import functools
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from .exercise import grade_id, is_locked, is_solution, is_test
 
@@ -37,6 +39,10 @@ from .exercise import grade_id, is_locked, is_solution, is_test
 PARSE_LOCK = threading.Lock()
 # Names IPython binds in the notebook's namespace as cells run: never the instructor's.
 IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i?\d+|_[iod]h|In|Out|exit|quit|get_ipython|__builtins__|__name__|__doc__)$")
+# The nodes with a scope of their own (what _scope finds nested in a body), by kind.
+Function: TypeAlias = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+Comprehension: TypeAlias = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+Scope: TypeAlias = Function | ast.ClassDef | Comprehension
 
 
 @dataclass
@@ -136,7 +142,7 @@ class Flow:
     ``modules``: every module an import names (``import a.b`` -> ``a.b``; ``from a import b`` -> ``a``, ``a.b``).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reads: set[str] = set()
         self.bound: set[str] = set()
         self.ever: set[str] = set()
@@ -205,7 +211,7 @@ class Flow:
                 if item.optional_vars is not None:
                     self.target(item.optional_vars)
             self.block(node.body)
-        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif isinstance(node, (ast.Try, ast.TryStar)):  # TryStar: Python >= 3.11, as required
             self.block(node.body)
             handlers = []
             for handler in node.handlers:
@@ -317,9 +323,10 @@ def _params(args: ast.arguments) -> set[str]:
     return set(names)
 
 
-def _scope(body: list[ast.AST]) -> tuple[set[str], set[str], set[str], list[ast.AST]]:
+def _scope(body: Sequence[ast.AST]) -> tuple[set[str], set[str], set[str], list[Scope]]:
     """(names loaded, names bound, names declared global, nested scopes) of one function's or class's own body."""
     loads: set[str]
+    nested: list[Scope]
     loads, stores, globals_, nested = set(), set(), set(), []
     todo = list(body)
     while todo:
@@ -356,7 +363,7 @@ def _scope(body: list[ast.AST]) -> tuple[set[str], set[str], set[str], list[ast.
     return loads, stores, globals_, nested
 
 
-def _function_reads(node: ast.AST) -> set[str]:
+def _function_reads(node: Function) -> set[str]:
     """The global names a function (or lambda) reads, its nested functions' included."""
     body = node.body if isinstance(node.body, list) else [node.body]
     loads, stores, globals_, nested = _scope(body)
@@ -367,7 +374,7 @@ def _function_reads(node: ast.AST) -> set[str]:
     return reads
 
 
-def _nested_reads(node: ast.AST) -> set[str]:
+def _nested_reads(node: Scope) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         return _function_reads(node)
     if isinstance(node, ast.ClassDef):
@@ -384,7 +391,7 @@ def _class_reads(node: ast.ClassDef) -> set[str]:
     return reads
 
 
-def _comprehension_reads(node: ast.AST) -> set[str]:
+def _comprehension_reads(node: Comprehension) -> set[str]:
     """Names a comprehension reads from outside it (its first iterable, read where it stands, aside)."""
     targets: set[str] = set()
     parts: list[ast.AST] = []

@@ -65,8 +65,9 @@ def main(*, source: str | Path = "exercises", out: str | Path = "release", cours
         print(f"grader release: {e}", file=sys.stderr)
         return 2
     checksums = {}
-    for assignment in sorted({e.assignment for e in exercises.values()}) if course is not None else ():
-        _copy_files(Path(course) / "source" / assignment, Path(course) / "release" / assignment)
+    if course is not None:
+        for assignment in sorted({e.assignment for e in exercises.values()}):
+            _copy_files(Path(course) / "source" / assignment, Path(course) / "release" / assignment)
     for key, exercise in exercises.items():
         folder = Path(course) / "release" / exercise.assignment if course is not None else Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -95,6 +96,7 @@ def _copy_files(source: Path, release: Path) -> None:
         target = release.joinpath(*f.name.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.unlink(missing_ok=True)
+        assert f.path is not None  # source_files lists files on disk, each with its path
         shutil.copy(f.path, target, follow_symlinks=False)
     if files:
         print(f"copied {len(files)} file(s) of {source} to {release}")

@@ -20,6 +20,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -189,6 +190,7 @@ def run_on_cluster(client, todo, jobs_for, record, quiet: bool = False) -> list:
     pending = list(reversed(todo))
     engines = list(client.ids)
     running: dict = {}  # AsyncResult -> (engine id, submission, tries)
+    ar: Any  # an ipyparallel AsyncResult: a Future with ready() and get() (ipyparallel has no types)
     tries: dict = {}
     results = []
     bar = Progress(len(todo), "grading", quiet=quiet)
@@ -277,6 +279,8 @@ def grade_on_cluster(todo: list, exercises: dict, released: dict, record, option
                    sub.submitted_at, tuple(sub.notes) + tuple(notes), options, lateness, files)
 
     rows: list = []
+    if options.cluster is None:  # the caller grades here instead
+        raise RemoteClusterError("grade_on_cluster needs options.cluster (grader grade --cluster PROFILE)")
     client = connect(options.cluster)
     try:
         if not options.quiet:

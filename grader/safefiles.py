@@ -75,6 +75,7 @@ def open_plain(path: Path, root: Path | None = None) -> tuple[int, os.stat_resul
                     raise SubmissionError(f"{shown(path)}: {name} is not a folder but a link or a file; "
                                           f"{NOT_A_LINK}") from None
                 raise
+            assert dir_fd is not None  # only a path below root has folders to walk, and then root is open
             os.close(dir_fd)
             dir_fd = fd
         try:
@@ -131,7 +132,8 @@ def below(folder: Path) -> list[tuple[Path, os.stat_result | None, str | None]]:
     """(path, lstat, problem) of everything below ``folder`` that is not a folder, sorted; no link is followed
     (a link to a folder is listed, not entered), checkpoints are skipped, a folder that cannot be listed is a
     problem."""
-    out, todo = [], [folder]
+    out: list[tuple[Path, os.stat_result | None, str | None]] = []
+    todo = [folder]
     while todo:
         here = todo.pop()
         try:

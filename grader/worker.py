@@ -41,11 +41,15 @@ from pathlib import Path
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from course.data import ENV_VAR, PATH_PREFIX
-from procbox.box import Box, BoxError, BoxPolicy, Service, UidLease, check_sealed, minimal_env, short_socket_dir
-from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster, die_with
+from procbox.box import Box, Service, short_socket_dir
+from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from procbox.forkserver import ForkServer
-from procbox.kernel import kernel_manager
+from procbox.kernel import ForkedKernelManager, ForkProvisioner, kernel_manager
 from procbox.kernel_client import wait_for_endpoints
+from procbox.policy import BoxPolicy, minimal_env
+from procbox.processes import die_with
+from procbox.resources import BoxError, UidLease
+from procbox.sealing import check_sealed
 
 from .assignment_files import stage
 from .audit import AuditLog
@@ -74,11 +78,13 @@ class Slot:
         self.policy = policy
         self.n_engines = n_engines
         self.lease = UidLease() if policy.mode == "root" else None
+        self.uid: int
+        self.gid: int
         self.uid, self.gid = (self.lease.uid, self.lease.gid) if self.lease else (os.getuid(), os.getgid())
         self.forkserver: ForkServer | None = None
         self.box: Box | None = None
         self.cluster: LocalCluster | None = None
-        self.km = None
+        self.km: ForkedKernelManager | None = None
         self.audit: AuditLog | None = None  # the kernel's audit channel (grader.audit)
         self.run: Path | None = None
         self.sockets: Path | None = None  # where the kernel's unix sockets are: the run directory, if its path is short
@@ -87,6 +93,8 @@ class Slot:
 
     @property
     def workdir(self) -> Path:
+        if self.run is None:
+            raise RuntimeError("the slot is not prepared (no run directory)")
         return self.run / "work"
 
     def prepare(self) -> Slot:
@@ -99,6 +107,7 @@ class Slot:
                 if attempt == 2:
                     raise SlotError(str(e)) from e
                 print(f"grader: a slot did not start ({e}); starting a new one", file=sys.stderr)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _prepare(self) -> Slot:
         self._close_run()
@@ -107,17 +116,17 @@ class Slot:
         for sub in ("work", "controller/profile_default/security", "controller/profile_default/log",
                     "ipython/profile_default/security", "engines", "logs", "kernels"):
             (run / sub).mkdir(parents=True)
-        self.sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
+        self.sockets = sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
         if self.policy.active:
             if self.forkserver is None:  # in the preparing thread: it dies with that thread
                 self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
             own_tree(run, self.uid, self.gid)
-            if self.sockets != run:
-                own_tree(self.sockets, self.uid, self.gid)
+            if sockets != run:
+                own_tree(sockets, self.uid, self.gid)
             self.box = Box(self.forkserver, self.policy, run_dir=run, workdir=run / "work", uid=self.uid,
                            gid=self.gid, name=f"procbox-{os.getpid()}-{self.root.parent.name}-{self.root.name}"
                            f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT,
-                           read_write=[self.sockets] if self.sockets != run else [],
+                           read_write=[sockets] if sockets != run else [],
                            services=[Service("mirror", "course.data:box_mirror")])
             mirror = f"http://127.0.0.1:{self.box.ports['mirror']}{PATH_PREFIX}"  # the box's own, in its network
             env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror}, **GRADING_ENV)
@@ -158,33 +167,41 @@ class Slot:
         else:
             def spawn(argv, env, cwd):
                 return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=self._unboxed_limits(run), log=log)
+        if self.sockets is None:
+            raise RuntimeError("the slot has no socket folder (_prepare sets it before starting the kernel)")
         ipc = str(self.sockets / "kernel")
         # ipc: a box's kernel listens in the box's network, which the grader is not in; tcp only unboxed, where a
         # long TMPDIR left no short socket folder
         transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"
-        self.km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
-                                 owner=(self.uid, self.gid), transport=transport,
-                                 ip=ipc if transport == "ipc" else "127.0.0.1")
-        run_sync(self.km.start_kernel)(env=env, cwd=str(run / "work"),
-                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.km = km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
+                                      owner=(self.uid, self.gid), transport=transport,
+                                      ip=ipc if transport == "ipc" else "127.0.0.1")
+        run_sync(km.start_kernel)(env=env, cwd=str(run / "work"),
+                                  extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
     def _install_guard(self) -> None:
         """Before any student code, and off the critical path (while another slot's submission runs)."""
-        wait_for_endpoints(self.km, timeout=60)
-        kc = self.km.blocking_client()
+        km, audit = self.km, self.audit
+        if km is None or audit is None:
+            raise RuntimeError("the slot has no kernel or audit channel (_prepare starts them first)")
+        wait_for_endpoints(km, timeout=60)
+        kc = km.blocking_client()
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=60)
-            for code, expressions in guard_requests(str(self.audit.path), self.audit.token):
+            for code, expressions in guard_requests(str(audit.path), audit.token):
                 reply = kc.execute_interactive(code, silent=True, store_history=False, user_expressions=expressions,
                                                timeout=60, output_hook=lambda msg: None)
                 if reply["content"]["status"] != "ok":
                     raise ClusterError(f"the kernel could not install the grader's guard: {reply['content']}")
         finally:
             kc.stop_channels()
-        self.audit.pid = self.km.provisioner.pid
-        self.audit.seal()  # before any student code
-        if not self.audit.connected:
+        provisioner = km.provisioner
+        if not isinstance(provisioner, ForkProvisioner):  # kernel_manager() always configures this provisioner
+            raise ClusterError(f"the kernel has no procbox-fork provisioner: {provisioner!r}")
+        audit.pid = provisioner.pid
+        audit.seal()  # before any student code
+        if not audit.connected:
             raise ClusterError("the kernel's audit hook did not connect to the grader")
 
     def stage(self, files) -> tuple[Path | None, list[str]]:
@@ -193,6 +210,8 @@ class Slot:
         flags).  At most half the working directory's size is staged, so the notebook has room left."""
         if not files:
             return None, []
+        if self.run is None:
+            raise RuntimeError("the slot is not prepared (no run directory)")
         folder = self.run / "files"
         notes = stage(files, folder, self.policy.work_bytes // 2)
         own_tree(folder, self.uid, self.gid)
@@ -200,7 +219,7 @@ class Slot:
 
     def check_sealed(self) -> list[str]:
         """Try, from a probe box of this slot's policy, what a hostile submission would
-        (:func:`procbox.box.check_sealed`);
+        (:func:`procbox.sealing.check_sealed`);
         one line per protection that does not hold."""
         if self.forkserver is None:  # in the preparing thread: it dies with that thread
             self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
@@ -296,7 +315,7 @@ class Worker:
         root.mkdir(mode=0o711)
         self.slots = [Slot(root / "a", **slot_options), Slot(root / "b", **slot_options)]
         self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
-        self._ready = None
+        self._ready: concurrent.futures.Future[Slot] | None = None
         self._turn = 0
         self.failures = 0  # submissions in a row whose slot could not be started (grader.grading.grade_one counts them)
         self._closing, self._closed = threading.Lock(), False

@@ -68,8 +68,8 @@ def fresh_random_state() -> None:
 
 
 ROLES = {
-    "verify": "procbox.cluster:check_engines",  # a boxed cluster's check of its engines, from inside its box
-    "probe": "procbox.box:probe_main",  # the grader's sealing check, from inside a probe box
+    "verify": "procbox.liveness:check_engines",  # a boxed cluster's check of its engines, from inside its box
+    "probe": "procbox.sealing:probe_main",  # the grader's sealing check, from inside a probe box
 }
 
 

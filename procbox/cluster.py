@@ -28,33 +28,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-from ._launch import die_with_parent
 from .forkserver import ForkServer
+from .liveness import await_engines, engine_problem
+from .ports import BOX_PORTS, PORT_BLOCK, release_port_block, reserve_port_block
+from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, complete_json, die_with, kill_groups
 
 DEFAULT_ENGINES = 4
 HEARTBEAT_MS = 100
 HEART_TOLERANCE_MS = 5000  # an engine is declared dead after this long without a heartbeat
 STATE_FILE = "course-cluster.json"
-TOKEN_VAR = "COURSE_CLUSTER_TOKEN"  # every process of a cluster, and their children, inherit it
-
-
-
-class ClusterError(RuntimeError):
-    """The cluster could not be started, reached or verified."""
 
 
 def default_ipython_dir() -> Path:
@@ -65,54 +58,6 @@ def default_ipython_dir() -> Path:
 
 def profile_dir_for(ipython_dir: str | os.PathLike | None = None, profile: str = "default") -> Path:
     return Path(ipython_dir or default_ipython_dir()) / f"profile_{profile}"
-
-
-@dataclass
-class Proc:
-    """One process the cluster started: enough to find it again, and only it."""
-
-    role: str  # "controller" or "engine"
-    pid: int
-    create_time: float
-    engine_id: int | None = None
-    ns_pid: int | None = None  # its PID inside a sealed box (what os.getpid() says there)
-
-    def process(self) -> psutil.Process | None:
-        """The live process, or None if it exited (or its PID now belongs to another process)."""
-        try:
-            proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 0.01 or proc.status() == psutil.STATUS_ZOMBIE:
-                return None
-            return proc
-        except psutil.Error:
-            return None
-
-    def alive(self) -> bool:
-        return self.process() is not None
-
-
-class StateFile:
-    """A dataclass of a cluster's processes, saved as JSON (atomically) and loaded back with its Procs."""
-
-    PROC_LISTS: tuple[str, ...] = ()
-
-    @classmethod
-    def load(cls, path: Path):
-        """The state saved at ``path``, or None if there is none (or it is unreadable)."""
-        try:
-            raw = json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        raw["controller"] = Proc(**raw["controller"]) if raw.get("controller") else None
-        for name in cls.PROC_LISTS:
-            raw[name] = [Proc(**p) for p in raw.get(name, [])]
-        return cls(**raw)
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))  # type: ignore[call-overload]  # subclasses are dataclasses
-        os.replace(tmp, path)
 
 
 @dataclass
@@ -132,71 +77,6 @@ class ClusterState(StateFile):
         return ([self.controller] if self.controller else []) + list(self.engines)
 
 
-def die_with(owner_pid: int):
-    """preexec_fn: SIGKILL this child when the thread that started it exits."""
-
-    def preexec():
-        die_with_parent()
-        if os.getppid() != owner_pid:  # the owner died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def _complete_json(path: Path) -> bool:
-    """True once the controller has finished writing this connection file (it is not written atomically)."""
-    try:
-        return isinstance(json.loads(path.read_text()), dict)
-    except (OSError, ValueError):
-        return False
-
-
-RECONNECT_AFTER = 1.0  # seconds a client waiting for engines keeps its connection (see wait_for_engines)
-PORT_BLOCK = 32  # ports per controller: ipyparallel needs 16 with its defaults
-BOX_PORTS = 20000  # in a box's own network namespace every port is free: a fixed block, below the ephemeral range
-_blocks_in_use: set[int] = set()
-_blocks_lock = threading.Lock()
-
-
-def reserve_port_block() -> int | None:
-    """The first port of a block of free ports below the kernel's ephemeral range; None if there is no room.
-
-    ipyparallel picks its ports by binding port 0 and closing it, and binds them
-    for real later (its heart monitor, in another process, later still).  In
-    between, any outgoing connection on the machine may be given that port as its
-    ephemeral port, and the heart monitor dies ("Address already in use"), so no
-    engine ever registers.  Ports below the ephemeral range are not handed out
-    that way; blocks this process holds are not handed out twice.
-    """
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    bases = list(range(20000, low - PORT_BLOCK, PORT_BLOCK))
-    random.shuffle(bases)
-    for base in bases[:64]:
-        with _blocks_lock:
-            if base in _blocks_in_use:
-                continue
-            _blocks_in_use.add(base)
-        if all(_bindable(port) for port in range(base, base + PORT_BLOCK)):
-            return base
-        release_port_block(base)
-    return None
-
-
-def release_port_block(base: int | None) -> None:
-    with _blocks_lock:
-        _blocks_in_use.discard(base)
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 _canning_lock = threading.Lock()
@@ -212,138 +92,6 @@ def prepare_canning() -> None:
 
     with _canning_lock:
         canning.uncan(canning.can(0))
-
-
-def await_engines(connect, n: int, timeout: float, raise_if_exited=lambda: None, log_dir="its log folder"):
-    """A client (close it) once engines 0..n-1 have registered; ClusterError if time runs out.
-
-    ``connect(timeout)`` makes a client.  A client learns of engines that register after it
-    connected from the controller's notifications, which a subscription still being set up can
-    miss (zmq's "slow joiner"): the client would wait for them forever.  So a client that has not
-    seen every engine within a second is replaced by a new one, which gets the controller's
-    current list when it connects.
-    """
-    deadline = time.monotonic() + timeout
-    ids: str | list[int]
-    rc, ids, since = None, "none (the controller did not answer)", 0.0
-    try:
-        while True:
-            raise_if_exited()
-            if time.monotonic() > deadline:
-                raise ClusterError(f"engines registered in {timeout:.0f} s: {ids} of {n}; see the logs in {log_dir}")
-            if rc is None:
-                try:  # short attempts, so a controller that died is noticed
-                    rc = connect(min(5.0, max(0.1, deadline - time.monotonic())))
-                    since = time.monotonic()
-                except (TimeoutError, OSError):
-                    continue
-            ids = sorted(rc.ids)
-            if ids == list(range(n)):
-                client, rc = rc, None
-                return client
-            if time.monotonic() - since > RECONNECT_AFTER:
-                rc.close()
-                rc = None
-                continue
-            time.sleep(0.02)
-    finally:
-        if rc is not None:
-            rc.close()
-
-
-def _engine_problem(rc, n: int, expected: dict, timeout: float) -> str:
-    """What is wrong with the engines ``rc`` sees ("" if nothing): ids other than 0..n-1, or PIDs (as the engines
-    see them) other than ``expected`` ({engine id: pid})."""
-    if sorted(rc.ids) != list(range(n)):
-        return f"engine ids are {sorted(rc.ids)}, expected 0..{n - 1}"
-    pids = rc[:].apply_async(os.getpid).get(timeout=timeout)
-    if dict(zip(range(n), pids)) != expected:
-        return f"engine pids {pids} are not the ones this cluster started {expected}"
-    return ""
-
-
-def check_engines(argv: list[str]) -> None:
-    """The ``verify`` role: run in a boxed cluster's box before any student code, it waits for the engines and
-    checks their ids and PIDs, and writes ``{"error": ...}`` (empty when all is well) to the file ``out``."""
-    import ipyparallel as ipp
-
-    args = json.loads(argv[0])
-    expected = {int(k): v for k, v in args["expected"].items()}
-    try:
-        connect = lambda t: ipp.Client(args["client_file"], timeout=t)  # noqa: E731
-        with contextlib.closing(await_engines(connect, args["n"], args["timeout"])) as rc:
-            problem = _engine_problem(rc, args["n"], expected, args["timeout"])
-    except Exception as e:  # whatever went wrong is the answer
-        problem = f"the engines did not answer: {e!r}"
-    tmp = args["out"] + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"error": problem}, f)
-    os.replace(tmp, args["out"])
-
-
-def carrying(token: str) -> list[psutil.Process]:
-    """Processes whose environment carries this cluster's token: its own and whatever they spawned."""
-    if not token:
-        return []
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(TOKEN_VAR) == token and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _group_members(leaders: list[Proc]) -> list[psutil.Process]:
-    """Live processes in the process groups the leaders started (the leader itself may be gone)."""
-    since = {p.pid: p.create_time - 0.01 for p in leaders}
-    members = []
-    for proc in psutil.process_iter(["pid", "create_time"]):
-        try:
-            pgid = os.getpgid(proc.pid)
-            if pgid in since and proc.info["create_time"] >= since[pgid] and proc.status() != psutil.STATUS_ZOMBIE:
-                members.append(proc)
-        except (psutil.Error, ProcessLookupError):
-            continue
-    return members
-
-
-def _kill_groups(procs: list[Proc], grace: float, token: str = "", spare: int | None = None) -> None:
-    """SIGTERM each process group the cluster started, wait up to ``grace`` s, then SIGKILL what is left.
-
-    Groups whose leader already died are found by their members (a controller
-    killed alone leaves its heart monitor behind).  Then any process still carrying
-    the cluster's token (a child that left its group) is killed, by PID; ``spare``
-    is a PID to leave alone (the fork server, which carries the token too).
-    """
-    members = _group_members(procs)
-    pgids = set()
-    for m in members:
-        with contextlib.suppress(ProcessLookupError):
-            pgids.add(os.getpgid(m.pid))
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not members:
-            break
-        for pgid in pgids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, sig)
-        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 5)
-        while members and time.monotonic() < deadline:
-            members = [m for m in members if _running(m)]
-            if members:
-                time.sleep(0.02)
-    for proc in carrying(token):
-        if proc.pid != spare:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
 
 
 class LocalCluster:
@@ -510,7 +258,7 @@ class LocalCluster:
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
                                           "--IPController.use_threads=True"])
         deadline = time.monotonic() + timeout
-        while not (_complete_json(self.engine_file) and _complete_json(self.client_file)):
+        while not (complete_json(self.engine_file) and complete_json(self.client_file)):
             if not proc.alive():
                 raise ClusterError(f"the controller exited at start; see {self.log_dir / 'controller.log'}")
             if time.monotonic() > deadline:
@@ -607,7 +355,7 @@ class LocalCluster:
             return
         try:
             with contextlib.closing(self.client(timeout)) as rc:
-                problem = _engine_problem(rc, self.n, {p.engine_id: p.pid for p in self.state.engines}, timeout)
+                problem = engine_problem(rc, self.n, {p.engine_id: p.pid for p in self.state.engines}, timeout)
         except Exception as e:
             self._raise_if_exited()
             raise ClusterError(f"the engines did not answer: {e!r}") from e
@@ -623,7 +371,7 @@ class LocalCluster:
     def stop(self, grace: float = 3, keep_forkserver: bool = False) -> None:
         """Stop every process this cluster started (process groups, by PID); remove its files."""
         if self.state is not None and self.box is None:  # a box ends its processes itself (Box.close)
-            _kill_groups(self.state.procs(), grace, self.state.token,
+            kill_groups(self.state.procs(), grace, self.state.token,
                          spare=self._forkserver.pid if self._forkserver else None)
         if self._forkserver is not None and not keep_forkserver:
             self._forkserver.close()  # after the kills, so it reaps its children before it exits
@@ -656,7 +404,7 @@ def reap_profile_dir(profile_dir: str | os.PathLike) -> list[int]:
     if state is None:
         return []
     live = [p for p in state.procs() if p.alive()]
-    _kill_groups(state.procs(), grace=3, token=state.token)
+    kill_groups(state.procs(), grace=3, token=state.token)
     for name in (STATE_FILE, "ipcontroller-client.json", "ipcontroller-engine.json"):
         (path.parent / name).unlink(missing_ok=True)
     return [p.pid for p in live]

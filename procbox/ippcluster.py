@@ -35,18 +35,9 @@ from typing import Any
 
 import psutil
 
-from .cluster import (
-    PORT_BLOCK,
-    TOKEN_VAR,
-    ClusterError,
-    Proc,
-    StateFile,
-    carrying,
-    prepare_canning,
-    profile_dir_for,
-    release_port_block,
-    reserve_port_block,
-)
+from .cluster import prepare_canning, profile_dir_for
+from .ports import PORT_BLOCK, release_port_block, reserve_port_block
+from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, carrying
 
 LAUNCHERS = ("local", "mpi", "slurm")
 RECORD_FILE = "course-ipp-cluster.json"

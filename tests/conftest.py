@@ -57,7 +57,7 @@ def leftover_processes(this_worker: bool = False) -> list[psutil.Process]:
     """Live processes carrying this run's marker (and with ``this_worker``, this xdist worker's name), and
     processes of the sealed boxes' uids descended from this process (student code runs with a minimal
     environment, without the marker; another test session's boxes on the same machine are not ours)."""
-    from procbox.box import UID_BASE, UID_COUNT
+    from procbox.resources import UID_BASE, UID_COUNT
 
     me, worker = os.getpid(), os.environ.get(WORKER)
     found = []
@@ -86,7 +86,7 @@ def pytest_runtest_makereport(item, call):
     """In CI (``CI`` set, as CI services do), a skipped test fails: a skip there proves nothing.
 
     The only skips are for what no package can install: root, kernel namespaces, writable cgroups
-    (tests/test_box.py, test_sealed.py, test_hardening.py, test_grader.py); CI runs as root on Linux."""
+    (tests/procbox/test_box.py, test_sealed.py, test_hardening.py, test_grader.py); CI runs as root on Linux."""
     outcome = yield
     report = outcome.get_result()
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):

@@ -9,7 +9,7 @@ name is in :data:`PATCH_FILES` are submissions for :func:`patch_exercise`
 (``02-patch``), a small exercise whose tests call helpers a student can patch.
 
 Every file is deterministic (fixed cell ids, no outputs, no timestamps): running
-this script twice writes identical bytes, and ``tests/test_hardening.py`` checks
+this script twice writes identical bytes, and ``tests/grader/test_hardening.py`` checks
 that the files in the repository are what this script writes.
 
 Attack cells print what they achieved (``<LABEL>-OK`` or ``<LABEL>: BLOCKED <error>``)
@@ -36,9 +36,9 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import nbformat  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell  # noqa: E402
 
-from builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 from grader.exercise import Exercise, grade_id  # noqa: E402
 from grader.release import student_version  # noqa: E402
+from support.builders import SETUP, exercise, meta, solved, toy_exercise  # noqa: E402
 
 TOY = "01-toy"
 PATCH = "02-patch"
@@ -330,7 +330,7 @@ attempt("OPEN-GRADEBOOK-FOR-WRITING", lambda: open(GRADEBOOK, "r+b").close())
 attempt("CREATE-FILE-NEXT-TO-GRADEBOOK",
         lambda: open(os.path.join(os.path.dirname(GRADEBOOK), "planted-by-student.txt"), "w").write("x"))'''
 
-# -- sealed boxes (tests/test_sealed.py) ------------------------------------------------------------------
+# -- sealed boxes (tests/grader/test_sealed.py) ------------------------------------------------------------------
 # Attacks that would reach the whole machine outside a box (signal every process, fork thousands) first check
 # that they run in a PID namespace other than the grader's (@HOST_PIDNS@, substituted by the test) and are
 # refused anywhere else: as `nobody` they would hit every other `nobody` process on the machine, as root all.
@@ -601,7 +601,7 @@ print("IDENTITY", {"kernel": identity(), "engines": dview.apply_sync(identity)})
 
 GOOD_SLOW = "import time\ntime.sleep(3)  # a long computation: still running when a neighbour attacks"
 
-# -- issue 20: a hostile class next to well-behaved students (tests/test_sealed.py) ------------------------------
+# -- issue 20: a hostile class next to well-behaved students (tests/grader/test_sealed.py) ------------------------
 # The test substitutes the real paths of the instructor's course folder (outside /tmp, as on a real machine), of this
 # checkout and of its data, the ports of listeners it opens on the host, and a nonce.
 
@@ -1095,7 +1095,7 @@ def insert_cells_after(nb, gid: str, sources: tuple) -> None:
 
 
 def _sealed() -> dict:
-    """Attacks on the box a submission runs in (tests/test_sealed.py), and a good submission that takes a while."""
+    """Attacks on the box a submission runs in (tests/grader/test_sealed.py), and a good submission taking a while."""
     after = "q1-hidden"  # the q1 tests have run and passed; q2 and its test come after the attack
     return _good_with({
         "kills-every-process": (insert_after, after, KILL_EVERY_PROCESS),
@@ -1120,7 +1120,7 @@ def ngrams() -> Exercise:
 
 
 def _hostile() -> dict:
-    """Issue 20's attacks (tests/test_sealed.py), each after the q1 tests (which they must not cost), and exercise 07
+    """Issue 20 attacks (tests/grader/test_sealed.py), after the q1 tests (which they must not cost), and exercise 07
     solved, for the mirror's neighbours."""
     after = "q1-hidden"
     sleepers = tuple(SLEEPS_PAST_TIMEOUT.replace("{i}", str(i)) for i in range(CELL_COUNT))

@@ -135,3 +135,18 @@ def test_the_checks_find_a_circle_and_a_private_name(tmp_path):
     found = imports_of("pkg.one", modules["pkg.one"], modules)
     assert ("pkg.two", ["_hidden", "shown"], 1) in found and ("pkg.two", [], 2) in found
     assert imports_of("pkg.two", modules["pkg.two"], modules) == [("pkg.one", ["x"], 2)]
+
+
+def test_the_tests_mirror_the_source_and_no_test_module_imports_another():
+    """tests/procbox, tests/course and tests/grader hold each package's tests; what they share is in tests/support."""
+    tests = ROOT / "tests"
+    assert {p.name for p in tests.iterdir() if p.is_dir() and p.name not in ("files", "__pycache__")} == \
+        {*PACKAGES, "support"}
+    modules = {p.stem for p in tests.rglob("test_*.py")}
+    wrong = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names if n.split(".")[0] in modules]
+    assert not wrong

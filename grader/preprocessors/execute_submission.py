@@ -81,7 +81,7 @@ class ExecuteSubmission(ExecutePreprocessor):
     guard_installed = Bool(False, help="The kernel was given the guard already (see guard_requests).")
     max_error_field_chars = Integer(MAX_ERROR_FIELD_CHARS, help="Characters kept of an error's name and of its "
                                     "value, each (in outputs and in the recorded replies).").tag(config=True)
-    _error_chars = Dict(help="Characters of error output kept so far, per (notebook, cell).")
+    _error_chars: "Dict[tuple, int]" = Dict(help="Characters of error output kept so far, per (notebook, cell).")
     audit = Instance(AuditLog, allow_none=True, help="The grader's end of the kernel's audit channel, made by the "
                      "caller before the kernel started (it installs the hook with guard_requests and closes it); "
                      "drained after every cell, each record a flag.")
@@ -207,7 +207,10 @@ class ExecuteSubmission(ExecutePreprocessor):
 
     @property
     def _per_cell(self) -> float:
-        return self.cell_timeout or self.timeout
+        per_cell = self.cell_timeout or self.timeout
+        if per_cell is None:  # nbclient's default timeout: this preprocessor always needs a time per cell
+            raise TypeError("ExecuteSubmission needs a time per cell: timeout or cell_timeout")
+        return per_cell
 
     def _cell_timeout(self, cell) -> float:
         """nbclient's ``timeout_func``: the time of one cell, or what is left of the budget if that is less."""

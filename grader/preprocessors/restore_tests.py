@@ -22,7 +22,7 @@ class RestoreTests(Preprocessor):
     source = Any(help="The instructor's source notebook (nbformat.NotebookNode).")
     released = Any(help="The student version of the source, to tell what the student changed.")
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb, resources) -> tuple:
         state = state_of(resources)
         state.protection = protection(self.source)
         flags = state.flags
@@ -88,7 +88,8 @@ def _moved(seen: list, expected: list) -> list:
     for i, r in enumerate(ranks):
         prev = max((best[j] for j in range(i) if ranks[j] < r), key=len, default=[])
         best.append(prev + [i])
-    keep = set(max(best, key=len, default=[]))
+    longest: list[int] = max(best, key=len) if best else []
+    keep = set(longest)
     return [g for i, g in enumerate(seen) if i not in keep]
 
 

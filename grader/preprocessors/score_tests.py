@@ -3,7 +3,7 @@
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Any, Bool
 
-from ..exercise import grade_id, kind_of, nbgrader, plain_text, points
+from ..exercise import grade_id, graded_id, kind_of, nbgrader, plain_text, points
 from ..results import PENDING, TestResult
 from ..state import state_of
 from .execute_submission import TIMEOUT_ENAME
@@ -81,13 +81,13 @@ class ScoreTests(Preprocessor):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 out["traceback"] = [f"{out.get('ename')}: {out.get('evalue')}"]
-        return TestResult(grade_id(cell), earned, most, status, message,
+        return TestResult(graded_id(cell), earned, most, status, message,
                           hidden="### BEGIN HIDDEN TESTS" in cell.source)
 
     @staticmethod
     def _by_hand(nb, index, kind, released_cell) -> TestResult:
         cell = nb.cells[index]
-        gid, most = grade_id(cell), points(cell)
+        gid, most = graded_id(cell), points(cell)
         if kind == "task":  # the answer is what the student wrote after the task, up to the next exercise cell
             parts = []
             for later in nb.cells[index + 1:]:

@@ -1,0 +1,183 @@
+"""Every tutorial runs headless against the session's cluster and shows what it must show."""
+
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.demo import LessonError, execute_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+
+# What each lesson must have computed, checked in its own kernel after its last cell.
+CHECKS = {
+    "01-start-a-cluster": "assert ids == [0, 1, 2, 3], ids",
+    "02-use-direct-views": (
+        "import os\nassert kernel_pid == os.getpid()\n"
+        "assert len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, engine_pids"),
+    "03-map-over-engines": (
+        "import ipyparallel as ipp\nassert isinstance(lview, ipp.LoadBalancedView)\n"
+        "assert list(serial_results) == list(parallel_results) and len(serial_results) > 4"),
+    "04-write-parallel-functions": "assert split == [26, 26, 25, 25], split",
+    "05-push-and-pull-variables": "assert pulled == payload and pulled is not payload",
+    "06-scatter-and-gather-arrays": (
+        "import numpy as np\nassert len(a) > 1000 and np.array_equal(a, b)\nassert np.allclose(squared, a * a)"),
+    "07-download-ngrams-in-parallel": (
+        "from course.data import load_manifest\n"
+        "assert counts == {e['file']: e['lines'] for e in load_manifest()}, counts\n"
+        "assert sorted(files) == sorted(counts)"),
+    "08-engine-output-and-errors": (
+        "import os\n"
+        "import ipyparallel as ipp\n"
+        "_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\n"
+        'assert printed == {i: f"hello Ada, this is process {pid}\\n" for i, pid in _pids.items()}, printed\n'
+        "assert sorted(failed_engines) == [1, 3], failed_engines\n"
+        "assert bad_inputs == [0], bad_inputs\n"
+        'assert isinstance(error, ipp.RemoteError) and error.ename == "ZeroDivisionError" and '
+        'error.engine_info["engine_id"] == 1\n'
+        "assert isinstance(composite, ipp.CompositeError) and len(composite.elist) == 2\n"
+        "assert len(dresults) == len(inputs) - 1\n"
+        "assert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and "
+        'first_error.elist[0][0] == "ZeroDivisionError"'),
+    "10-parallel-magics": (
+        "import os\n"
+        "assert ranks == [0, 1, 2, 3], ranks\n"
+        "assert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, "
+        "engine_pids\n"
+        "assert tasks_per_px == 4, tasks_per_px\n"
+        "assert evens == [True, False, True, False], evens\n"
+        "assert where == kernel_pid and list(values) == [0, 10, 20], (where, values)\n"
+        "assert sorted(odd.targets) == [1, 3] and odd.block and even.block\n"
+        'assert sorted(failures) == [(2, "ZeroDivisionError")], failures\n'
+        'assert px_view.targets == "all"\n'
+        'assert dview.apply_sync(leftovers, ["rank", "pid", "square", "half", "where", "values", "cube", '
+        '"side"]) == [[]] * 4\n'
+        'assert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\n'
+        'assert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and '
+        "len(streamed.original_error.elist) == 1"),
+    "12-threads-and-oversubscription": (
+        "import os\n"
+        "from course.cpus import usable_cpus\n"
+        "assert cores == usable_cpus() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\n"
+        "assert quota == 1.5 and in_container == min(2, len(os.sched_getaffinity(0))), (quota, in_container)\n"
+        "assert len(engine_blas) == 4 and all(n >= 1 for n in engine_blas), engine_blas\n"
+        "assert limited_blas == [1, 1, 1, 1], limited_blas\n"
+        "assert set(timings) == set(thread_counts) and 1 in timings and all(len(v) == 3 and min(v) > 0 for v "
+        "in timings.values()), timings\n"
+        'assert fresh_blas == [1, 1] and fresh_env == ["1", "1"], (fresh_blas, fresh_env)\n'
+        'assert dview.apply_sync(blas_threads_here) == engine_blas, "the lesson should leave the engines\' '
+        'BLAS pools as it found them"\n'
+        'assert dview.apply_sync(env_of, "OPENBLAS_NUM_THREADS") == [None] * 4\n'
+        "assert threads_per_engine(16, 4) == 4 and threads_per_engine(2, 4) == 1"),
+    "13-beyond-one-machine": (
+        "assert sorted(ranks) == [0, 1, 2, 3] and ranks == mrc.ids, (ranks, mrc.ids)\n"
+        "assert mpi_squares == local_squares == [x * x for x in range(10)]\n"
+        "assert len({pid for pid, _ in mpi_where}) == 4 and not {p for p, _ in mpi_where} & {p for p, _ in "
+        "local_where}\n"
+        "assert len(set(mpi_totals)) == 1 and abs(mpi_totals[0] - pulled_total) < 1e-6 * pulled_total\n"
+        'assert set(timings) == {"MPI allreduce", "pull + sum + push"} and all(t > 0 for t in timings.values())\n'
+        "assert cluster.controller is None and not cluster.engines and not left\n"
+        "assert sorted(rc.ids) == [0, 1, 2, 3]  # the shared cluster is untouched"),
+    "11-results-as-they-arrive": (
+        'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\n'
+        "assert [name for name, _ in in_order] == names and ar_in_order.get() == names\n"
+        "assert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before "
+        "A (0.8 s)\n"
+        'assert len(taken) == 8 and results == list("abcdefgh")\n'
+        'assert aborted_map[:4] == ["run1", "run2", "run3", "run4"] and all(isinstance(r, '
+        "ipp.error.TaskAborted) for r in aborted_map[4:])\n"
+        'assert list(trap)[:4] == ["t1", "t2", "t3", "t4"] and not trap.ready()\n'
+        "assert rc.outstanding == set() and len(rc.history) == 0\n"
+        "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
+        "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
+    "09-what-travels-to-engines": (
+        "import pickle as _pickle, types as _types\n"
+        "import ipyparallel as _ipp\n"
+        'assert _ipp.serialize.serialize.pickle is _pickle, "the lesson must restore the default serializer"\n'
+        "assert _ipp.serialize.canning.can_map[_types.FunctionType] is _ipp.serialize.canning.CannedFunction\n"
+        'assert rc[:].apply_sync(lambda: __import__("ipyparallel").serialize.serialize.pickle.__name__) == '
+        '["pickle"] * 4\n'
+        "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4\n"
+        "assert len(t_send) == len(t_ref) == len(sizes_mb) == 4\n"
+        "assert scaled(1) == 200 and add3(1) == 4\n"
+        "assert ar_safe.get() == 2_000_000.0 and ar_tracked.sent"),
+}
+
+
+# Lessons that end the course with no exercise of their own (they need engines the grader's boxes do not start).
+WITHOUT_EXERCISE = {"13-beyond-one-machine"}
+
+
+def test_the_lessons_are_ordered_and_each_has_its_exercise():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names == sorted(CHECKS)
+    assert [int(n[:2]) for n in names] == list(range(1, len(names) + 1))
+    assert [p.stem for p in EXERCISES] == [n for n in names if n not in WITHOUT_EXERCISE]
+    assert all(re.fullmatch(r"\d\d-[a-z0-9-]+", n) for n in names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_structure(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0].source
+    assert first.startswith("# ") and "What you'll learn" in first
+    navs = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("<!--NAVIGATION-->")]
+    assert len(navs) == 2 and nb.cells[1] in navs and nb.cells[-1] in navs
+    assert any("Summary" in c.source for c in nb.cells[-3:] if c.cell_type == "markdown")
+    pointer = "../README.md#the-notebooks" if path.stem in WITHOUT_EXERCISE else f"../exercises/{path.name}"
+    assert any(pointer in c.source for c in nb.cells if c.cell_type == "markdown" and c not in navs), (
+        f"no pointer to {pointer}")
+
+
+def test_navigation_script_is_idempotent(tmp_path):
+    before = {p.name: p.read_bytes() for p in NOTEBOOKS}
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "nav.py")], check=True, capture_output=True)
+    after = {p.name: p.read_bytes() for p in NOTEBOOKS}
+    assert before == after, "notebooks/ navigation is stale: run python scripts/nav.py"
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_runs_headless_and_shows_what_it_teaches(path, cluster, mirror, tmp_path):
+    nb = nbformat.read(path, as_version=4)
+    marker = f"lesson checks passed {secrets.token_hex(8)}"
+    nb.cells.append(nbformat.v4.new_code_cell(f"{CHECKS[path.stem]}\nprint({marker!r})"))
+    nb = execute_notebook(nb, cwd=path.parent, ipython_dir=cluster.ipython_dir, mirror_url=mirror.url,
+                          name=path.name)
+    assert printed(nb.cells[-1]) == marker + "\n", "the checks appended to the lesson did not run to their end"
+    tagged = [c for c in nb.cells if "raises-exception" in c.metadata.get("tags", [])]
+    for cell in tagged:
+        assert any(o.output_type == "error" for o in cell.outputs), f"tagged cell did not raise:\n{cell.source}"
+    cluster.verify()  # the lesson left the shared cluster healthy for the next one
+
+
+def printed(cell) -> str:
+    return "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stdout")
+
+
+@pytest.mark.timeout(120)
+def test_a_lesson_whose_kernel_dies_fails(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("import os; os._exit(1)"),
+                                         nbformat.v4.new_code_cell("print('after the crash')")])
+    with pytest.raises(LessonError, match=r"^99-dies\.ipynb did not run to its end: the kernel died while running "
+                                          r"cell 1 "):
+        execute_notebook(nb, cwd=tmp_path, ipython_dir=tmp_path / "ipython", mirror_url="http://127.0.0.1:9",
+                         timeout=60, name="99-dies.ipynb")
+    assert printed(nb.cells[2]) == ""

@@ -1,0 +1,173 @@
+"""The pages the project writes, opened in a real browser (Debian's chromium, see support/browser.py) with a hostile
+class in them (tests/support/hostile.py: the payloads of tests/files/hostile-payloads.json in student names, messages,
+flags, comments, markdown, raw cells and every kind of output): no payload runs as a page loads or when anything
+on it is clicked, no page holds a handler, a ``javascript:`` URL, a frame or a form, nothing is loaded from the
+network, every page starts with its Content-Security-Policy, and the feedback stays useful.
+
+Two controls show that these checks can fail: on a page written without sanitiser or policy the watch sees every
+live payload run (and each payload does what the payload file says), and the policy alone, with no sanitiser,
+stops them all while the page's own script, allowed by its hash, runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbconvert.filters import markdown2html
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from course.safe_html import content_security_policy, csp_meta
+from course.site import build_site
+from grader import feedback, report
+from grader.report import SORT_JS
+from support.browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
+from support.hostile import EXERCISE, PAYLOADS, fill, hostile_notebook, make_hostile_gradebook, names
+from support.reports import report_pages
+
+pytestmark = pytest.mark.timeout(900)
+OWN_SCRIPT = "__pwn('control:own-script')"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with open_browser() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory) -> Path:
+    """``grader feedback`` and ``grader report`` (which writes its own copies of the feedback pages) on the
+    hostile gradebook."""
+    tmp = tmp_path_factory.mktemp("hostile-class")
+    book = make_hostile_gradebook(tmp / "gradebook.sqlite")
+    assert feedback.main(gradebook=book, out=tmp / "feedback", quiet=True) == 0
+    assert report.main(gradebook=book, out=tmp / "report") == 0
+    return tmp
+
+
+def naive_page(path: Path, head: str = "", script: str = "") -> dict[str, set[str]]:
+    """Write every payload to ``path`` as a page without sanitiser would show it (HTML as it is, markdown through
+    nbconvert's own renderer, names in text, in a quoted attribute and as a link); return the marks expected to
+    run on load, on a click, as a request, and never (Chromium refuses them by itself)."""
+    expected: dict[str, set[str]] = {"load": set(), "click": set(), "request": set(), "never": set()}
+    parts = []
+    for kind, render in (("html", str), ("markdown", markdown2html)):
+        for p in PAYLOADS[kind]:
+            mark = f"control:{p['id']}"
+            parts.append(f"<div>{render(fill(p[kind], mark))}</div>")
+            expected[p["runs"] or "never"].add(mark)
+    for i, name in enumerate(PAYLOADS["names"]):
+        text = fill(name, f"control:name-{i}")
+        parts.append(f"<p title='{text}'>{text} <a href=\"{text}\">a name</a></p>{markdown2html(text)}")
+    own = f"<script>{script}</script>" if script else ""
+    path.write_text(f"<!DOCTYPE html>\n<html><head>{head}<meta charset=\"utf-8\"><title>control</title></head>"
+                    f"<body>{own}\n" + "\n".join(parts) + "\n</body></html>\n", encoding="utf-8")
+    return expected
+
+
+def test_the_watch_sees_every_live_payload_run_on_a_page_without_protection(browser, tmp_path):
+    expected = naive_page(tmp_path / "naive.html")
+    shown = inspect_page(browser, tmp_path / "naive.html", SCREENSHOTS / "hostile-control-naive.png", click=True)
+    on_load = {mark for mark in shown.ran_on_load if not mark.startswith("control:name-")}
+    assert on_load == expected["load"], (sorted(expected["load"] - on_load), sorted(on_load - expected["load"]))
+    ran = set(shown.ran)
+    every_name = {f"control:name-{i}" for i in range(len(PAYLOADS["names"]))}
+    live = expected["load"] | expected["click"]
+    assert ran - every_name == live, (sorted(live - ran), sorted(ran - every_name - live))
+    assert every_name <= ran, sorted(every_name - ran)  # each name runs as a naive template writes it
+    requested = {mark for mark in expected["request"] if any(mark in url for url in shown.requests)}
+    assert requested == expected["request"], sorted(expected["request"] - requested)
+    assert shown.dangers and not shown.csp
+
+
+def test_the_policy_alone_stops_every_payload_and_runs_the_pages_own_script(browser, tmp_path):
+    naive_page(tmp_path / "policy.html", head=csp_meta([OWN_SCRIPT]), script=OWN_SCRIPT)
+    shown = inspect_page(browser, tmp_path / "policy.html", SCREENSHOTS / "hostile-control-policy.png", click=True)
+    assert shown.csp == content_security_policy([OWN_SCRIPT])
+    assert shown.ran_on_load == ["control:own-script"], shown.ran_on_load
+    assert set(shown.ran) == {"control:own-script"}, shown.ran  # reloads run the page's own script again
+    assert not shown.requests and not shown.dialogs, (shown.requests, shown.dialogs)
+    refused = " ".join(shown.csp_violations)
+    for directive in ("script-src-elem", "script-src-attr", "frame-src", "object-src", "img-src", "style-src-elem"):
+        assert directive in refused, (directive, shown.csp_violations)
+
+
+def problems_of(shown: PageReport, policy: str) -> dict[str, object]:
+    """What must not be on a page the project wrote (empty if it is safe)."""
+    found = {"ran": shown.ran, "dialogs": shown.dialogs, "policy violations": shown.csp_violations,
+             "loads": shown.requests, "dangers": shown.dangers, "broken links": shown.broken_links,
+             "external links": [link for link in shown.external_links if "example.org" not in link]}
+    if shown.csp != policy:
+        found["policy"] = shown.csp
+    return {what: value for what, value in found.items() if value}
+
+
+def test_no_payload_runs_on_any_feedback_or_report_page(hostile_class, browser):
+    feedback_pages = sorted((hostile_class / "feedback").rglob("*.html"))
+    copies = sorted((hostile_class / "report" / "feedback").rglob("*.html"))
+    assert [p.read_bytes() for p in feedback_pages] == [p.read_bytes() for p in copies]  # the report's are the same
+    pages = feedback_pages + report_pages(hostile_class / "report")  # (its links to the copies are followed)
+    assert len(pages) == 6 + 5  # every submission's feedback; index, by-score, two exercises, one pair
+    problems, clicked = {}, 0
+    for n, page in enumerate(pages):
+        shown = inspect_page(browser, page, SCREENSHOTS / f"hostile-page-{n}.png", click=True)
+        sortable = page.name in ("index.html", "by-score.html") and page.parent.name == "report"
+        found = problems_of(shown, content_security_policy([SORT_JS] if sortable else []))
+        if shown.scripts != ([SORT_JS.strip()[:80]] if sortable else []):
+            found["scripts"] = shown.scripts
+        if found:
+            problems[str(page.relative_to(hostile_class))] = found
+        clicked += shown.clicked
+    assert not problems, problems
+    assert clicked > 100  # the feedback pages' links and left-over anchors, the report's links
+
+
+def test_a_feedback_page_still_shows_the_scores_the_figures_and_the_tables(hostile_class, browser):
+    student = names("student-name")[0]
+    shown = PageReport(url="")
+    page = watched_page(browser, shown)
+    try:
+        open_watched(page, (hostile_class / "feedback" / student / f"{EXERCISE}.html").as_uri())
+        text = page.evaluate("document.body.innerText")
+        assert "Score: 1 / 5" in text and f"Feedback: {EXERCISE} ({student})" in text
+        assert page.title() == f"Feedback: {EXERCISE} ({student})"
+        rows = page.eval_on_selector_all("table.grader-scores tbody tr",
+                                         "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        assert [row[:2] for row in rows] == [["q1-test", "0 / 2"], [names("test-name")[0], "0 / 1"], ["q2", "1 / 2"]]
+        assert rows[0][3] == ("[click](javascript:__pwn('ename:md-link')): <img src=x onerror=__pwn('evalue:img')> "
+                              "<javascript:__pwn('evalue:autolink')>")  # the message, as text
+        assert "<script>__pwn('comment:script')</script> see [here](javascript:__pwn('comment:md-link'))" in text
+        assert "[k](javascript:__pwn('flag-kernel:md'))" in text  # the flag, as text
+        figures = page.eval_on_selector_all(
+            ".jp-RenderedImage img", "els => els.map(e => [e.getAttribute('src').slice(0, 22), e.complete, "
+                                     "e.naturalWidth, e.width])")
+        assert ["data:image/png;base64,", True, 48, 96] in figures, figures  # its own width (96) kept
+        assert page.eval_on_selector_all("table.useful-table tbody tr", "rows => rows.map(r => r.textContent)") == \
+            ["04242", "14243"]
+        assert "details text" in text and "a javascript link" in text  # markdown's text stays, its script goes
+    finally:
+        page.close()
+    assert not shown.ran and not shown.csp_violations, (shown.ran, shown.csp_violations)
+
+
+def test_no_payload_runs_on_the_course_site(browser, tmp_path):
+    lesson = nbformat.from_dict(hostile_notebook(lesson=True))
+    lesson.cells.insert(1, new_markdown_cell("$$ a^2 + b^2 = c^2 $$\n\n"
+                                             "$$ <img src=x onerror=\"__pwn('math:img')\"> $$"))
+    other = new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")])
+    index = build_site({"01-hostile": lesson, "02-another": other}, tmp_path / "site", tmp_path / "no-exercises")
+    problems = {}
+    for page in sorted(index.parent.glob("*.html")):
+        shown = inspect_page(browser, page, SCREENSHOTS / f"hostile-site-{page.stem}.png", click=True)
+        found = problems_of(shown, content_security_policy())
+        if shown.scripts:
+            found["scripts"] = shown.scripts
+        if found:
+            problems[page.name] = found
+        if page.name == "01-hostile.html":
+            assert "A hostile lesson" in shown.text and "04242" in shown.text.replace("\t", "").replace("\n", "")
+            assert sum(i["src"].startswith("data:image/png") and i["complete"] for i in shown.images) >= 2
+            assert re.search(r"<svg role=\"img\" aria-label=\"a\^2 \+ b\^2 = c\^2\"", page.read_text())
+    assert not problems, problems

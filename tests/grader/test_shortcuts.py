@@ -1,0 +1,91 @@
+"""Students who take shortcuts (samples/, read by grader/shortcuts.py) miss the marks of the question they got
+wrong, and only those, and are flagged for exactly what they did to the tests' machinery: graded for real, in
+sealed boxes, as the demo grades them."""
+
+from pathlib import Path
+
+import pytest
+
+from grader import grade
+from grader.exercise import load_exercises
+from grader.gradebook import Gradebook
+from grader.sample_class import make_class
+from grader.shortcuts import CHEATS, DURING, RESTORED, SHORTCUTS
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(900)
+
+
+def guard_flags(flags: list[str]) -> list[str]:
+    """The flags of the kernel's guard: what it put back before a test, what changed while a test ran."""
+    return [f for f in flags if f.endswith(RESTORED) or DURING in f]
+
+
+def test_every_exercise_has_at_least_two_shortcut_students():
+    exercises = load_exercises(ROOT / "exercises")
+    for name, exercise in exercises.items():
+        assert len(SHORTCUTS.get(name, [])) >= 2, name
+        for s in SHORTCUTS[name]:
+            assert s.misses and set(s.misses) <= set(exercise.tests), (name, s.name)
+        names = [s.name for s in SHORTCUTS[name]]
+        assert len(names) == len(set(names)), name
+
+
+def test_cheats_cover_every_kind_on_several_exercises():
+    """Answers that equal anything, set-up helpers rebound (before the tests and while they run), and modules the
+    tests rely on patched (ipyparallel's submodules, the tests' helper module): each on more than one exercise."""
+    kinds = {
+        "an answer whose __eq__ lies": lambda s: "def __eq__(self, other):\n        return True" in s.source,
+        "a set-up name rebound before the tests": lambda s: any(f.endswith(", which the tests use") for f in s.flags),
+        "a set-up name rebound while a test runs": lambda s: any("changed the name" in f and DURING in f
+                                                                 for f in s.flags),
+        "ipyparallel patched": lambda s: any(("ipyparallel." in f or "Client." in f or "View." in f) for f in s.flags),
+        "the tests' helper module patched": lambda s: any("course.testing" in f for f in s.flags),
+    }
+    for kind, holds in kinds.items():
+        where = {name for name, cheats in CHEATS.items() for s in cheats if holds(s)}
+        assert len(where) >= 2, (kind, where)
+    bases = {base for cheats in CHEATS.values() for s in cheats for base in ("tuple", "str", "int", "list", "dict")
+             if f"({base}):\n" in s.source}
+    assert bases == {"tuple", "str", "int", "list", "dict"}, bases
+    assert any("def __len__" in s.source and "def __iter__" in s.source for c in CHEATS.values() for s in c)
+    assert any("def __getitem__" in s.source for c in CHEATS.values() for s in c)
+
+
+EXERCISES = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory):
+    """The shortcut students of every exercise this session selected (``-k 08`` grades only 08's), graded once."""
+    chosen = sorted({item.callspec.params["exercise"] for item in request.session.items
+                     if item.module is request.module and hasattr(item, "callspec")})
+    exercises = load_exercises(ROOT / "exercises")
+    out = tmp_path_factory.mktemp("shortcuts")
+    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=0, shortcuts=True)
+    rc = grade.main(submissions=out / "class", source=ROOT / "exercises", gradebook=out / "g.sqlite",
+                    quiet=True, timeout=60)
+    with Gradebook(out / "g.sqlite") as gb:
+        results = {(r.student, r.exercise): r for r in gb.submissions()}
+    return expected, results, rc
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
+    expected, results, rc = graded
+    mine = {key: points for key, points in expected.items() if key[1] == exercise}
+    assert mine, f"{exercise} has no shortcut students"
+    wrong = {}
+    for key, points in mine.items():
+        r = results.get(key)
+        student, exercise = key
+        name = student.split("-", 2)[2]
+        shortcut = next(s for s in SHORTCUTS[exercise] if s.name == name)
+        failed = sorted(t.test for t in r.tests if t.points < t.max_points) if r else None
+        flags = guard_flags(r.flags) if r else []
+        missing = [text for text in shortcut.flags if not any(text in f for f in flags)]
+        extra = [f for f in flags if not any(text in f for text in shortcut.flags)]
+        if r is None or r.total != points or failed != sorted(shortcut.misses) or missing or extra:
+            wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message)
+    assert not wrong, wrong
+    assert rc == 0
