@@ -1,4 +1,5 @@
-"""How many CPUs a process may use, and what limits its BLAS threads, on Linux, macOS and Windows, in a container or not.
+"""How many CPUs a process may use, and what limits its BLAS threads, on Linux, macOS and Windows, in a
+container or not.
 
 ``os.cpu_count()`` counts the machine's cores. A process may be allowed fewer, in two ways, and the number that
 counts is the smaller:

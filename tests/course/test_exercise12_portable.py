@@ -11,7 +11,7 @@ import pytest
 
 from grader.demo import execute_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = ROOT / "exercises" / "12-threads-and-oversubscription.ipynb"
 
 FAKE_MAC = '''
