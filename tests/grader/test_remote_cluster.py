@@ -3,6 +3,7 @@ outer cluster of two engines on this machine), exactly as a local run grades the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -38,10 +39,21 @@ def grades(path):
         return {(r.student, r.exercise): [(t.test, t.points, t.status) for t in r.tests] for r in book.submissions()}
 
 
+def below_us() -> dict:
+    """(pid, start time) -> process, for every process below this one that is still there."""
+    found = {}
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            found[(proc.pid, proc.create_time())] = proc
+    return found
+
+
 @pytest.fixture
 def outer(tmp_path):
     """An ipyparallel cluster of two engines, started with ipyparallel's own launchers, stopped afterwards."""
     cluster = ipp.Cluster(n=2, profile_dir=str(tmp_path / "profile_outer"), log_level=40, shutdown_atexit=False)
+    # what runs below this process already (the session's cluster, say) is not this fixture's to stop
+    before = set(below_us())
     cluster.start_cluster_sync()
     try:
         client = cluster.connect_client_sync()
@@ -49,7 +61,7 @@ def outer(tmp_path):
         client.close()
         yield cluster, tmp_path / "profile_outer"
     finally:
-        started = psutil.Process().children(recursive=True)  # controller, engines and their nannies
+        started = [proc for key, proc in below_us().items() if key not in before]  # its controller, engines, nannies
         cluster.stop_cluster_sync()
         gone, alive = psutil.wait_procs(started, timeout=15)
         for proc in alive:  # a nanny whose engine was killed can outlive the cluster's own stop
