@@ -397,10 +397,7 @@ class Box:
                 self._reader.close()
                 self._conn.close()
             self._conn = None
-        for pid in (self.init_pid, self.parent_pid):
-            if pid is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+        self.kill()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (any(alive(p) for p in (self.init_pid, self.parent_pid) if p)
                                                or (self.cgroup and self.cgroup.members())):
