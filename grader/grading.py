@@ -13,9 +13,14 @@ and engines run is :mod:`grader.worker`'s business.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+
+from course.data import start_mirror
 
 from .exercise import Exercise
 from .intake import REDOWNLOAD, Submission, SubmissionError, describe_error, not_run, now, read_submission, shown
@@ -40,6 +45,19 @@ class SealError(RuntimeError):
 
 UNSEALED = ("graded without the sandbox (--no-sandbox): its code ran as the grader's user and could read, write and "
             "reach what the grader can")
+
+
+def slot_options(options: GradingOptions, root: Path, hide: Sequence[Path], stack: contextlib.ExitStack) -> dict:
+    """What each :class:`~grader.worker.Worker` of a run in ``root`` is made with: the box policy from ``options``
+    (hiding ``hide`` and ``root``) and, without boxes, one n-gram mirror for all, kept open by ``stack`` (boxes
+    serve each their own, :class:`procbox.box.Service`).  SealError if the sandbox was asked for and cannot be
+    made here."""
+    policy = options.box_policy([*hide, root])
+    if options.sandbox and not policy.active:
+        raise SealError([f"the sandbox cannot be made here: {policy.reason}"])
+    os.chmod(root, 0o711)
+    mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url
+    return {"mirror_url": mirror_url, "policy": policy, "n_engines": options.engines}
 
 
 def grade_one(worker: Worker, sub: Submission, exercise: Exercise, released, options: GradingOptions,
@@ -99,7 +117,7 @@ def grading(exercise: Exercise, released, slot: Slot, options: GradingOptions, f
         RestoreTests(source=exercise.nb, released=released),
         ScanSubmission(),
         ExecuteSubmission(kernel=slot.km, audit=slot.audit, stop_when=slot.limits_reached,
-                          timeout=options.cell_timeout_whole, cell_timeout=options.timeout, budget=options.budget,
+                          cell_timeout=options.timeout, budget=options.budget,
                           guard=True, guard_installed=True, startup_timeout=KERNEL_READY_TIMEOUT,
                           probe_timeout=PROBE_TIMEOUT, audit_timeout=AUDIT_TIMEOUT,
                           files_from=str(files) if files else ""),

@@ -12,11 +12,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from course.data import start_mirror
 from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
 
 from .gradebook import Gradebook
-from .grading import UNSEALED, SealError, grade_one
+from .grading import UNSEALED, SealError, grade_one, slot_options
 from .late import NO_LATENESS, Lateness
 from .options import GradingOptions
 from .progress import Progress
@@ -47,15 +46,10 @@ def grade_here(todo: list, exercises: dict, released: dict, book: Gradebook, opt
         if not options.quiet:
             print(f"grader: removed {stale}, left behind by a grader that was killed", file=sys.stderr)
     with run_root(RUN_PREFIX) as root, contextlib.ExitStack() as stack:
-        policy = options.box_policy([*hide, Path(root)])
-        if options.sandbox and not policy.active:
-            raise SealError([f"the sandbox cannot be made here: {policy.reason}"])
+        slots = slot_options(options, Path(root), hide, stack)
+        policy = slots["policy"]
         if not (options.quiet and policy.active):
             print(policy.describe(), file=sys.stdout if policy.active else sys.stderr)
-        os.chmod(root, 0o711)
-        # boxes serve each their own mirror (procbox.box.Service); unboxed slots share one
-        mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url
-        slots = dict(mirror_url=mirror_url, policy=policy, n_engines=options.engines)
         return _run(todo, exercises, released, Path(root), slots, book, options, lateness)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,11 +127,6 @@ class GradingOptions:
 
     def replace(self, **changes) -> GradingOptions:
         return dataclasses.replace(self, **changes)
-
-    @property
-    def cell_timeout_whole(self) -> int:
-        """The timeout in whole seconds, rounded up, where a library takes only whole seconds."""
-        return max(1, math.ceil(self.timeout))
 
     def box_key(self) -> tuple:
         """What makes two runs' boxes and clusters alike (a grading engine keeps its worker between such runs)."""

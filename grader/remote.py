@@ -15,7 +15,6 @@ import atexit
 import concurrent.futures
 import contextlib
 import hashlib
-import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import nbformat
 
 from . import assignment_files
 from .exercise import Exercise
-from .grading import UNSEALED, SealError, grade_one
+from .grading import UNSEALED, SealError, grade_one, slot_options
 from .intake import Submission, SubmissionError, describe_error, error_row, read_plain, shown
 from .late import Lateness
 from .options import GradingOptions
@@ -57,7 +56,7 @@ class Job:
 
 
 def _setup(options: GradingOptions):
-    from course.data import private_dirs, start_mirror
+    from course.data import private_dirs
     from procbox.rundirs import PREFIX, run_root
 
     from .worker import Worker
@@ -66,13 +65,15 @@ def _setup(options: GradingOptions):
     root = Path(stack.enter_context(run_root(PREFIX)))
     inbox = root / "inbox"
     inbox.mkdir(mode=0o700)
-    policy = options.box_policy([inbox, root, *(p for p in private_dirs() if p.exists())])
-    os.chmod(root, 0o711)
-    mirror_url = "" if policy.active else stack.enter_context(start_mirror()).url  # boxes serve their own
-    worker = Worker(root / "worker-0", mirror_url=mirror_url, policy=policy, n_engines=options.engines)
+    try:
+        slots = slot_options(options, root, [inbox, *(p for p in private_dirs() if p.exists())], stack)
+    except BaseException:
+        stack.close()
+        raise
+    policy = slots["policy"]
+    worker = Worker(root / "worker-0", **slots)
     stack.callback(worker.close)
-    problems = [f"the sandbox cannot be made here: {policy.reason}"] if options.sandbox and not policy.active \
-        else worker.check_sealed() if policy.active else []
+    problems = worker.check_sealed() if policy.active else []
     if problems:
         stack.close()
         raise SealError(problems)

@@ -3,6 +3,7 @@ grading."""
 
 import ast
 import json
+import math
 import secrets
 import time
 from pathlib import Path
@@ -92,8 +93,8 @@ class ExecuteSubmission(ExecutePreprocessor):
     stop_when = Any(None, allow_none=True, help="Called after every cell: a message (a limit of the submission "
                     "was hit; the cells after it do not run) or None")
     audit_timeout = Float(2.0, help="Seconds the audit hook has to answer the last check.").tag(config=True)
-    cell_timeout = Float(0.0, help="Seconds one cell may run, to the fraction (nbclient's ``timeout`` takes whole "
-                         "seconds; 0: ``timeout``).").tag(config=True)
+    cell_timeout = Float(0.0, help="Seconds one cell may run, to the fraction; nbclient's ``timeout``, which takes "
+                         "whole seconds, is then set to it rounded up (0: ``timeout``).").tag(config=True)
     budget = Float(0.0, help="Seconds all the cells may take together (0: no budget).  A cell gets what is left "
                    "of it, at most ``timeout``; once it is spent, the cells after the one running do not run "
                    "and the state's ``limits`` says why.").tag(config=True)
@@ -112,6 +113,8 @@ class ExecuteSubmission(ExecutePreprocessor):
         kw.setdefault("interrupt_on_timeout", True)
         kw.setdefault("kernel_name", "python3")
         super().__init__(**kw)
+        if self.cell_timeout > 0:  # what nbclient waits for a reply outside a cell (the guard's requests)
+            self.timeout = max(1, math.ceil(self.cell_timeout))
         self.on_cell_executed = self._record
 
     def preprocess(self, nb, resources=None, km=None):

@@ -62,7 +62,7 @@ def test_a_fraction_of_a_second_is_a_timeout_not_none():
     options = GradingOptions(timeout=0.5)
     nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(10)"), new_code_cell("print('after')")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    step = ExecuteSubmission(timeout=options.cell_timeout_whole, cell_timeout=options.timeout, budget=options.budget)
+    step = ExecuteSubmission(cell_timeout=options.timeout, budget=options.budget)
     state = GradingState()
     out, _ = step.preprocess(nbformat.from_dict(nb), {"grader": state, "metadata": {"path": "."}})
     reply = state.replies[0]
