@@ -28,26 +28,29 @@ class Shortcut:
     flags: tuple[str, ...] = ()  # texts that flags of the grader's guard must contain (no other such flag is raised)
 
 
-def parse(path: Path) -> Shortcut:
-    """One sample file: ``#: key: value`` header lines, then the cell's source."""
+def parse(path: Path, root: Path = SAMPLES) -> Shortcut:
+    """One sample file: ``#: key: value`` header lines, then the cell's source (after the text of
+    ``root/preludes/<prelude>.py`` if a ``#: prelude:`` line names one: code several students share)."""
     lines = path.read_text().splitlines()
-    fields: dict[str, list[str]] = {"question": [], "misses": [], "flag": []}
+    fields: dict[str, list[str]] = {"question": [], "misses": [], "flag": [], "prelude": []}
     n = 0
     while n < len(lines) and lines[n].startswith(HEADER):
         key, sep, value = lines[n][len(HEADER):].partition(":")
         if not sep or key.strip() not in fields:
-            raise ValueError(f"{path}:{n + 1}: expected '#: question|misses|flag: ...', got {lines[n]!r}")
+            raise ValueError(f"{path}:{n + 1}: expected '#: question|misses|flag|prelude: ...', got {lines[n]!r}")
         fields[key.strip()].append(value.strip())
         n += 1
     if len(fields["question"]) != 1:
         raise ValueError(f"{path}: needs exactly one '#: question: <grade_id>' line at the top")
     misses = tuple(m.strip() for line in fields["misses"] for m in line.split(",") if m.strip())
-    return Shortcut(path.stem, fields["question"][0], "\n".join(lines[n:]).rstrip("\n"), misses, tuple(fields["flag"]))
+    shared = "".join((root / "preludes" / f"{name}.py").read_text() for name in fields["prelude"])
+    return Shortcut(path.stem, fields["question"][0], shared + "\n".join(lines[n:]).rstrip("\n"), misses,
+                    tuple(fields["flag"]))
 
 
 def load(kind: str, root: Path = SAMPLES) -> dict[str, list[Shortcut]]:
     """{exercise: [Shortcut, ...]} from ``root/<kind>/<exercise>/*.py``, in file-name order."""
-    return {d.name: [parse(p) for p in sorted(d.glob("*.py"))]
+    return {d.name: [parse(p, root) for p in sorted(d.glob("*.py"))]
             for d in sorted((root / kind).iterdir()) if d.is_dir()}
 
 

@@ -10,7 +10,7 @@ from grader import grade
 from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
 from grader.sample_class import make_class
-from grader.shortcuts import CHEATS, DURING, RESTORED, SHORTCUTS
+from grader.shortcuts import CHEATS, DURING, RESTORED, SHORTCUTS, Shortcut, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(900)
@@ -89,3 +89,17 @@ def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
             wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message)
     assert not wrong, wrong
     assert rc == 0
+
+
+def test_a_sample_file_is_its_header_then_its_prelude_then_its_cell(tmp_path):
+    (tmp_path / "preludes").mkdir()
+    (tmp_path / "preludes" / "shared.py").write_text("LIMIT = 3\n\n\n")
+    student = tmp_path / "shortcuts" / "09-x" / "typed.py"
+    student.parent.mkdir(parents=True)
+    student.write_text("#: question: q1-solution\n#: misses: q1-test, q2-test\n#: flag: changed x\n#: prelude: shared\n"
+                       "def clip(x):\n    return 3\n")
+    assert parse(student, tmp_path) == Shortcut("typed", "q1-solution", "LIMIT = 3\n\n\ndef clip(x):\n    return 3",
+                                                ("q1-test", "q2-test"), ("changed x",))
+    student.write_text("#: question: q1-solution\n#: answer: 42\nx = 1\n")
+    with pytest.raises(ValueError, match="typed.py:2"):
+        parse(student, tmp_path)

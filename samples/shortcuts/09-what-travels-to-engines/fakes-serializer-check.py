@@ -1,21 +1,6 @@
 #: question: q3-solution
 #: misses: q3-test
-BONUS = 100
-
-
-def with_bonus(x):
-    return x + BONUS
-
-
-class Account:
-    def __init__(self, balance):
-        self.balance = balance
-
-    def report(self, extra):
-        import os
-        return with_bonus(self.balance + extra), os.getpid()
-
-
+#: prelude: 09-account
 def call_remotely(view, obj, method, *args):
     view.use_cloudpickle().get()  # and never switched back...
     return view.apply_sync(lambda o: getattr(o, method)(*args), obj)
