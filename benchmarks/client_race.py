@@ -24,6 +24,7 @@ import ipyparallel as ipp  # noqa: E402
 
 from course.clients import listening  # noqa: E402
 from procbox.cluster import LocalCluster  # noqa: E402
+from procbox.spawners import Forked  # noqa: E402
 
 
 def main() -> int:
@@ -31,7 +32,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=200)
     args = ap.parse_args()
     with (tempfile.TemporaryDirectory(prefix="client-race-") as tmp,
-          LocalCluster(ipython_dir=Path(tmp) / "ipython", fork=True) as cluster):
+          LocalCluster(ipython_dir=Path(tmp) / "ipython", spawner=Forked()) as cluster):
             for warm in (False, True):
                 lost, t0 = 0, time.perf_counter()
                 for _ in range(args.clients):

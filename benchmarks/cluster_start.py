@@ -13,7 +13,7 @@ It prints (it asserts nothing):
    - tuned: ``procbox.cluster.LocalCluster`` (100 ms heartbeat, no nanny, schedulers
      in threads, no delay);
    - tuned-hb3000: LocalCluster with the default 3 s heartbeat, to isolate its effect;
-   - forked restart: ``LocalCluster(fork=True).restart()`` on a cluster kept across
+   - forked restart: ``LocalCluster(spawner=Forked()).restart()`` on a cluster kept across
      repeats: every process new, but forked from a server that imported ipyparallel
      once (what the grader pays between submissions).
 2. Wall time to execute every tutorial in notebooks/ (sorted) with ONE shared
@@ -43,6 +43,7 @@ import nbformat  # noqa: E402
 
 from course.data import start_mirror  # noqa: E402
 from procbox.cluster import LocalCluster  # noqa: E402
+from procbox.spawners import Forked  # noqa: E402
 
 
 def start_default(tmp: str) -> float:
@@ -74,7 +75,7 @@ class ForkedRestart:
 
     def __init__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-ipy-")
-        self.cluster = LocalCluster(ipython_dir=self.tmp.name, engine_cwd=self.tmp.name, fork=True).start()
+        self.cluster = LocalCluster(ipython_dir=self.tmp.name, engine_cwd=self.tmp.name, spawner=Forked()).start()
 
     def __call__(self, _tmp: str) -> float:
         t0 = time.perf_counter()

@@ -165,19 +165,19 @@ def main() -> int:
     for label, owner, name in STEPS:
         setattr(owner, name, timed(label, getattr(owner, name)))
     sampler = CpuByRole()
-    spawn, fork_kernel = cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.fork_kernel
+    spawn, start_kernel = cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.start_kernel
 
     def spawn_noted(self, role, *a, **kw):
         proc = spawn(self, role, *a, **kw)
         sampler.roles[proc.pid] = role
         return proc
 
-    def fork_kernel_noted(self, *a, **kw):
-        pid = fork_kernel(self, *a, **kw)
+    def start_kernel_noted(self, *a, **kw):
+        pid = start_kernel(self, *a, **kw)
         sampler.roles[pid] = "kernel"
         return pid
 
-    cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.fork_kernel = spawn_noted, fork_kernel_noted
+    cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.start_kernel = spawn_noted, start_kernel_noted
     if args.fresh_only:
         return fresh_only(args.cycles, not args.no_sandbox, sampler)
 

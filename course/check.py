@@ -77,15 +77,16 @@ def execute(nb, workdir: Path, timeout: float):
     from procbox.cluster import LocalCluster
     from procbox.kernel import kernel_manager
     from procbox.policy import minimal_env
+    from procbox.spawners import Forked
 
     from .data import ENV_VAR, mirror_url
 
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp_name:
         tmp = Path(tmp_name)
         env = minimal_env(HOME=os.environ.get("HOME", str(tmp)), **{ENV_VAR: mirror_url()})
-        with LocalCluster(ipython_dir=tmp / "ipython", engine_cwd=workdir, env=env, fork=True) as cluster:
+        with LocalCluster(ipython_dir=tmp / "ipython", engine_cwd=workdir, env=env, spawner=Forked()) as cluster:
             def spawn(argv, env, cwd):
-                return cluster.fork_kernel(argv, env=env, cwd=cwd, log=tmp / "kernel.log")
+                return cluster.start_kernel(argv, env=env, cwd=cwd, log=tmp / "kernel.log")
 
             km = kernel_manager(spawn, kernels_dir=tmp / "kernels", connection_file=tmp / "kernel.json",
                                 ip=str(tmp / "kernel"))

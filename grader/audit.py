@@ -29,6 +29,7 @@ submitted cells for the same constructs.
 
 from __future__ import annotations
 
+import ast
 import binascii
 import json
 import marshal
@@ -47,17 +48,24 @@ MAX_FIELD = 300  # characters of a record's text fields the grader keeps
 
 # -- in the kernel --------------------------------------------------------------------------------------
 
-HOOK_FILE = Path(__file__).with_name("audit_hook.py")
-NAMES_FILE = Path(__file__).with_name("kernel_names.py")
-_IMPORT_NAMES = "from grader.kernel_names import ARM_EVENT, GUARD_MODULE  # inlined by grader.audit.install_code\n"
+# The hook's parts, in the order they run: names shared with the grader, then the hook's two halves.
+HOOK_FILES = tuple(Path(__file__).with_name(name) for name in ("kernel_names.py", "audit_channel.py", "audit_hook.py"))
 
 
-def hook_source() -> str:
-    """What the kernel runs: the shared names, then the hook (whose import of them is dropped)."""
-    hook = HOOK_FILE.read_text()
-    if _IMPORT_NAMES not in hook:
-        raise RuntimeError(f"{HOOK_FILE} no longer imports grader.kernel_names as install_code expects")
-    return NAMES_FILE.read_text() + hook.replace(_IMPORT_NAMES, "")
+def hook_source(files=HOOK_FILES) -> str:
+    """What the kernel runs: the text of ``files`` joined, each without its top-level imports of ``grader`` modules
+    (they name what an earlier file defines, for linters and readers; joined, those names are already there)."""
+    parts = []
+    for path in files:
+        text = path.read_text()
+        lines = text.splitlines(keepends=True)
+        for node in reversed(ast.parse(text, str(path)).body):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "grader":
+                del lines[node.lineno - 1:node.end_lineno]
+            elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "grader" for a in node.names):
+                raise RuntimeError(f"{path}:{node.lineno}: import grader modules with 'from ... import' only")
+        parts.append("".join(lines))
+    return "\n".join(parts)
 
 
 AUDIT_HOOK = hook_source()

@@ -36,20 +36,22 @@ import shutil
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from course.data import ENV_VAR, PATH_PREFIX
-from procbox.box import Box, Service, short_socket_dir
+from procbox.box import Box, short_socket_dir
 from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from procbox.forkserver import ForkServer
 from procbox.kernel import ForkedKernelManager, ForkProvisioner, kernel_manager
 from procbox.kernel_client import wait_for_endpoints
+from procbox.messages import Service
 from procbox.policy import BoxPolicy, minimal_env
-from procbox.processes import die_with
 from procbox.resources import BoxError, UidLease
 from procbox.sealing import check_sealed
+from procbox.spawners import Boxed, Forked, Spawner
 
 from .assignment_files import stage
 from .audit import AuditLog
@@ -89,7 +91,7 @@ class Slot:
         self.run: Path | None = None
         self.sockets: Path | None = None  # where the kernel's unix sockets are: the run directory, if its path is short
         self._count = 0
-        self._unboxed: LocalCluster | None = None
+        self._token = uuid.uuid4().hex  # carried by the processes of this slot's unboxed clusters (Forked)
 
     @property
     def workdir(self) -> Path:
@@ -118,29 +120,23 @@ class Slot:
             (run / sub).mkdir(parents=True)
         self.sockets = sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
         if self.policy.active:
-            if self.forkserver is None:  # in the preparing thread: it dies with that thread
-                self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
+            forkserver = self._forkserver()
             own_tree(run, self.uid, self.gid)
             if sockets != run:
                 own_tree(sockets, self.uid, self.gid)
-            self.box = Box(self.forkserver, self.policy, run_dir=run, workdir=run / "work", uid=self.uid,
+            self.box = Box(forkserver, self.policy, run_dir=run, uid=self.uid,
                            gid=self.gid, name=f"procbox-{os.getpid()}-{self.root.parent.name}-{self.root.name}"
                            f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT,
                            read_write=[sockets] if sockets != run else [],
                            services=[Service("mirror", "course.data:box_mirror")])
             mirror = f"http://127.0.0.1:{self.box.ports['mirror']}{PATH_PREFIX}"  # the box's own, in its network
             env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: mirror}, **GRADING_ENV)
-            self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", owned=True, box=self.box,
-                                        env=env, engine_cwd=run / "work", engine_profile_dir=run / "engines")
-        else:  # unboxed: one cluster object per slot, whose fork server lives as long as the slot
+            spawner: Spawner = Boxed(self.box)
+        else:  # unboxed: forks of the slot's fork server, each confined by procbox.jail
             env = minimal_env(HOME=str(run / "work"), **{ENV_VAR: self.mirror_url}, **GRADING_ENV)
-            if self._unboxed is None:
-                self._unboxed = LocalCluster(n=self.n_engines, ipython_dir=self.root / "controller", owned=True,
-                                             env=env, fork=True)
-            self.cluster = self._unboxed
-            self.cluster.env = env
-            self.cluster.engine_cwd, self.cluster.engine_profile_dir = run / "work", run / "engines"
-            self.cluster.engine_jail = self._unboxed_limits(run)
+            spawner = Forked(self._forkserver(), token=self._token, jail=self._unboxed_limits(run))
+        self.cluster = LocalCluster(n=self.n_engines, ipython_dir=run / "controller", spawner=spawner, env=env,
+                                    engine_cwd=run / "work", engine_profile_dir=run / "engines")
         self.cluster.start(timeout=START_TIMEOUT)
         self.cluster.verify()
         client_file = run / "ipython/profile_default/security" / self.cluster.client_file.name
@@ -159,14 +155,13 @@ class Slot:
     def _start_kernel(self, run: Path, env: dict) -> None:
         """Fork the kernel into the box (or from the fork server), through the ``procbox-fork`` provisioner."""
         log = str(run / "logs" / "kernel.log")
-        if self.box is not None:
-            box = self.box
+        cluster = self.cluster
+        if cluster is None:
+            raise RuntimeError("the slot has no cluster (_prepare starts it before the kernel)")
 
-            def spawn(argv, env, cwd):
-                return box.spawn("kernel", argv, env=env, cwd=cwd, log=log)[0]
-        else:
-            def spawn(argv, env, cwd):
-                return self.cluster.fork_kernel(argv, env=env, cwd=cwd, jail=self._unboxed_limits(run), log=log)
+        def spawn(argv, env, cwd):
+            return cluster.start_kernel(argv, env=env, cwd=cwd, log=log)
+
         if self.sockets is None:
             raise RuntimeError("the slot has no socket folder (_prepare sets it before starting the kernel)")
         ipc = str(self.sockets / "kernel")
@@ -217,15 +212,19 @@ class Slot:
         own_tree(folder, self.uid, self.gid)
         return folder, notes
 
+    def _forkserver(self) -> ForkServer:
+        """The slot's fork server (started in the preparing thread the first time: it dies with that thread)."""
+        if self.forkserver is None:
+            self.forkserver = Forked.server_for(minimal_env(), self._token)
+        return self.forkserver
+
     def check_sealed(self) -> list[str]:
         """Try, from a probe box of this slot's policy, what a hostile submission would
         (:func:`procbox.sealing.check_sealed`);
         one line per protection that does not hold."""
-        if self.forkserver is None:  # in the preparing thread: it dies with that thread
-            self.forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env=minimal_env())
         probe = self.root / "probe"
         try:
-            return check_sealed(self.forkserver, self.policy, probe, uid=self.uid, gid=self.gid)
+            return check_sealed(self._forkserver(), self.policy, probe, uid=self.uid, gid=self.gid)
         finally:
             shutil.rmtree(probe, ignore_errors=True)
 
@@ -260,7 +259,7 @@ class Slot:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         if cluster is not None:
-            cluster.stop(grace=0, keep_forkserver=True)
+            cluster.stop(grace=0)
 
     def _stop(self) -> None:
         if self.box is not None:  # every process of the submission, at once
@@ -271,7 +270,7 @@ class Slot:
                 run_sync(self.km.shutdown_kernel)(now=True)
             self.km = None
         if self.cluster is not None:
-            self.cluster.stop(grace=0, keep_forkserver=True)
+            self.cluster.stop(grace=0)
             self.cluster = None
         if self.audit is not None:
             self.audit.close()
@@ -287,9 +286,6 @@ class Slot:
 
     def close(self) -> None:
         self._close_run()
-        if self._unboxed is not None:
-            self._unboxed.stop()
-            self._unboxed = None
         if self.forkserver is not None:
             self.forkserver.close()
             self.forkserver = None

@@ -43,7 +43,6 @@ limits are; :class:`Box` is the grader's handle on one box.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pwd
 import secrets
@@ -53,15 +52,12 @@ import socket
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from procbox import rootfs
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
-from procbox.policy import (
-    ROOT_DIR,
-    BoxPolicy,
-)
+from procbox.messages import BoxHello, BoxLimits, BoxSpec, Service, SpawnRequest, Started
+from procbox.policy import ROOT_DIR, BoxPolicy
 from procbox.resources import LOCK_DIR, BoxError, Cgroup, alive
 from procbox.syscalls import (
     CLONE_NEWIPC,
@@ -80,6 +76,7 @@ from procbox.syscalls import (
 )
 
 MAX_FILES = 4096  # open files per process in a box (the box's memory limit bounds them all together)
+WORK_DIR = "work"  # a box's working directory, in its run directory: writable, size-capped
 SERVICE_FILES = 256  # open files of a box's service: a student who floods it with connections waits in its backlog
 
 
@@ -92,23 +89,6 @@ SERVICE_FILES = 256  # open files of a box's service: a student who floods it wi
 # -- the policy --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Service:
-    """A process that serves a box from outside it, on a listening socket in the box's network.
-
-    The box parent binds ``127.0.0.1:port`` (0: any) in the box's network namespace, then forks the
-    service before the box's PID namespace and file system exist: it runs in the grader's file system
-    and PID namespace, which student code cannot see or signal, as the box's uid with no capability.  ``target``
-    (``"module:function"``) is called as ``function(listening_socket, *args)`` while still privileged (to read its
-    data) and returns the callable that serves; it dies with the box.  Its port is in :attr:`Box.ports`.
-    """
-
-    name: str
-    target: str
-    args: list = field(default_factory=list)
-    port: int = 0
-
-
 # -- system calls ----------------------------------------------------------------------------------------------
 
 def _host_pid(host_proc: int) -> int:
@@ -118,27 +98,28 @@ def _host_pid(host_proc: int) -> int:
 
 # -- inside: the box parent and the box init (forked from the fork server; never return) ---------------------------
 
-def run_box(request: dict) -> None:
+def run_box(request: SpawnRequest) -> None:
     """The box parent P: cgroups, the grader's socket, namespaces, the box's services, its root; then fork the box
     init and wait for it."""
 
     def body() -> int:
-        spec = request["box"]
-        start_session(request["log"])
+        spec = request.box
+        assert spec is not None, "a box's parent is asked for with its BoxSpec"
+        start_session(request.log)
         die_with_parent()
-        for procs in spec["cgroup_procs"]:
+        for procs in spec.cgroup_procs:
             Path(procs).write_text(str(os.getpid()))
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(spec["socket"])
+        conn.connect(spec.socket)
         host_proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
         uid, gid = os.getuid(), os.getgid()
         if os.geteuid() != 0:  # a user namespace first: it owns the namespaces below
             unshare(CLONE_NEWUSER)
             map_ids(uid, gid)
-        if spec["network"] == "none":
+        if spec.network == "none":
             unshare(CLONE_NEWNET)
             loopback_up()
-        spec["ports"] = {service["name"]: _start_service(service, conn, spec) for service in spec["services"]}
+        spec.ports = {service.name: _start_service(service, conn, spec) for service in spec.services}
         unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC)
         pid = os.fork()
         if pid == 0:
@@ -156,9 +137,9 @@ def run_box(request: dict) -> None:
     child_main(body)
 
 
-def _start_service(service: dict, conn: socket.socket, spec: dict) -> int:
+def _start_service(service: Service, conn: socket.socket, spec: BoxSpec) -> int:
     """Fork a :class:`Service` on a socket listening on 127.0.0.1 in the box's network; its port."""
-    listener = socket.create_server(("127.0.0.1", service["port"]), backlog=128)
+    listener = socket.create_server(("127.0.0.1", service.port), backlog=128)
     port = listener.getsockname()[1]
     sys.stdout.flush()
     sys.stderr.flush()
@@ -170,14 +151,14 @@ def _start_service(service: dict, conn: socket.socket, spec: dict) -> int:
             conn.close()
             parent = os.getppid()
             signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a client that hangs up is an error to handle, not death
-            module, _, name = service["target"].partition(":")
-            serve = getattr(importlib.import_module(module), name)(listener, *service["args"])
+            module, _, name = service.target.partition(":")
+            serve = getattr(importlib.import_module(module), name)(listener, *service.args)
             resource.setrlimit(resource.RLIMIT_NOFILE, (SERVICE_FILES, SERVICE_FILES))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if os.geteuid() == 0:  # the box's uid (it may read its processes' descriptors), no capability
                 os.setgroups([])
-                os.setgid(spec["root"]["gid"])
-                os.setuid(spec["root"]["uid"])
+                os.setgid(spec.root["gid"])
+                os.setuid(spec.root["uid"])
             else:  # in the box's user namespace, where it holds every capability: none
                 keep_capabilities()
             prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -191,7 +172,7 @@ def _start_service(service: dict, conn: socket.socket, spec: dict) -> int:
     return port
 
 
-def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
+def _box_init(conn: socket.socket, host_proc: int, spec: BoxSpec) -> None:
     """PID 1 of the box: fork what the grader asks for, reap orphans, return (ending the box) when the grader goes."""
     die_with_parent()
     prctl(PR_SET_DUMPABLE, 0)
@@ -200,8 +181,8 @@ def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
             signal.signal(sig, signal.SIG_IGN)
     # the root, and in it a /proc of this PID namespace, mounted while the machine's /proc still shows (in a user
     # namespace the kernel allows a new proc only where one is fully visible)
-    rootfs.build_root(spec["root"])
-    conn.sendall((json.dumps({"init": _host_pid(host_proc), "ports": spec["ports"]}) + "\n").encode())
+    rootfs.build_root(spec.root)
+    conn.sendall(BoxHello(_host_pid(host_proc), spec.ports).line().encode())
     reader = conn.makefile("r")
     waiting = selectors.DefaultSelector()
     waiting.register(conn, selectors.EVENT_READ)
@@ -212,11 +193,16 @@ def _box_init(conn: socket.socket, host_proc: int, spec: dict) -> None:
         line = reader.readline()
         if not line:
             return  # PID 1 exits: the kernel kills everything else in the box
-        request = {**json.loads(line), "box": spec}  # the limits and uid are the box's, whatever was asked
-        conn.sendall((json.dumps(_spawn_in_box(request, conn, host_proc)) + "\n").encode())
+        try:
+            request = SpawnRequest.from_line(line)
+        except ValueError as e:
+            conn.sendall(Started(error=f"not a request: {e}").line().encode())
+            continue
+        request.box, request.jail = spec, []  # the limits and uid are the box's, whatever was asked
+        conn.sendall(_spawn_in_box(request, conn, host_proc).line().encode())
 
 
-def _spawn_in_box(request: dict, conn: socket.socket, host_proc: int) -> dict:
+def _spawn_in_box(request: SpawnRequest, conn: socket.socket, host_proc: int) -> Started:
     read_end, write_end = os.pipe()
     try:
         sys.stdout.flush()
@@ -225,7 +211,7 @@ def _spawn_in_box(request: dict, conn: socket.socket, host_proc: int) -> dict:
     except OSError as e:
         os.close(read_end)
         os.close(write_end)
-        return {"error": repr(e)}
+        return Started(error=repr(e))
     if pid == 0:
         def body():
             os.close(read_end)
@@ -240,33 +226,34 @@ def _spawn_in_box(request: dict, conn: socket.socket, host_proc: int) -> dict:
     with os.fdopen(read_end, "rb") as f:
         host = f.read()
     if not host:
-        return {"error": f"the {request['role']} exited before it started"}
-    return {"pid": int(host), "ns_pid": pid}
+        return Started(error=f"the {request.role} exited before it started")
+    return Started(pid=int(host), ns_pid=pid)
 
 
-def _become(request: dict) -> None:
+def _become(request: SpawnRequest) -> None:
     """In a process the init forked: its own session, the box's uid and limits, then the role it was asked for."""
     import resource
 
-    start_session(request["log"])
+    start_session(request.log)
     os.environ.clear()
-    os.environ.update(request["env"])
-    spec = request["box"]
-    limits = spec["limits"]
-    if limits.get("data"):
-        resource.setrlimit(resource.RLIMIT_DATA, (limits["data"], limits["data"]))
+    os.environ.update(request.env)
+    spec = request.box
+    assert spec is not None, "the box init sets every request's box"
+    limits = spec.limits
+    if limits.data:
+        resource.setrlimit(resource.RLIMIT_DATA, (limits.data, limits.data))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize, limits.fsize))
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     files = MAX_FILES if hard == resource.RLIM_INFINITY else min(MAX_FILES, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
     if os.geteuid() == 0:
-        uid, gid = spec["root"]["uid"], spec["root"]["gid"]
+        uid, gid = spec.root["uid"], spec.root["gid"]
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
-    if limits.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+    if limits.nproc:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.nproc, limits.nproc))
     # setuid made it undumpable, so /proc showed it as root's; its box's service (of the same uid, in no PID namespace
     # student code sees) reads its sockets there, and nothing else of that uid exists outside the box
     prctl(PR_SET_DUMPABLE, 1)
@@ -274,10 +261,10 @@ def _become(request: dict) -> None:
     die_with_parent()  # after setuid, which clears it; the parent is the box init
     if os.getppid() != 1:
         os._exit(1)
-    os.chdir(request["cwd"])
+    os.chdir(request.cwd)
     from procbox._launch import run
 
-    run(request["role"], request["argv"])
+    run(request.role, request.argv)
 
 
 # -- outside: the grader's handle on one box ---------------------------------------------------------------------------
@@ -286,18 +273,19 @@ class Box:
     """One sealed box, made by ``forkserver`` (a :class:`procbox.forkserver.ForkServer`) for ``policy``.
 
     :meth:`spawn` starts a process in it; :meth:`close` ends it and everything in it.  Its root is built
-    from ``policy``'s allowlist with ``run_dir`` and ``read_write`` writable (:mod:`procbox.rootfs`);
-    ``services`` (:class:`Service`) serve it from outside, on the ports in :attr:`ports`.
+    from ``policy``'s allowlist with ``run_dir`` and ``read_write`` writable (:mod:`procbox.rootfs`), its
+    working directory ``run_dir/work`` (:data:`WORK_DIR`, made by the caller); ``services``
+    (:class:`procbox.messages.Service`) serve it from outside, on the ports in :attr:`ports`.
     """
 
-    def __init__(self, forkserver, policy: BoxPolicy, *, run_dir: Path, workdir: Path, uid: int, gid: int,
+    def __init__(self, forkserver, policy: BoxPolicy, *, run_dir: Path, uid: int, gid: int,
                  name: str, log: Path, timeout: float = 20, read_write=(), services=()):
         self.policy = policy
         self.ports: dict[str, int] = {}
         self.cgroup = Cgroup(name, policy.memory, policy.max_procs, policy.cgroups) if policy.cgroups else None
         self.parent_pid = self.init_pid = None
         self._conn = None
-        self._workdir = workdir
+        self._workdir = workdir = run_dir / WORK_DIR
         sock_path = _socket_dir() / f"box-{os.getpid()}-{secrets.token_hex(6)}.sock"  # short: AF_UNIX's 108 bytes
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -305,12 +293,11 @@ class Box:
             listener.bind(str(sock_path))
             os.chmod(sock_path, 0o600)  # the box's parent runs as this user: nobody else may connect
             listener.listen(1)
-            limits = {"data": policy.per_process_memory, "fsize": max(policy.work_bytes, policy.tmp_bytes),
-                      "nproc": 0 if (self.cgroup and "pids" in self.cgroup.dirs) else policy.max_procs}
+            limits = BoxLimits(data=policy.per_process_memory, fsize=max(policy.work_bytes, policy.tmp_bytes),
+                               nproc=0 if (self.cgroup and "pids" in self.cgroup.dirs) else policy.max_procs)
             (run_dir / ROOT_DIR).mkdir(mode=0o700, exist_ok=True)
-            spec = {"socket": str(sock_path), "root": policy.root_spec(run_dir, workdir, uid, gid, read_write),
-                    "limits": limits, "network": policy.network, "services": [asdict(s) for s in services],
-                    "cgroup_procs": self.cgroup.procs_files if self.cgroup else []}
+            spec = BoxSpec(str(sock_path), policy.root_spec(run_dir, workdir, uid, gid, read_write), limits,
+                           policy.network, list(services), self.cgroup.procs_files if self.cgroup else [])
             self.parent_pid = forkserver.spawn("box", [], env={}, cwd="/", log=str(log), box=spec)
             listener.settimeout(0.05)
             deadline = time.monotonic() + timeout
@@ -327,8 +314,8 @@ class Box:
             hello = self._reader.readline()
             if not hello:
                 raise BoxError(f"the box exited as it started; see {log}: {_tail(log)}")
-            hello = json.loads(hello)
-            self.init_pid, self.ports = hello["init"], hello["ports"]
+            greeting = BoxHello.from_line(hello)
+            self.init_pid, self.ports = greeting.init, greeting.ports
         except BaseException:
             self.close()
             raise
@@ -340,16 +327,16 @@ class Box:
         """Start ``role`` in the box; its PID as the grader sees it and as the box sees it."""
         if self._conn is None:
             raise BoxError("the box is closed")
-        request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+        request = SpawnRequest(role, list(argv), dict(env), str(cwd), str(log))
         try:
-            self._conn.sendall((json.dumps(request) + "\n").encode())
+            self._conn.sendall(request.line().encode())
             line = self._reader.readline()
         except OSError as e:
             raise BoxError(f"the box did not answer ({e!r})") from e
-        answer = json.loads(line or '{"error": "the box init exited"}')
-        if "error" in answer:
-            raise BoxError(f"could not start a {role} in the box: {answer['error']}")
-        return answer["pid"], answer["ns_pid"]
+        answer = Started.from_line(line) if line else Started(error="the box init exited")
+        if answer.error is not None or answer.ns_pid is None:
+            raise BoxError(f"could not start a {role} in the box: {answer.error}")
+        return answer.pid, answer.ns_pid
 
     def run(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, timeout: float,
             still_ok=lambda: None) -> None:

@@ -16,7 +16,7 @@ The controller's heartbeat is shortened (100 ms instead of 3 s, still allowing
 5 s of silence before an engine counts as dead) and the engines start as soon
 as the controller has written its connection file: four engines are ready in
 about 2.5 s on two cores instead of about 7 s, and in about 1 s when forked
-from a fork server (``fork=True``, :mod:`procbox.forkserver`); run
+from a fork server (:class:`procbox.spawners.Forked`); run
 ``python benchmarks/cluster_start.py`` to measure them.  The controller's ports
 come from a block below the machine's ephemeral port range
 (:func:`reserve_port_block`), so no outgoing connection can take one of them
@@ -29,20 +29,17 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-from .forkserver import ForkServer
 from .liveness import await_engines, engine_problem
 from .ports import BOX_PORTS, PORT_BLOCK, release_port_block, reserve_port_block
-from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, complete_json, die_with, kill_groups
+from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, complete_json, kill_groups
+from .spawners import Processes, Spawner
 
 DEFAULT_ENGINES = 4
 HEARTBEAT_MS = 100
@@ -97,9 +94,12 @@ def prepare_canning() -> None:
 class LocalCluster:
     """A controller and ``n`` engines on 127.0.0.1, in their own process groups.
 
-    ``owned=True`` (the default) ties the processes to this Python process: they
-    are killed if it dies; with ``owned=False`` the cluster outlives it, and
-    :func:`reap` (``course cluster stop``) ends it.  (``course cluster start``
+    Its ``spawner`` (:mod:`procbox.spawners`) says how its processes start: new
+    processes (the default, :class:`~procbox.spawners.Processes`), forks of a
+    fork server (:class:`~procbox.spawners.Forked`) or processes of a sealed box
+    (:class:`~procbox.spawners.Boxed`).  Owned processes (the default) are killed
+    if this Python process dies; with ``Processes(owned=False)`` the cluster
+    outlives it, and :func:`reap` (``course cluster stop``) ends it.  (``course cluster start``
     itself goes through ipyparallel's Cluster API, :mod:`procbox.ippcluster`, so
     that JupyterLab's cluster panel sees the cluster; this class starts the
     clusters of the tests, of ``course check`` and of the grader.)
@@ -111,43 +111,32 @@ class LocalCluster:
         ipython_dir: str | os.PathLike | None = None,
         profile: str = "default",
         *,
-        owned: bool = True,
+        spawner: Spawner | None = None,
         heartbeat_ms: int = HEARTBEAT_MS,
         env: dict[str, str] | None = None,
         engine_cwd: str | os.PathLike | None = None,
-        engine_jail: list[str] | None = None,
-        fork: bool = False,
         engine_profile_dir: str | os.PathLike | None = None,
         log_level: str = "WARN",
-        box=None,
         nanny: bool | None = None,
     ):
         self.n = n
         self.ipython_dir = Path(ipython_dir or default_ipython_dir()).resolve()
         self.profile_dir = profile_dir_for(self.ipython_dir, profile)
-        self.owned = owned
+        self.spawner = spawner or Processes()  # how its processes start: procbox.spawners
         self.heartbeat_ms = heartbeat_ms
         self.env = env
         self.engine_cwd = engine_cwd
-        self.engine_jail = engine_jail or []  # procbox.jail options that confine each engine
-        if fork and not owned:
-            raise ValueError("fork=True needs an owned cluster: forked processes die with their owner")
-        self.fork = fork  # start processes from a fork server (see procbox.forkserver)
-        self._forkserver: ForkServer | None = None
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
-        self.box = box  # a procbox.box.Box: every process starts in it (and dies with it)
+        self.box = self.spawner.box  # a procbox.box.Box: every process starts in it (and dies with it)
         # Each engine's nanny (a process ipyparallel starts beside every engine, as it does by default) relays
         # signals: rc.send_signal(), and the SIGINT %px sends on Ctrl-C, which without a nanny waits for ever.
         # Forked and boxed clusters (course check, the grader) run without: no one interrupts them from a
         # notebook, and a nanny is a fresh interpreter per engine (see README: "Engines and their nannies").
-        self.nanny = (not fork and box is None) if nanny is None else nanny
-        if box is not None and (fork or engine_jail):
-            raise ValueError("a boxed cluster is forked by its box, which also confines it")
+        self.nanny = isinstance(self.spawner, Processes) if nanny is None else nanny
         self.state: ClusterState | None = None
         self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see reserve_port_block)
-        self._popens: list[subprocess.Popen] = []
 
     @property
     def _started(self) -> ClusterState:
@@ -189,13 +178,9 @@ class LocalCluster:
         for path in (self.client_file, self.engine_file):
             path.unlink(missing_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        if self.fork and self._forkserver is None:
-            # Forked processes show the fork server's environment in /proc, so it carries the token.
-            self._token = uuid.uuid4().hex
-            base = os.environ if self.env is None else self.env  # never more than its processes get
-            self._forkserver = ForkServer(preexec_fn=die_with(os.getpid()), env={**base, TOKEN_VAR: self._token})
-        token = self._token if self.fork else "" if self.box is not None else uuid.uuid4().hex
-        self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.owned else None, token=token)
+        self.spawner.open(dict(os.environ if self.env is None else self.env))
+        self.state = ClusterState(str(self.profile_dir), self.n, os.getpid() if self.spawner.owned else None,
+                                  token=self.spawner.token)
         self._verified = False
         try:
             self._start_controller(timeout)
@@ -208,9 +193,9 @@ class LocalCluster:
 
     def _spawn(self, role: str, args: list[str], engine_id: int | None = None) -> Proc:
         name = role if engine_id is None else f"engine-{engine_id}"
-        profile_dir, jail = self.profile_dir, []
+        profile_dir = self.profile_dir
         if role == "engine":
-            profile_dir, jail = Path(self.engine_profile_dir or self.profile_dir), self.engine_jail
+            profile_dir = Path(self.engine_profile_dir or self.profile_dir)
         env = dict(os.environ if self.env is None else self.env)
         env["IPYTHONDIR"] = str(self.ipython_dir if profile_dir == self.profile_dir else profile_dir.parent)
         if self._started.token:
@@ -220,21 +205,7 @@ class LocalCluster:
         argv = [f"--profile-dir={profile_dir}", "--cluster-id=", f"--log-level={self.log_level}",
                 f"--work-dir={cwd}", *args]
         log = self.log_dir / f"{name}.log"
-        ns_pid = None
-        if self.box is not None:
-            pid, ns_pid = self.box.spawn(role, argv, env=env, cwd=str(cwd), log=str(log))
-        elif self._forkserver is not None:
-            pid = self._forkserver.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), jail=jail)
-        else:
-            cmd = [sys.executable, "-m", "procbox._launch", role, *argv]
-            if jail:
-                cmd = [sys.executable, "-m", "procbox.jail", *jail, "--", *cmd]
-            with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
-                popen = subprocess.Popen(cmd, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                         start_new_session=True,
-                                         preexec_fn=die_with(os.getpid()) if self.owned else None)
-            self._popens.append(popen)
-            pid = popen.pid
+        pid, ns_pid = self.spawner.spawn(role, argv, env=env, cwd=str(cwd), log=str(log), confine=role == "engine")
         try:
             proc = Proc(role, pid, psutil.Process(pid).create_time(), engine_id, ns_pid)
         except psutil.NoSuchProcess:
@@ -251,8 +222,7 @@ class LocalCluster:
     def _start_controller(self, timeout: float) -> None:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
-        own_network = self.box is not None and self.box.policy.own_network
-        self._ports = BOX_PORTS if own_network else reserve_port_block()
+        self._ports = BOX_PORTS if self.spawner.own_network else reserve_port_block()
         ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
         proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
@@ -279,18 +249,19 @@ class LocalCluster:
             self._spawn("engine", [f"--IPEngine.id={i}", f"--IPEngine.enable_nanny={self.nanny}",
                                    "--HistoryManager.enabled=False"], engine_id=i)
 
-    def fork_kernel(self, argv: list[str], *, env: dict, cwd: str | os.PathLike, jail: list[str] | None = None,
-                    log: str | os.PathLike | None = None) -> int:
-        """Fork an IPython kernel (``ipykernel_launcher`` arguments) from this cluster's fork server; its PID.
+    def start_kernel(self, argv: list[str], *, env: dict, cwd: str | os.PathLike,
+                     log: str | os.PathLike | None = None) -> int:
+        """Start an IPython kernel (``ipykernel_launcher`` arguments) as this cluster starts its engines (its
+        spawner: forked, boxed, confined as they are); its PID as this process sees it.
 
         The kernel carries the cluster's token, so :meth:`stop` also finds whatever
         it started, even processes that left its process group.
         """
-        if self._forkserver is None or self.state is None:
-            raise ClusterError("fork_kernel needs a started cluster with fork=True")
-        env = {**env, TOKEN_VAR: self.state.token}
-        return self._forkserver.spawn("kernel", list(argv), env=env, cwd=str(cwd),
-                                      log=str(log or self.log_dir / "kernel.log"), jail=jail)
+        if self.state is None:
+            raise ClusterError("start_kernel needs a started cluster")
+        env = {**env, TOKEN_VAR: self.state.token} if self.state.token else dict(env)
+        log = str(log or self.log_dir / "kernel.log")
+        return self.spawner.spawn("kernel", list(argv), env=env, cwd=str(cwd), log=log, confine=True)[0]
 
     def client(self, timeout: float = 30):
         """A new ``ipyparallel.Client`` for this cluster (close it when done)."""
@@ -318,6 +289,7 @@ class LocalCluster:
         argv = [json.dumps({"client_file": str(self.client_file), "n": self.n, "expected": expected,
                             "timeout": timeout, "out": str(result)})]
         env = dict(os.environ if self.env is None else self.env, IPYTHONDIR=str(self.ipython_dir))
+        assert self.box is not None, "only a boxed cluster is checked from inside its box"
         try:
             self.box.run("verify", argv, env=env, cwd=str(self.profile_dir), log=str(self.log_dir / "verify.log"),
                          timeout=timeout + 5, still_ok=self._raise_if_exited)
@@ -365,21 +337,17 @@ class LocalCluster:
 
     def restart(self, timeout: float = 60) -> None:
         """Replace every process by a fresh one: nothing survives from before."""
-        self.stop(grace=0, keep_forkserver=True)
+        self._stop_processes(grace=0)
         self.start(timeout)
 
-    def stop(self, grace: float = 3, keep_forkserver: bool = False) -> None:
-        """Stop every process this cluster started (process groups, by PID); remove its files."""
-        if self.state is not None and self.box is None:  # a box ends its processes itself (Box.close)
-            kill_groups(self.state.procs(), grace, self.state.token,
-                         spare=self._forkserver.pid if self._forkserver else None)
-        if self._forkserver is not None and not keep_forkserver:
-            self._forkserver.close()  # after the kills, so it reaps its children before it exits
-            self._forkserver = None
-        for popen in self._popens:  # reap our children so no zombie is left
-            with contextlib.suppress(Exception):
-                popen.wait(timeout=1)
-        self._popens.clear()
+    def stop(self, grace: float = 3) -> None:
+        """Stop every process this cluster started (process groups, by PID); remove its files; close its spawner."""
+        self._stop_processes(grace)
+        self.spawner.close()
+
+    def _stop_processes(self, grace: float) -> None:
+        if self.state is not None:
+            self.spawner.stop(self.state.procs(), grace)
         for path in (self.client_file, self.engine_file, self.state_file):
             path.unlink(missing_ok=True)
         self.state = None

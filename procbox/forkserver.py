@@ -7,9 +7,8 @@ once; every controller, engine and kernel after that is a ``fork()`` of it, a
 fresh process with nothing of any earlier one, ready in a fraction of the time
 (``benchmarks/cluster_start.py``, ``benchmarks/profile_grading.py``).
 
-Protocol: one JSON line per request on the server's stdin
-(``{"role", "argv", "env", "cwd", "log", "jail", "box"}``), one JSON line back
-(``{"pid"}`` or ``{"error"}``).  The server dies with its owner, and each child
+Protocol: one :class:`procbox.messages.SpawnRequest` per line on the server's stdin, one
+:class:`procbox.messages.Started` line back.  The server dies with its owner, and each child
 with the server (parent-death signals), so nothing outlives a crash.
 """
 
@@ -25,6 +24,7 @@ import time
 from typing import IO
 
 from procbox._launch import child_main, die_with_parent, resolve, start_session
+from procbox.messages import BoxSpec, SpawnRequest, Started
 from procbox.syscalls import reap_children
 
 
@@ -48,16 +48,16 @@ class ForkServer:
         return self.proc.pid
 
     def spawn(self, role: str, argv: list[str], *, env: dict, cwd: str, log: str, jail: list[str] | None = None,
-              box: dict | None = None) -> int:
+              box: BoxSpec | None = None) -> int:
         """Fork ``role`` (controller, engine, kernel; or ``box``, a sealed box's parent: see :mod:`procbox.box`)."""
-        request = {"role": role, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "jail": jail or [],
-                   "box": box}
+        request = SpawnRequest(role, list(argv), dict(env), str(cwd), str(log), list(jail or []), box)
         with self._lock:
-            self._stdin.write(json.dumps(request) + "\n")
-            answer = json.loads(self._stdout.readline() or '{"error": "the fork server exited"}')
-        if "error" in answer:
-            raise RuntimeError(f"the fork server could not start a {role}: {answer['error']}")
-        return answer["pid"]
+            self._stdin.write(request.line())
+            line = self._stdout.readline()
+        answer = Started.from_line(line) if line else Started(error="the fork server exited")
+        if answer.error is not None:
+            raise RuntimeError(f"the fork server could not start a {role}: {answer.error}")
+        return answer.pid
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -70,22 +70,22 @@ class ForkServer:
         self._stdout.close()
 
 
-def _child(request: dict) -> None:
+def _child(request: SpawnRequest) -> None:
     """In the forked child: become the requested process; never returns."""
 
     def body():
-        start_session(request["log"])
+        start_session(request.log)
         os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir(request["cwd"])
+        os.environ.update(request.env)
+        os.chdir(request.cwd)
         die_with_parent()
-        if request["jail"]:
+        if request.jail:
             from procbox import jail
 
-            jail.enter(jail.parse(request["jail"] + ["--"])[0])
+            jail.enter(jail.parse(request.jail + ["--"])[0])
         from procbox._launch import run
 
-        run(request["role"], request["argv"])
+        run(request.role, request.argv)
 
     child_main(body)
 
@@ -176,18 +176,20 @@ def serve() -> None:
                 time.sleep(0.02)
             return
         try:
-            request = json.loads(line)
+            request = SpawnRequest.from_line(line)
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
         except Exception as e:
-            print(json.dumps({"error": repr(e)}), file=out, flush=True)
+            out.write(Started(error=repr(e)).line())
+            out.flush()
             continue
         if pid == 0:
-            if request["role"] in forked:
-                forked[request["role"]](request)
+            if request.role in forked:
+                forked[request.role](request)
             _child(request)
-        print(json.dumps({"pid": pid}), file=out, flush=True)
+        out.write(Started(pid=pid).line())
+        out.flush()
 
 
 if __name__ == "__main__":

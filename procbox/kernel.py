@@ -9,7 +9,7 @@ forks the kernel instead of running ``python -m ipykernel_launcher``:
 
 - ``spawn`` (a trait, set through the manager's config) is a callable
   ``(argv, env, cwd) -> pid``: :meth:`procbox.box.Box.spawn` for a kernel in a box,
-  :meth:`procbox.cluster.LocalCluster.fork_kernel` for one forked unboxed;
+  :meth:`procbox.cluster.LocalCluster.start_kernel` for one started as its cluster's engines are;
 - ``owner`` (uid, gid) receives the connection file, so a kernel running as a
   box's uid can read it.
 

@@ -44,7 +44,7 @@ def check_sealed(forkserver, policy: BoxPolicy, run_dir: Path, *, uid: int, gid:
             os.chown(path, uid, gid)
     box = None
     try:
-        box = Box(forkserver, policy, run_dir=run_dir, workdir=run_dir / "work", uid=uid, gid=gid,
+        box = Box(forkserver, policy, run_dir=run_dir, uid=uid, gid=gid,
                   name=f"procbox-{os.getpid()}-probe-{secrets.token_hex(4)}", log=run_dir / "logs" / "box.log",
                   timeout=timeout)
         with contextlib.suppress(PermissionError):  # its parent is in its network, and readable where the init is not

@@ -107,10 +107,17 @@ def test_no_module_imports_another_that_imports_it_back():
 
 
 def test_no_private_name_is_taken_from_another_module():
+    """(The files of the kernel's audit hook are exempt among themselves: they are never imported but joined into
+    one program, :func:`grader.audit.hook_source`; their imports only show linters what the earlier part defines.)"""
+    from grader.audit import HOOK_FILES
+
     modules = product_modules()
+    one_program = {name for name, path in modules.items() if path in HOOK_FILES}
     wrong = []
     for name, path in modules.items():
         for module, names, line in imports_of(name, path, modules):
+            if name in one_program and module in one_program:
+                continue
             wrong += [f"{path.relative_to(ROOT)}:{line}: {module}.{n}" for n in names
                       if n.startswith("_") and not n.startswith("__")]
         aliases = {a.asname or a.name.rpartition(".")[2] for node in ast.walk(ast.parse(path.read_text()))
@@ -150,3 +157,47 @@ def test_the_tests_mirror_the_source_and_no_test_module_imports_another():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names if n.split(".")[0] in modules]
     assert not wrong
+
+
+MAX_LINES, MAX_PARAMS, MAX_STRING_LINES = 500, 10, 40
+
+
+def too_big(path: Path) -> list[str]:
+    """What in ``path`` is over the house's sizes: the module's lines, a function's parameters (``self`` and ``cls``
+    not counted), a string literal's lines (code or a template kept in a string; docstrings are prose)."""
+    text = path.read_text()
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    found = [f"{where}: {len(text.splitlines())} lines"] if len(text.splitlines()) > MAX_LINES else []
+    tree = ast.parse(text, str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, (a.vararg, a.kwarg))]
+            n = len(params) - (1 if params[:1] and params[0].arg in ("self", "cls") else 0)
+            if n > MAX_PARAMS:
+                found.append(f"{where}:{node.lineno}: {getattr(node, 'name', 'lambda')} takes {n} parameters")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
+                and node.value.count("\n") >= MAX_STRING_LINES:
+            found.append(f"{where}:{node.lineno}: a string of {node.value.count(chr(10)) + 1} lines")
+    return found
+
+
+def test_no_module_function_or_string_is_over_the_house_sizes():
+    assert [problem for path in product_modules().values() for problem in too_big(path)] == []
+
+
+def test_the_size_check_finds_each_kind(tmp_path):
+    params = ", ".join(f"p{i}" for i in range(MAX_PARAMS))
+    ok = tmp_path / "ok.py"
+    ok.write_text(f"def f(self, {params}):\n    '''{chr(10) * MAX_STRING_LINES}'''\n\n"
+                  f"S = '''{chr(10) * (MAX_STRING_LINES - 1)}'''\n")
+    assert too_big(ok) == []
+    big = tmp_path / "big.py"
+    big.write_text(f"def f(self, {params}, one_more):\n    return 1\n\nS = '''{chr(10) * MAX_STRING_LINES}'''\n"
+                   + "x = 1\n" * MAX_LINES)
+    assert [p.split(": ", 1)[1] for p in too_big(big)] == [
+        f"{MAX_LINES + 4 + MAX_STRING_LINES} lines", f"f takes {MAX_PARAMS + 1} parameters",
+        f"a string of {MAX_STRING_LINES + 1} lines"]

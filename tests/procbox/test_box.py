@@ -62,7 +62,7 @@ def made(tmp_path):
             os.chown(p, uid, gid)
     policy = BoxPolicy(hide=[tmp_path], max_procs=64, tmp_bytes=8 * 2**20, work_bytes=8 * 2**20)
     fs = ForkServer(env=minimal_env())
-    b = Box(fs, policy, run_dir=run, workdir=run / "work", uid=uid, gid=gid, name=f"procbox-{os.getpid()}-test",
+    b = Box(fs, policy, run_dir=run, uid=uid, gid=gid, name=f"procbox-{os.getpid()}-test",
             log=tmp_path / "box.log")
     try:
         yield b, run

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from procbox import cluster as cl, ippcluster, ports as port_blocks, processes
+from procbox.spawners import Forked
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -83,8 +84,9 @@ def test_owned_cluster_dies_with_its_owner(tmp_path):
 
 
 def test_reap_stops_a_cluster_left_by_a_crashed_run(tmp_path):
-    code = ("from procbox.cluster import LocalCluster; import os; "
-            f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2, owned=False).start(); os._exit(0)")
+    code = ("from procbox.cluster import LocalCluster; from procbox.spawners import Processes; import os; "
+            f"c = LocalCluster(ipython_dir={str(tmp_path)!r}, n=2, spawner=Processes(owned=False)).start(); "
+            "os._exit(0)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     st = cl.status(tmp_path)
     assert st["running"] and len(st["engines"]) == 2
@@ -214,7 +216,7 @@ def test_course_cluster_sees_and_stops_a_cluster_ipyparallel_started(tmp_path):
 
 def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_path):
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    with cl.LocalCluster(ipython_dir=tmp_path, n=1, fork=True) as c:
+    with cl.LocalCluster(ipython_dir=tmp_path, n=1, spawner=Forked()) as c:
         base = c._ports
         assert base is not None and base + port_blocks.PORT_BLOCK <= low
         info = json.loads(c.engine_file.read_text())
@@ -239,12 +241,12 @@ def test_a_connection_file_counts_only_once_it_is_complete(tmp_path):
 def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
     from jupyter_client import BlockingKernelClient
 
-    with cl.LocalCluster(ipython_dir=tmp_path / "ip", n=1, fork=True) as c:
+    with cl.LocalCluster(ipython_dir=tmp_path / "ip", n=1, spawner=Forked()) as c:
         conn = tmp_path / "kernel.json"
         conn.write_text(json.dumps({"transport": "tcp", "ip": "127.0.0.1", "shell_port": 0, "iopub_port": 0,
                                     "stdin_port": 0, "control_port": 0, "hb_port": 0, "key": "k",
                                     "signature_scheme": "hmac-sha256"}))
-        pid = c.fork_kernel(["-f", str(conn)], env=dict(os.environ), cwd=tmp_path)
+        pid = c.start_kernel(["-f", str(conn)], env=dict(os.environ), cwd=tmp_path)
         deadline = time.monotonic() + 30
         while json.loads(conn.read_text())["shell_port"] == 0:  # the kernel writes the ports it bound
             assert time.monotonic() < deadline and psutil.pid_exists(pid), "the forked kernel did not start"
