@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
 from traitlets.config import Config
 
 from course.data import ENV_VAR, start_mirror
@@ -27,9 +29,7 @@ from procbox.cluster import LocalCluster
 from . import export, feedback, grade, release, report
 from .exercise import load_exercises
 from .gradebook import Gradebook
-from .preprocessors.execute_submission import ExecuteSubmission
 from .sample_class import make_class
-from .state import state_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,23 +40,30 @@ class LessonError(RuntimeError):
 
 def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeout: int = 300,
                      name: str = "the notebook"):
-    """Execute a tutorial top to bottom (only cells tagged ``raises-exception`` may fail); return it.
+    """Execute a tutorial top to bottom in a new kernel (only cells tagged ``raises-exception`` may fail); return it.
 
-    A cell that fails raises nbclient's CellExecutionError; a kernel that dies or stops answering (which
-    :class:`ExecuteSubmission` records in the grading state instead of raising) raises :class:`LessonError`
-    naming ``name``.
+    A plain nbclient ``NotebookClient``, as any runner of notebooks would use: a cell that fails raises nbclient's
+    CellExecutionError (a cell over ``timeout`` seconds its CellTimeoutError); a kernel that dies raises
+    :class:`LessonError` naming ``name`` and the cell.
     """
     env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url})
     with tempfile.TemporaryDirectory(prefix="lesson-") as sockets:
         # the kernel on ipc sockets, as the grader's: no "running over TCP without encryption" in the output
         config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
-        executor = ExecuteSubmission(timeout=timeout, kernel_env=env, allow_errors=False, interrupt_on_timeout=False,
-                                     config=config)
-        resources = {"metadata": {"path": str(cwd)}}
-        executor.preprocess(nb, resources)
-    crash = state_of(resources).crash
-    if crash:
-        raise LessonError(f"{name} did not run to its end: {crash}")
+        client = NotebookClient(nb, timeout=timeout, allow_errors=False, interrupt_on_timeout=False, config=config,
+                                resources={"metadata": {"path": str(cwd)}})
+        with client.setup_kernel(env=env):
+            assert client.kc is not None  # setup_kernel started it
+            info = client.wait_for_reply(client.kc.kernel_info())
+            if info is not None:
+                nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(nb.cells):
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                except DeadKernelError as e:
+                    raise LessonError(f"{name} did not run to its end: the kernel died while running cell {index} "
+                                      f"({e})") from None
+            client.set_widgets_metadata()
     return nb
 
 

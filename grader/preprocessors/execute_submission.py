@@ -7,6 +7,7 @@ import math
 import secrets
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from jupyter_core.utils import ensure_async, run_sync
@@ -137,8 +138,6 @@ class ExecuteSubmission(ExecutePreprocessor):
         except _LimitReached:
             pass
         except Exception as e:
-            if not self.guard and not isinstance(e, (DeadKernelError, KernelUnresponsive)):
-                raise  # not grading (a tutorial run by the demo): errors are errors
             if self._index is None and km is not None:  # a prepared kernel that failed before any cell
                 raise KernelNotReady(f"{type(e).__name__}: {e}") from e
             if isinstance(e, DeadKernelError):
@@ -296,11 +295,15 @@ class ExecuteSubmission(ExecutePreprocessor):
                        "the test scores 0")
         return cell, resources
 
-    def _ask(self, code="", expression=None):
-        """Run code silently; return the value of ``expression`` (a Python literal), or None."""
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False,
-                                 user_expressions={"v": expression} if expression else {})
-        reply = self.wait_for_reply(msg_id)
+    def _ask(self, code="", expression=None, timeout: float | None = None):
+        """Run code silently; return the value of ``expression`` (a Python literal), or None.  KernelUnresponsive if
+        no reply comes within ``timeout`` seconds (default: nbclient's ``timeout``, what it waits outside a cell)."""
+        kc = self.kc
+        if kc is None:
+            raise KernelUnresponsive(f"there was no kernel to ask at cell {self._index}")
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False,
+                            user_expressions={"v": expression} if expression else {})
+        reply = self._reply(kc, msg_id, timeout if timeout is not None else self.timeout or math.inf)
         if reply is None:
             raise KernelUnresponsive(f"the kernel stopped responding at cell {self._index}; it was stopped "
                                      "and the cells after it did not run")
@@ -310,16 +313,29 @@ class ExecuteSubmission(ExecutePreprocessor):
         with PARSE_LOCK:  # (literal_eval parses: one thread at a time, see grader.protect)
             return ast.literal_eval(value["data"]["text/plain"])
 
+    def _reply(self, kc, msg_id: str, timeout: float) -> dict | None:
+        """The kernel's shell reply to ``msg_id``, or None if none came within ``timeout`` seconds (DeadKernelError if
+        the kernel died).  nbclient's ``wait_for_reply`` waits by its ``timeout`` trait and then interrupts the kernel;
+        the grader's own requests wait by their own time, and a kernel that does not answer them is stopped."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = run_sync(ensure_async)(kc.shell_channel.get_msg(timeout=min(left, self.shell_timeout_interval)))
+            except Empty:
+                if not self._kernel_alive():
+                    raise DeadKernelError("the kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
     def _probe(self):
         """After a timeout: a kernel that ignores the interrupt is stopped, not waited for cell after cell."""
-        timeout, self.timeout = self.timeout, self.probe_timeout
         try:
-            self._ask()
+            self._ask(timeout=self.probe_timeout)
         except KernelUnresponsive:
             raise KernelUnresponsive(f"the kernel stopped responding after cell {self._index} timed out; "
                                      "it was stopped and the cells after it did not run") from None
-        finally:
-            self.timeout = timeout
 
     def _record(self, cell, cell_index, execute_reply):
         content = execute_reply.get("content", {})

@@ -287,7 +287,7 @@ def test_the_graders_parses_hold_the_lock(monkeypatch):
 
     executor = execute_submission.ExecuteSubmission()
     executor.kc = Client()
-    monkeypatch.setattr(executor, "wait_for_reply", lambda msg_id: {"content": {"user_expressions": {
+    monkeypatch.setattr(executor, "_reply", lambda kc, msg_id, timeout: {"content": {"user_expressions": {
         "v": {"status": "ok", "data": {"text/plain": "'[1, 2]'"}}}}})
     assert executor._ask(expression="anything") == "[1, 2]"
     assert len(held) >= 4 and all(held), held

@@ -9,7 +9,7 @@ import pytest
 from grader import grade
 from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
-from grader.sample_class import make_class
+from grader.sample_class import KINDS, make_class
 from grader.shortcuts import CHEATS, DURING, RESTORED, SHORTCUTS, Shortcut, parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +57,14 @@ EXERCISES = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
 
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
-    """The shortcut students of every exercise this session selected (``-k 08`` grades only 08's), graded once."""
+    """The shortcut students of every exercise this session selected (``-k 08`` grades only 08's), and one sample
+    student of each kind (grader.sample_class.KINDS), graded once."""
     chosen = sorted({item.callspec.params["exercise"] for item in request.session.items
                      if item.module is request.module and hasattr(item, "callspec")})
     exercises = load_exercises(ROOT / "exercises")
     out = tmp_path_factory.mktemp("shortcuts")
-    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=0, shortcuts=True)
+    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=len(KINDS),
+                          shortcuts=True)
     rc = grade.main(submissions=out / "class", source=ROOT / "exercises", gradebook=out / "g.sqlite",
                     quiet=True, timeout=60, workers=4)  # most of these students wait: four at once
     with Gradebook(out / "g.sqlite") as gb:
@@ -73,7 +75,7 @@ def graded(request, tmp_path_factory):
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
     expected, results, rc = graded
-    mine = {key: points for key, points in expected.items() if key[1] == exercise}
+    mine = {key: points for key, points in expected.items() if key[1] == exercise and key[0].startswith("shortcut-")}
     assert mine, f"{exercise} has no shortcut students"
     wrong = {}
     for key, points in mine.items():
@@ -89,6 +91,24 @@ def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
             wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message)
     assert not wrong, wrong
     assert rc == 0
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_sample_class_scores_as_expected_and_no_student_code_is_flagged(graded, exercise):
+    """Graded as the grader grades (the guard keeping the set-up's names, the modules the tests rely on and their
+    submodules, the tests' helper module; the audit hook watching), a student of each kind scores what the sample
+    class expects and nothing its code did is flagged (the tampering kind's test cells are restored, which is not
+    student code's doing)."""
+    expected, results, _ = graded
+    mine = {key: points for key, points in expected.items() if key[1] == exercise and key[0].startswith("student")}
+    assert len(mine) == len(KINDS)
+    wrong = {}
+    for key, points in mine.items():
+        r = results.get(key)
+        flags = [f for f in r.flags if "student code" in f] if r else []
+        if r is None or r.total != points or flags:
+            wrong[key] = (r and r.total, points, flags, r and r.message)
+    assert not wrong, wrong
 
 
 def test_a_sample_file_is_its_header_then_its_prelude_then_its_cell(tmp_path):
