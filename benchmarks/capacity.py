@@ -56,7 +56,6 @@ from grader.sample_class import make_class  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
 
 LOGS = ROOT / "benchmarks" / ".cache" / "capacity"
-MAX_WORKERS = 4  # grader.local.default_workers caps at 4 per host
 
 
 class Run:
@@ -132,8 +131,9 @@ class OuterCluster:
 
 
 def rate(cores: int, w: float, c: float) -> float:
-    """Submissions per second of a host with ``cores`` cores: min(k/w, C/c) with k = min(C, 4) workers."""
-    return min(min(cores, MAX_WORKERS) / w, cores / c)
+    """Submissions per second of a host with ``cores`` cores: min(k/w, C/c) with k = C workers (one per core:
+    grader.local.default_workers, on a host whose memory holds them)."""
+    return min(cores / w, cores / c)
 
 
 def largest_share(names: list[str], exercises: int, hosts: int) -> int:
@@ -234,6 +234,11 @@ def main() -> int:
         reference = scores(book("l1"))
         same = all(scores(b) == reference for b in (book("l2"), merged, book("c1"), book("c2")))
         print(f"  same scores on every path as the 1-worker local run: {'yes' if same else 'NO'}", flush=True)
+        # per core: a bigger host scales if this figure holds as workers (one per core) are added
+        print("\nper-core throughput of the local runs (submissions per minute per core in use):", flush=True)
+        for run, in_use in ((full, 1), (local2, min(2, cores_here))):
+            print(f"  {run.label:<34} {run.n / run.wall * 60 / in_use:7.1f} on {in_use} core{'s' * (in_use != 1)}",
+                  flush=True)
 
     students, exs = (int(x) for x in args.project.lower().split("x"))
     total = students * exs

@@ -232,7 +232,7 @@ def main() -> int:
                          "benchmarks/.cache), in this same run, and print both throughput ratios")
     args = ap.parse_args()
     students, sandbox = (6 if args.quick else args.students), ("off" if args.no_sandbox else "on")
-    workers = args.workers or f"{default_workers()} (the default: one per CPU, at most 4)"
+    workers = args.workers or f"{default_workers().reason} (the default)"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every finally runs
     shutil.rmtree(LOGS, ignore_errors=True)
     LOGS.mkdir(parents=True)

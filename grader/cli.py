@@ -18,8 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import demo, export, feedback, grade, local, manual, merge, options, release, report
 
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
-    workers_default = (f"one per CPU, at most 4: {local.default_workers()} here, and at most one per "
-                       f"{local.SUBMISSIONS_PER_WORKER} submissions")
+    workers_default = (f"one per CPU, as many as memory holds, and at most one per {local.SUBMISSIONS_PER_WORKER} "
+                       f"submissions: here {local.default_workers().reason}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     d = _defaults(release.main)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import os
 import queue
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
+from course.cpus import usable_cpus
+from procbox.policy import DEFAULT_MEMORY
 from procbox.rundirs import PREFIX as RUN_PREFIX, run_root, sweep_stale
 
 from .gradebook import Gradebook
@@ -22,14 +26,41 @@ from .progress import Progress
 from .worker import SlotError, Worker, close_thread_loop, drain
 
 SUBMISSIONS_PER_WORKER = 4  # a worker's own fork servers cost about 0.65 CPU-s each: worth it from here on
+SLOTS_PER_WORKER = 2  # a worker keeps the next submission's box prepared while the current one runs (grader.worker)
 
 
-def default_workers(submissions: int | None = None) -> int:
-    """One worker per CPU this process may use, at most 4 (each holds two clusters and kernels), and for
-    ``submissions`` to grade, no more than one per SUBMISSIONS_PER_WORKER of them."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    most = 4 if submissions is None else submissions // SUBMISSIONS_PER_WORKER
-    return max(1, min(4, cpus, most))
+@dataclass(frozen=True)
+class WorkerCount:
+    """How many workers grade at once here, and why (printed at the start of a run)."""
+
+    n: int
+    reason: str
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give now without swapping (the kernel's MemAvailable)."""
+    return psutil.virtual_memory().available
+
+
+def default_workers(submissions: int | None = None, memory_per_box: int = DEFAULT_MEMORY, *,
+                    cpus: int | None = None, memory: int | None = None) -> WorkerCount:
+    """One worker per CPU this process may use (its affinity and cgroup quota: :func:`course.cpus.usable_cpus`), no
+    more than the available memory holds (each worker keeps SLOTS_PER_WORKER boxes of ``memory_per_box`` bytes), and
+    for ``submissions`` to grade, no more than one per SUBMISSIONS_PER_WORKER of them.  ``cpus`` and ``memory``
+    (bytes available) default to this machine's."""
+    cpus = usable_cpus() if cpus is None else cpus
+    memory = available_memory() if memory is None else memory
+    by_memory = memory // (SLOTS_PER_WORKER * memory_per_box)
+    limits = [(cpus, f"{cpus} CPU{'s' * (cpus != 1)}"),
+              (by_memory, f"{memory / 2**30:.1f} GiB available holds {by_memory} worker{'s' * (by_memory != 1)} of "
+                          f"{SLOTS_PER_WORKER} boxes x {memory_per_box / 2**30:g} GiB")]
+    if submissions is not None:
+        most = submissions // SUBMISSIONS_PER_WORKER
+        limits.append((most, f"{submissions} to grade: at most {max(1, most)} (one per {SUBMISSIONS_PER_WORKER} "
+                             "submissions)"))
+    n, why = min(limits, key=lambda limit: limit[0])
+    n = max(1, n)
+    return WorkerCount(n, f"{n} worker{'s' * (n != 1)}: {why} ({'; '.join(text for _, text in limits)})")
 
 
 MAX_SLOT_FAILURES = 3  # a worker whose boxes failed to start this many times in a row: the machine, not a student
@@ -64,7 +95,11 @@ def _run(todo, exercises, released, root, slot_options, book, options: GradingOp
         jobs.put(sub)
     results, lock, stop = [], threading.Lock(), threading.Event()
     bar = Progress(len(todo), "grading", quiet=options.quiet)
-    workers = options.workers or default_workers(len(todo))
+    count = WorkerCount(options.workers, f"{options.workers} workers: --workers") if options.workers else \
+        default_workers(len(todo), options.memory)
+    workers = count.n
+    if not options.quiet and todo:
+        print(f"grader: {count.reason}", file=sys.stderr)
     policy = slot_options["policy"]
     crews = [Worker(root / f"worker-{i}", **slot_options) for i in range(max(1, min(workers, len(todo) or 1)))]
     if policy.active and todo:

@@ -104,7 +104,8 @@ class GradingOptions:
     engines: int = _option(DEFAULT_ENGINES, "engines per cluster (default: %(default)s)", type=int)
     # where it runs
     workers: int | None = _option(None, "submissions graded at once, each with its own clusters (default: one per "
-                                  "CPU, at most 4)", type=int)
+                                  "CPU, as many as the available memory holds at two boxes of --memory each, and "
+                                  "at most one per 4 submissions)", type=int)
     cluster: str | None = _option(None, "grade on the engines of this running ipyparallel cluster, one worker per "
                                   "engine, each with sealed boxes on its own host", metavar="PROFILE")
     quiet: bool = _option(False, "no progress bar or summary", action="store_true")

@@ -305,11 +305,28 @@ def test_the_sandbox_shows_the_code_that_runs_in_the_box_and_nothing_else_of_the
         assert f"READ {path}" in text, text
 
 
-def test_default_workers_one_per_cpu_but_not_for_a_handful_of_submissions():
-    from grader.local import SUBMISSIONS_PER_WORKER, default_workers
+def test_default_workers_follow_cores_and_memory_but_not_for_a_handful_of_submissions():
+    from course.cpus import usable_cpus
+    from grader.local import SLOTS_PER_WORKER, SUBMISSIONS_PER_WORKER, default_workers
 
-    cpus = len(os.sched_getaffinity(0))
-    assert default_workers() == min(4, cpus)
-    assert default_workers(1) == default_workers(SUBMISSIONS_PER_WORKER - 1) == 1
-    assert default_workers(1000) == min(4, cpus)
-    assert default_workers(2 * SUBMISSIONS_PER_WORKER) == min(2, cpus)
+    gib = 2**30
+    assert default_workers().n == min(usable_cpus(), max(1, default_workers().n))  # this machine: never over its CPUs
+    big = default_workers(cpus=64, memory=512 * gib, memory_per_box=2 * gib)
+    assert big.n == 64 and big.reason.startswith("64 workers: 64 CPUs")  # no cap of four on a big host
+    tight = default_workers(cpus=64, memory=40 * gib, memory_per_box=2 * gib)
+    assert tight.n == 40 // (SLOTS_PER_WORKER * 2) and "40.0 GiB available holds 10 workers" in tight.reason
+    assert default_workers(cpus=8, memory=gib, memory_per_box=2 * gib).n == 1  # never none
+    few = default_workers(2 * SUBMISSIONS_PER_WORKER, cpus=8, memory=64 * gib)
+    assert few.n == 2 and f"{2 * SUBMISSIONS_PER_WORKER} to grade: at most 2" in few.reason
+    assert default_workers(1, cpus=8, memory=64 * gib).n == default_workers(SUBMISSIONS_PER_WORKER - 1, cpus=8,
+                                                                            memory=64 * gib).n == 1
+
+
+def test_a_run_says_how_many_workers_and_why(tmp_path, capsys):
+    """The count is printed as the run starts (issue 26): on this machine, with its CPUs, memory and submissions."""
+    exercise = load_exercises(ROOT / "exercises")["01-start-a-cluster"]
+    write(solved(exercise), tmp_path / "subs" / "ada" / "01-start-a-cluster.ipynb")
+    assert grade.main(submissions=tmp_path / "subs", source=ROOT / "exercises", gradebook=tmp_path / "g.sqlite",
+                      quiet=False) == 0
+    err = capsys.readouterr().err
+    assert "grader: 1 worker: 1 to grade: at most 1 (one per 4 submissions) (" in err, err
