@@ -87,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = _defaults(demo.main)
     p = sub.add_parser("demo", help="run the course and grade a sample class, end to end")
     p.add_argument("--out", default=d["out"], help="(default: %(default)s)")
-    p.add_argument("--students", type=int, default=d["students"], help="(default: %(default)s)")
+    p.add_argument("--students", type=int, default=None, help=f"(default: {demo.FIRST_STUDENTS}, with --full "
+                   f"{demo.FULL_STUDENTS})")
+    p.add_argument("--full", action="store_true", help="every lesson, and a class of every shortcut student of every "
+                   "exercise (default: three lessons and their exercises, a small class: the whole loop quickly)")
     p.add_argument("--workers", type=int, default=None, help=f"(default: {workers_default})")
     p.set_defaults(func=demo.main)
     return parser

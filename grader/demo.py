@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -67,13 +68,17 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
     return nb
 
 
-def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None) -> list[tuple[str, float]]:
-    """Execute every tutorial, write its HTML to ``out``; keep the executed notebooks in ``executed`` (by name)."""
+def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None,
+                  only: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """Execute every tutorial (or those named in ``only``), write its HTML to ``out``; keep the executed notebooks
+    in ``executed`` (by name)."""
     out.mkdir(parents=True, exist_ok=True)
     exporter = offline_exporter()  # as every page the project writes: offline, sanitised, with its policy
     timings = []
     with start_mirror() as mirror, LocalCluster(ipython_dir=out / "ipython") as cluster:
         for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
+            if only is not None and path.stem not in only:
+                continue
             t0 = time.perf_counter()
             nb = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
                                   ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
@@ -94,24 +99,52 @@ def exit_code(grading: int, mismatches: int) -> int:
     return 1 if mismatches else 0
 
 
-def main(*, out: str | Path = "demo-output", students: int = 12, workers: int | None = None) -> int:
+# The first run (``grader demo``): the whole loop in about two minutes on two cores.  ``--full`` runs every lesson and
+# grades a class of 12 and every shortcut student of every exercise (about 15 minutes there).
+FIRST_LESSONS = ("01-start-a-cluster", "02-use-direct-views", "03-map-over-engines")
+FIRST_STUDENTS = 3  # the complete, partial and blank kinds (grader.sample_class.KINDS)
+FIRST_SHORTCUTS = 1  # per exercise
+FULL_STUDENTS = 12
+
+
+def main(*, out: str | Path = "demo-output", students: int | None = None, workers: int | None = None,
+         full: bool = False) -> int:
+    """Execute lessons against a 4-engine cluster, release the exercises, grade a sample class with shortcut students,
+    write the report, feedback and site, check every score; print what to open.  Without ``full``, three lessons
+    and their exercises with a small class; with it, the whole course."""
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
-    print(f"== 1/3 Executing the tutorials against a 4-engine cluster -> {out / 'notebooks'}")
+    t0 = time.perf_counter()
+    lessons = None if full else FIRST_LESSONS
+    print(f"== 1/3 Executing {'the tutorials' if full else 'lessons ' + ', '.join(FIRST_LESSONS)} against a "
+          f"4-engine cluster -> {out / 'notebooks'}")
     executed: dict = {}
     try:
-        run_tutorials(ROOT / "notebooks", out / "notebooks", executed)
+        run_tutorials(ROOT / "notebooks", out / "notebooks", executed, only=lessons)
     except LessonError as e:
         print(f"grader demo: {e}", file=sys.stderr)
         return 1
-    return grade_sample_class(out, students=students, workers=workers, executed=executed)
+    code = grade_sample_class(out, students=students if students is not None else
+                              FULL_STUDENTS if full else FIRST_STUDENTS, workers=workers, executed=executed,
+                              exercises=lessons, shortcuts_each=None if full else FIRST_SHORTCUTS)
+    print(f"\n== Done in {time.perf_counter() - t0:.0f} s. Open:")
+    for what, where in (("the course site", out / "site" / "index.html"),
+                        ("the class report", out / "report" / "index.html"),
+                        ("the students' feedback", out / "feedback"),
+                        ("the grades", out / "grades.csv")):
+        print(f"  {what + ':':<24} {where.resolve()}")
+    if not full:
+        print("  (the whole course and a class of 12: python3 dev.py demo --full)")
+    return code
 
 
-def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = None,
-                       executed: dict | None = None) -> int:
+def grade_sample_class(out: Path, *, students: int = FULL_STUDENTS, workers: int | None = None,
+                       executed: dict | None = None, exercises: Sequence[str] | None = None,
+                       shortcuts_each: int | None = None) -> int:
     """Steps 2 and 3: release, build the course site of the ``executed`` tutorials (if given), grade a sample
-    class in ``out``, check every score; the demo's exit code."""
+    class in ``out`` on ``exercises`` (default: all) with ``shortcuts_each`` shortcut students per exercise (default:
+    all), check every score; the demo's exit code."""
     print(f"== 2/3 Releasing the exercises and grading a sample class of {students} -> {out}")
     released = release.main(source=ROOT / "exercises", out=out / "release")
     if released != 0:
@@ -119,8 +152,10 @@ def grade_sample_class(out: Path, *, students: int = 12, workers: int | None = N
     if executed:
         site = build_site(executed, out / "site", exercises_dir=out / "release")
         print(f"course site of {len(executed)} lesson(s): {site}", flush=True)
-    exercises = load_exercises(ROOT / "exercises")
-    expected = make_class(exercises, out / "submissions", students=students, shortcuts=True)
+    chosen = {name: ex for name, ex in load_exercises(ROOT / "exercises").items()
+              if exercises is None or name in exercises}
+    expected = make_class(chosen, out / "submissions", students=students, shortcuts=True,
+                          shortcuts_each=shortcuts_each)
     book = out / "gradebook.sqlite"
     t0 = time.perf_counter()
     graded = grade.main(submissions=out / "submissions", source=ROOT / "exercises", gradebook=book, workers=workers)

@@ -54,10 +54,11 @@ def expected_points(exercise: Exercise, solved: int) -> float:
 
 
 def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 12, seed: int = 2024,
-               shortcuts: bool = False) -> dict:
+               shortcuts: bool = False, shortcuts_each: int | None = None) -> dict:
     """Write ``out/<student>/<exercise>.ipynb``; return {(student, exercise): expected points}.
 
-    With ``shortcuts``, also the students of :data:`grader.shortcuts.SHORTCUTS`, one submission each."""
+    With ``shortcuts``, also the students of :data:`grader.shortcuts.SHORTCUTS`, one submission each (with
+    ``shortcuts_each``, that many per exercise: the first ones that do not wait on purpose)."""
     rng = random.Random(seed)
     out = Path(out)
     expected = {}
@@ -78,7 +79,7 @@ def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 
             nbformat.write(nb, out / student / f"{name}.ipynb")
             expected[(student, name)] = expected_points(exercise, solved)
     if shortcuts:
-        expected.update(write_shortcuts(exercises, out))
+        expected.update(write_shortcuts(exercises, out, shortcuts_each))
     return expected
 
 
@@ -93,10 +94,13 @@ def shortcut_notebook(exercise: Exercise, shortcut: Shortcut):
     return nb
 
 
-def write_shortcuts(exercises: dict[str, Exercise], out: Path) -> dict:
+def write_shortcuts(exercises: dict[str, Exercise], out: Path, each: int | None = None) -> dict:
     expected = {}
     for name, exercise in exercises.items():
-        for shortcut in SHORTCUTS.get(name, []):
+        chosen = SHORTCUTS.get(name, [])
+        if each is not None:
+            chosen = [s for s in chosen if "sleep" not in s.source][:each]
+        for shortcut in chosen:
             student = f"shortcut-{name[:2]}-{shortcut.name}"
             (out / student).mkdir(parents=True, exist_ok=True)
             nbformat.write(shortcut_notebook(exercise, shortcut), out / student / f"{name}.ipynb")

@@ -92,6 +92,39 @@ def test_demo_fails_when_its_grading_fails_even_if_no_score_differs(tmp_path, mo
     assert ("grading failed (exit code" in err) == bool(graded)
 
 
+@pytest.mark.timeout(600)
+def test_the_first_demo_runs_the_whole_loop_and_says_what_to_open(tmp_path, capsys):
+    """``grader demo`` (what ``python3 dev.py demo`` runs): a few lessons executed on a 4-engine cluster, a small class
+    with a shortcut student per exercise graded, report, feedback and site written, every score as expected."""
+    from grader import demo
+
+    out = tmp_path / "demo"
+    assert demo.main(out=out) == 0
+    printed = capsys.readouterr().out
+    assert "all scores as expected" in printed
+    opened = printed.split("Open:", 1)[1]
+    for where in (out / "site" / "index.html", out / "report" / "index.html", out / "feedback", out / "grades.csv"):
+        assert str(where.resolve()) in opened and where.exists(), where
+    assert sorted(p.stem for p in (out / "site").glob("*.html") if p.stem != "index") == list(demo.FIRST_LESSONS)
+    with Gradebook(out / "gradebook.sqlite") as gb:
+        rows = gb.submissions()
+    students = {r.student for r in rows}
+    assert {r.exercise for r in rows} == set(demo.FIRST_LESSONS)
+    assert len([s for s in students if s.startswith("shortcut-")]) == demo.FIRST_SHORTCUTS * len(demo.FIRST_LESSONS)
+    assert len([s for s in students if s.startswith("student")]) == demo.FIRST_STUDENTS
+    assert len(list((out / "feedback").rglob("*.html"))) == len(rows)
+
+
+def test_a_small_class_takes_the_first_shortcut_students_that_do_not_wait(tmp_path):
+    from grader.sample_class import make_class
+    from grader.shortcuts import SHORTCUTS
+
+    exercises = {k: v for k, v in load_exercises(ROOT / "exercises").items() if k == "01-start-a-cluster"}
+    expected = make_class(exercises, tmp_path, students=0, shortcuts=True, shortcuts_each=2)
+    quick = [s.name for s in SHORTCUTS["01-start-a-cluster"] if "sleep" not in s.source][:2]
+    assert sorted(expected) == sorted((f"shortcut-01-{name}", "01-start-a-cluster") for name in quick)
+
+
 # -- grading real exercises -------------------------------------------------------------------------
 
 def test_source_solutions_score_full_marks_and_released_versions_zero(tmp_path):
