@@ -14,11 +14,11 @@ import nbformat
 
 from course.site import offline_exporter
 
+from .capped import MAX_EXECUTED_BYTES, write_capped
 from .export import gradescope_results
 from .gradebook import Gradebook
 from .preprocessors.clear_mark_scheme import ClearMarkScheme
 from .preprocessors.drop_local_links import DropLocalLinks
-from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, write_capped
 from .preprocessors.remove_hidden_tests import RemoveHiddenTests
 from .preprocessors.report_tests import ReportTests
 from .progress import Progress

@@ -22,11 +22,12 @@ from pathlib import Path
 
 from course.data import start_mirror
 
+from .capped import MAX_EXECUTED_BYTES, write_capped
 from .exercise import Exercise
 from .intake import REDOWNLOAD, Submission, SubmissionError, describe_error, not_run, now, read_submission, shown
 from .late import NO_LATENESS, Lateness
 from .options import AUDIT_TIMEOUT, KERNEL_READY_TIMEOUT, PROBE_TIMEOUT, GradingOptions
-from .preprocessors.execute_submission import MAX_EXECUTED_BYTES, ExecuteSubmission, KernelNotReady, write_capped
+from .preprocessors.execute_submission import ExecuteSubmission, KernelNotReady
 from .preprocessors.restore_tests import RestoreTests
 from .preprocessors.scan_submission import ScanSubmission
 from .preprocessors.score_tests import ScoreTests

@@ -131,14 +131,45 @@ def test_stored_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None
 
 
+TIME = re.compile(r"^\*\*Time:\*\* about \d+ minutes", re.MULTILINE)  # in the first cell, as the Carpentries give it
+
+
+def bullets(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("- ")]
+
+
+def challenge_problems(nb) -> list[str]:
+    """What is missing from the lesson's challenges: at least one markdown cell headed ``### Challenge``, each asking
+    to predict before running, followed by a code cell to run, and folding its solution (``<details>``)."""
+    cells = nb.cells
+    found = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("### Challenge")]
+    if not found:
+        return ["no '### Challenge' cell"]
+    problems = []
+    for i in found:
+        text = cells[i].source
+        if "predict" not in text.lower():
+            problems.append(f"cell {i}: the challenge does not ask to predict before running")
+        if not ("<details>" in text and "<summary>" in text and "</details>" in text):
+            problems.append(f"cell {i}: the challenge has no folded solution (<details><summary>...)")
+        if i + 1 >= len(cells) or cells[i + 1].cell_type != "code":
+            problems.append(f"cell {i}: no code cell to run after the challenge")
+    return problems
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_lesson_structure(path):
+    """Title and objectives, navigation, a time estimate, key points at the end and a challenge with its folded
+    solution (what the Carpentries give every lesson), a pointer to the lesson's exercise."""
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0].source
     assert first.startswith("# ") and "What you'll learn" in first
+    assert TIME.search(first), "no '**Time:** about N minutes' line in the first cell"
     navs = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("<!--NAVIGATION-->")]
     assert len(navs) == 2 and nb.cells[1] in navs and nb.cells[-1] in navs
-    assert any("Summary" in c.source for c in nb.cells[-3:] if c.cell_type == "markdown")
+    key = [c for c in nb.cells[-3:] if c.cell_type == "markdown" and c.source.startswith("## Key points")]
+    assert key and len(bullets(key[0].source)) >= 2, "no '## Key points' cell of bullets at the end"
+    assert challenge_problems(nb) == []
     pointer = "../README.md#the-notebooks" if path.stem in WITHOUT_EXERCISE else f"../exercises/{path.name}"
     assert any(pointer in c.source for c in nb.cells if c.cell_type == "markdown" and c not in navs), (
         f"no pointer to {pointer}")
@@ -161,10 +192,23 @@ def test_lesson_runs_headless_and_shows_what_it_teaches(path, cluster, mirror, t
     nb = execute_notebook(nb, cwd=path.parent, ipython_dir=cluster.ipython_dir, mirror_url=mirror.url,
                           name=path.name)
     assert printed(nb.cells[-1]) == marker + "\n", "the checks appended to the lesson did not run to their end"
+    figures = [c for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert figures, "the lesson drew no figure (a matplotlib figure computed as it runs)"
     tagged = [c for c in nb.cells if "raises-exception" in c.metadata.get("tags", [])]
     for cell in tagged:
         assert any(o.output_type == "error" for o in cell.outputs), f"tagged cell did not raise:\n{cell.source}"
     cluster.verify()  # the lesson left the shared cluster healthy for the next one
+
+
+def test_the_challenge_check_finds_each_missing_part():
+    new_md, new_code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    good = ("### Challenge: chunks\n\nPredict what this prints, then run it.\n\n"
+            "<details><summary>Solution</summary>\n\n`[26, 26, 25, 25]`\n\n</details>")
+    assert challenge_problems(nbformat.v4.new_notebook(cells=[new_md(good), new_code("print(1)")])) == []
+    assert challenge_problems(nbformat.v4.new_notebook(cells=[new_md("## Key points")])) == ["no '### Challenge' cell"]
+    unfolded = good.replace("<details>", "")
+    assert len(challenge_problems(nbformat.v4.new_notebook(cells=[new_md(unfolded), new_code("")]))) == 1
+    assert len(challenge_problems(nbformat.v4.new_notebook(cells=[new_md(good.replace("Predict", "Guess"))]))) == 2
 
 
 def printed(cell) -> str:

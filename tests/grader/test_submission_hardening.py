@@ -28,10 +28,11 @@ from nbformat.v4 import new_code_cell, new_output
 
 import make_fixtures
 from grader import feedback, grading, intake
+from grader.capped import REMOVED, write_capped
 from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
 from grader.options import GradingOptions
-from grader.preprocessors.execute_submission import REMOVED, ExecuteSubmission, write_capped
+from grader.preprocessors.execute_submission import ExecuteSubmission
 from procbox import rundirs
 from support.builders import write
 from support.classes import (
