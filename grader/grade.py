@@ -191,7 +191,7 @@ def _grade(submissions, found, errors, exercises, released, book: Gradebook, opt
             results += local.grade_here(todo, exercises, released, book, options, lateness, hide)
     except SealError as e:
         print("grader grade: refusing to grade: the sandbox does not hold here:\n  " + "\n  ".join(e.problems)
-              + "\nNothing was graded. Fix the machine (see the threat model in README.md), grade with "
+              + "\nNothing was graded. Fix the machine (see docs/threat-model.md), grade with "
               "--network host if only the network is the problem and the exercises need it, or pass --no-sandbox "
               "to grade unconfined (every row then says so).", file=sys.stderr)
         return 1

@@ -25,7 +25,7 @@ never arrives and the test earns nothing.  ``check`` then says whether it did,
 and what student code the test called changed while it ran: a name the test
 relies on, or a module (both cost the test its points).  This defends against
 tampering with these mechanisms; code written against this module itself is out
-of its scope (see the threat model in README.md).
+of its scope (see docs/threat-model.md).
 """
 
 import builtins

@@ -88,7 +88,7 @@ class GradingOptions:
                                         action=argparse.BooleanOptionalAction)
     # the box of each submission
     sandbox: bool = _option(True, "run student code unconfined, where the sandbox cannot be made or does not hold "
-                            "(it needs root or user namespaces; see the threat model in README.md); every row then "
+                            "(it needs root or user namespaces; see docs/threat-model.md); every row then "
                             "says so", flag="--no-sandbox", action="store_false")
     network: str = _option("none", "none: each submission's box has a network of its own with loopback only (its "
                            "cluster, kernel and n-gram mirror); host: the machine's network, for exercises that "
