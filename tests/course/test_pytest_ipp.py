@@ -24,9 +24,13 @@ def notebook(path: Path, *sources: str) -> Path:
 
 
 def run_pytest(where: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
-    """pytest in ``where`` (no configuration of this project's), its processes marked so that leaks show."""
+    """pytest in ``where`` (no configuration of this project's), its processes marked so that leaks show.
+
+    Not with this session's marker and xdist worker name (tests/conftest.py): its own xdist workers are named gw0,
+    gw1 too, and this session's other worker would take their processes for leftovers of its own tests."""
     mark = secrets.token_hex(8)
-    env = dict(os.environ, IPP_PLUGIN_TEST_MARK=mark)
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_TEST_RUN" and not k.startswith("PYTEST_XDIST")}
+    env["IPP_PLUGIN_TEST_MARK"] = mark
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd=where,
                          env=env, capture_output=True, text=True, timeout=540)
     return out, mark

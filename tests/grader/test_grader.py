@@ -221,15 +221,19 @@ def test_a_killed_run_resumes_without_regrading(tmp_path, toy):
         write(solved(exercise), subs / student / "01-toy.ipynb")
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
            "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with open(tmp_path / "err.txt", "wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             if book.exists() and len(results(book)) >= 1:
                 break
+            assert proc.poll() is None, "the grader ended before recording a submission:\n" + \
+                (tmp_path / "err.txt").read_text()[-2000:]
             time.sleep(0.2)
         else:
-            pytest.fail("the first submission was never recorded")
+            pytest.fail("the first submission was never recorded; the grader said:\n" +
+                        (tmp_path / "err.txt").read_text()[-2000:])
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(30)
