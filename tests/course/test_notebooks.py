@@ -14,6 +14,7 @@ from grader.demo import LessonError, execute_notebook
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+IPP_EXAMPLES = sorted((ROOT / "tests" / "files" / "ipp-examples").glob("*.ipynb"))  # ipyparallel's, run by the plugin
 
 # What each lesson must have computed, checked in its own kernel after its last cell.
 CHECKS = {
@@ -122,7 +123,7 @@ def test_the_lessons_are_ordered_and_each_has_its_exercise():
     assert all(re.fullmatch(r"\d\d-[a-z0-9-]+", n) for n in names)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES + IPP_EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)

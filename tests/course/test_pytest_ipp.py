@@ -97,11 +97,11 @@ def test_ipyparallels_own_examples_run_each_on_its_cluster_and_those_that_fail_f
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     out, mark = run_pytest(tmp_path, "--ipp-notebooks", "--ipp-timeout", "120", "-n", "2", "-rA", "examples")
     summary = out.stdout
-    assert "PASSED examples/Parallel Decorator and map.ipynb" in summary, summary
+    assert "PASSED examples/Parallel-Decorator-and-map.ipynb" in summary, summary
     assert "FAILED examples/Futures.ipynb" in summary, summary
     assert "Futures.ipynb: cell 25 failed" in summary and "No module named 'distributed'" in summary
-    assert "FAILED examples/Parallel Magics.ipynb" in summary, summary
-    assert "Parallel Magics.ipynb: cell 57 failed" in summary and 'RuntimeError: rank 0 failed!' in summary
+    assert "FAILED examples/Parallel-Magics.ipynb" in summary, summary
+    assert "Parallel-Magics.ipynb: cell 57 failed" in summary and 'RuntimeError: rank 0 failed!' in summary
     assert out.returncode == 1 and "2 failed, 1 passed" in summary, summary
     assert left_running(mark) == []
 
