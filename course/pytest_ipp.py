@@ -27,7 +27,6 @@ import uuid
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -60,26 +59,31 @@ class IppNotebookFile(pytest.File):
 
 
 class CellFailed(Exception):
-    """A cell of the notebook failed (or a kernel died while running it)."""
+    """A cell of ``notebook`` stopped its run (:class:`course.run_cells.CellRunError`)."""
 
-    def __init__(self, notebook: Path, index: int, source: str, error: str):
-        super().__init__(f"{notebook}: cell {index} failed")
-        self.notebook, self.index, self.source, self.error = notebook, index, source, error
+    def __init__(self, notebook: Path, failure):
+        super().__init__(f"{notebook}: cell {failure.index} failed")
+        self.notebook, self.failure = notebook, failure
 
     def report(self) -> str:
-        lines = "\n".join(f"{n:>4} | {line}" for n, line in enumerate(self.source.splitlines(), 1))
-        return f"{self.notebook}: cell {self.index} failed\n\n{lines}\n\n{ANSI.sub('', self.error).rstrip()}"
+        from nbclient.exceptions import DeadKernelError
+
+        failure = self.failure
+        lines = "\n".join(f"{n:>4} | {line}" for n, line in enumerate(failure.source.splitlines(), 1))
+        error = f"the kernel died: {failure.cause}" if isinstance(failure.cause, DeadKernelError) else \
+            failure.traceback
+        return f"{self.notebook}: cell {failure.index} failed\n\n{lines}\n\n{ANSI.sub('', error).rstrip()}"
 
 
 class IppNotebook(pytest.Item):
     """One notebook, run in a fresh kernel against a fresh cluster."""
 
     def runtest(self) -> None:
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError, DeadKernelError
+        from nbclient import NotebookClient  # here, not at pytest's start: most sessions run no notebook
 
+        from course.run_cells import CellRunError, run_cells
         from procbox.cluster import LocalCluster
-        from procbox.processes import TOKEN_VAR
+        from procbox.processes import TOKEN_VAR, stop_carrying
 
         option = self.config.getoption
         nb = nbformat.read(self.path, as_version=4)
@@ -95,17 +99,13 @@ class IppNotebook(pytest.Item):
                 kernel = nb.metadata.get("kernelspec", {}).get("name") or "python3"
                 client = NotebookClient(nb, timeout=int(option("ipp_timeout")), kernel_name=kernel,
                                         allow_errors=False, resources={"metadata": {"path": str(self.path.parent)}})
-                with client.setup_kernel(env=env):
-                    for index, cell in enumerate(nb.cells):
-                        try:
-                            client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                        except CellExecutionError as e:
-                            raise CellFailed(self.path, index, cell.source, e.traceback or str(e)) from None
-                        except DeadKernelError as e:
-                            raise CellFailed(self.path, index, cell.source, f"the kernel died: {e}") from None
+                try:
+                    run_cells(client, env=env)
+                except CellRunError as e:
+                    raise CellFailed(self.path, e) from None
             finally:
                 cluster.stop()
-                stop_carriers(token)
+                stop_carrying(token)  # what the notebook started, however it detached
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CellFailed):
@@ -114,23 +114,3 @@ class IppNotebook(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"notebook: {self.path.name}"
-
-
-def stop_carriers(token: str, grace: float = 3) -> None:
-    """Stop every process whose environment carries ``token`` (what the notebook's kernel started, however it
-    detached): SIGTERM, then SIGKILL after ``grace`` seconds.  By PID, never by name."""
-    from procbox.processes import carrying
-
-    procs = carrying(token)
-    for proc in procs:
-        try:
-            proc.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=grace)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=grace)

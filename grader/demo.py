@@ -24,6 +24,7 @@ from nbclient.exceptions import DeadKernelError
 from traitlets.config import Config
 
 from course.data import ENV_VAR, start_mirror
+from course.run_cells import CellRunError, run_cells
 from course.site import build_site, offline_exporter
 from procbox.cluster import LocalCluster
 
@@ -53,18 +54,13 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
         config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
         client = NotebookClient(nb, timeout=timeout, allow_errors=False, interrupt_on_timeout=False, config=config,
                                 resources={"metadata": {"path": str(cwd)}})
-        with client.setup_kernel(env=env):
-            assert client.kc is not None  # setup_kernel started it
-            info = client.wait_for_reply(client.kc.kernel_info())
-            if info is not None:
-                nb.metadata["language_info"] = info["content"]["language_info"]
-            for index, cell in enumerate(nb.cells):
-                try:
-                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                except DeadKernelError as e:
-                    raise LessonError(f"{name} did not run to its end: the kernel died while running cell {index} "
-                                      f"({e})") from None
-            client.set_widgets_metadata()
+        try:
+            run_cells(client, env=env)
+        except CellRunError as e:
+            if isinstance(e.cause, DeadKernelError):
+                raise LessonError(f"{name} did not run to its end: the kernel died while running cell {e.index} "
+                                  f"({e.cause})") from None
+            raise e.cause from None  # a cell failed: nbclient's own error, as a runner of notebooks raises it
     return nb
 
 

@@ -128,7 +128,6 @@ class LocalCluster:
         self.engine_cwd = engine_cwd
         self.engine_profile_dir = engine_profile_dir  # where engines read their connection file
         self.log_level = log_level
-        self.box = self.spawner.box  # a procbox.box.Box: every process starts in it (and dies with it)
         # Each engine's nanny (a process ipyparallel starts beside every engine, as it does by default) relays
         # signals: rc.send_signal(), and the SIGINT %px sends on Ctrl-C, which without a nanny waits for ever.
         # Forked and boxed clusters (course check, the grader) run without: no one interrupts them from a
@@ -137,6 +136,12 @@ class LocalCluster:
         self.state: ClusterState | None = None
         self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see reserve_port_block)
+
+    @property
+    def box(self):
+        """The :class:`procbox.box.Box` every process starts in (and dies with), if the spawner is
+        :class:`procbox.spawners.Boxed`."""
+        return self.spawner.box
 
     @property
     def _started(self) -> ClusterState:

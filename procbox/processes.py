@@ -125,6 +125,20 @@ def _group_members(leaders: list[Proc]) -> list[psutil.Process]:
     return members
 
 
+def stop_carrying(token: str, grace: float = 3) -> None:
+    """Stop every process whose environment carries ``token`` (whatever a process given it started, however it
+    detached): SIGTERM, then SIGKILL to those still there after ``grace`` seconds, and wait for them.  By PID."""
+    procs = carrying(token)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=grace)
+
+
 def kill_groups(procs: list[Proc], grace: float, token: str = "", spare: int | None = None) -> None:
     """SIGTERM each process group the cluster started, wait up to ``grace`` s, then SIGKILL what is left.
 
