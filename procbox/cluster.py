@@ -131,7 +131,7 @@ class LocalCluster:
         # Each engine's nanny (a process ipyparallel starts beside every engine, as it does by default) relays
         # signals: rc.send_signal(), and the SIGINT %px sends on Ctrl-C, which without a nanny waits for ever.
         # Forked and boxed clusters (course check, the grader) run without: no one interrupts them from a
-        # notebook, and a nanny is a fresh interpreter per engine (lesson 11 interrupts engines through theirs).
+        # notebook, and a nanny is a fresh interpreter per engine (lesson 16 interrupts engines through theirs).
         self.nanny = isinstance(self.spawner, Processes) if nanny is None else nanny
         self.state: ClusterState | None = None
         self._verified = False  # a boxed cluster passed its check in the box since it started

@@ -1,4 +1,4 @@
-"""course.method: what the exercises' tests use to check the method (exercises 08 and 09)."""
+"""course.method: what the exercises' tests use to check the method (exercises 09 and 11)."""
 
 import multiprocessing
 import time

@@ -33,7 +33,7 @@ CHECKS = {
         "from course.data import load_manifest\n"
         "assert counts == {e['file']: e['lines'] for e in load_manifest()}, counts\n"
         "assert sorted(files) == sorted(counts)"),
-    "08-engine-output-and-errors": (
+    "09-engine-output-and-errors": (
         "import os\n"
         "import ipyparallel as ipp\n"
         "_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\n"
@@ -46,7 +46,7 @@ CHECKS = {
         "assert len(dresults) == len(inputs) - 1\n"
         "assert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and "
         'first_error.elist[0][0] == "ZeroDivisionError"'),
-    "10-parallel-magics": (
+    "14-parallel-magics": (
         "import os\n"
         "assert ranks == [0, 1, 2, 3], ranks\n"
         "assert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, "
@@ -62,7 +62,7 @@ CHECKS = {
         'assert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\n'
         'assert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and '
         "len(streamed.original_error.elist) == 1"),
-    "12-threads-and-oversubscription": (
+    "19-threads-and-oversubscription": (
         "import os\n"
         "from course.cpus import usable_cpus\n"
         "assert cores == usable_cpus() and 1 <= cores <= len(os.sched_getaffinity(0)), cores\n"
@@ -76,7 +76,7 @@ CHECKS = {
         'BLAS pools as it found them"\n'
         'assert dview.apply_sync(env_of, "OPENBLAS_NUM_THREADS") == [None] * 4\n'
         "assert threads_per_engine(16, 4) == 4 and threads_per_engine(2, 4) == 1"),
-    "13-beyond-one-machine": (
+    "21-beyond-one-machine": (
         "assert sorted(ranks) == [0, 1, 2, 3] and ranks == mrc.ids, (ranks, mrc.ids)\n"
         "assert mpi_squares == local_squares == [x * x for x in range(10)]\n"
         "assert len({pid for pid, _ in mpi_where}) == 4 and not {p for p, _ in mpi_where} & {p for p, _ in "
@@ -85,7 +85,7 @@ CHECKS = {
         'assert set(timings) == {"MPI allreduce", "pull + sum + push"} and all(t > 0 for t in timings.values())\n'
         "assert cluster.controller is None and not cluster.engines and not left\n"
         "assert sorted(rc.ids) == [0, 1, 2, 3]  # the shared cluster is untouched"),
-    "11-results-as-they-arrive": (
+    "16-results-as-they-arrive": (
         'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\n'
         "assert [name for name, _ in in_order] == names and ar_in_order.get() == names\n"
         "assert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before "
@@ -97,7 +97,7 @@ CHECKS = {
         "assert rc.outstanding == set() and len(rc.history) == 0\n"
         "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
         "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
-    "09-what-travels-to-engines": (
+    "11-what-travels-to-engines": (
         "import pickle as _pickle, types as _types\n"
         "import ipyparallel as _ipp\n"
         'assert _ipp.serialize.serialize.pickle is _pickle, "the lesson must restore the default serializer"\n'
@@ -112,7 +112,7 @@ CHECKS = {
 
 
 # Lessons that end the course with no exercise of their own (they need engines the grader's boxes do not start).
-WITHOUT_EXERCISE = {"13-beyond-one-machine"}
+WITHOUT_EXERCISE = {"21-beyond-one-machine"}
 
 
 def test_the_lessons_are_ordered_and_each_has_its_exercise():

@@ -88,7 +88,8 @@ def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
         missing = [text for text in shortcut.flags if not any(text in f for f in flags)]
         extra = [f for f in flags if not any(text in f for text in shortcut.flags)]
         if r is None or r.total != points or failed != sorted(shortcut.misses) or missing or extra:
-            wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message)
+            lost = {t.test: (t.status, t.message) for t in r.tests if t.points < t.max_points} if r else None
+            wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message, lost)
     assert not wrong, wrong
     assert rc == 0
 
@@ -107,7 +108,8 @@ def test_the_sample_class_scores_as_expected_and_no_student_code_is_flagged(grad
         r = results.get(key)
         flags = [f for f in r.flags if "student code" in f] if r else []
         if r is None or r.total != points or flags:
-            wrong[key] = (r and r.total, points, flags, r and r.message)
+            lost = {t.test: (t.status, t.message) for t in r.tests if t.points < t.max_points} if r else None
+            wrong[key] = (r and r.total, points, flags, r and r.message, lost)
     assert not wrong, wrong
 
 

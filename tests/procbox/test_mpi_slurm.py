@@ -68,7 +68,7 @@ def _assert_all_gone(rec: ippcluster.Record) -> None:
 
 
 def _run_lesson_code(env) -> dict:
-    """What lesson 13 runs on the engines: their PIDs and hosts, a map, MPI ranks and an allreduce."""
+    """What lesson 21 runs on the engines: their PIDs and hosts, a map, MPI ranks and an allreduce."""
     code = r"""
 import json, os, socket
 import ipyparallel as ipp

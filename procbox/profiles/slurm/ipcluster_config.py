@@ -19,7 +19,7 @@ c.Cluster.engine_timeout = 120  # the job may wait in the queue before its engin
 c.Cluster.controller_ip = "127.0.0.1"
 
 # Partition, account, time limit: set them here or with `course cluster start --launcher slurm` on a
-# profile of your own (see the lesson 13 for what your site needs).
+# profile of your own (see the lesson 21 for what your site needs).
 # c.SlurmLauncher.queue = "debug"
 # c.SlurmLauncher.account = "my-project"
 c.SlurmLauncher.timelimit = "2:00:00"

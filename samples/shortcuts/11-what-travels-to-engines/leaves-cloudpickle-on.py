@@ -1,7 +1,7 @@
 #: question: q1-solution
 #: misses: q1-test
-#: prelude: 09-clip
-dview.push({"clip": clip, "LIMIT": LIMIT}, block=True)  # the engines have them now
+#: prelude: 11-clip
+dview.use_cloudpickle().get()  # cloudpickle sends clip and LIMIT along
 
 
 def clipped_sum(values):

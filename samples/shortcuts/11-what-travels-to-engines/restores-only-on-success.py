@@ -1,6 +1,6 @@
 #: question: q3-solution
 #: misses: q3-test
-#: prelude: 09-account
+#: prelude: 11-account
 def call_remotely(view, obj, method, *args):
     view.use_cloudpickle().get()
     results = view.apply_sync(lambda o: getattr(o, method)(*args), obj)

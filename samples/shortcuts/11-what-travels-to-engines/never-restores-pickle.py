@@ -1,11 +1,8 @@
 #: question: q3-solution
 #: misses: q3-test
-#: prelude: 09-account
-dview.push({"with_bonus": with_bonus, "BONUS": BONUS}, block=True)
-
-
+#: prelude: 11-account
 def call_remotely(view, obj, method, *args):
-    view.push({type(obj).__name__: type(obj)}, block=True)  # the engines know the class: no cloudpickle needed
+    view.use_cloudpickle().get()
     return view.apply_sync(lambda o: getattr(o, method)(*args), obj)
 
 

@@ -2,7 +2,7 @@
 #: misses: q1-test
 #: flag: student code changed DirectView.apply_sync; restored before the tests
 #: flag: student code changed LoadBalancedView.map_sync; restored before the tests
-#: prelude: 09-clip
+#: prelude: 11-clip
 from ipyparallel.client.view import DirectView, LoadBalancedView, View
 
 

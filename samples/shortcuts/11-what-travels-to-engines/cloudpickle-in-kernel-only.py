@@ -1,6 +1,6 @@
 #: question: q1-solution
 #: misses: q1-test
-#: prelude: 09-clip
+#: prelude: 11-clip
 ipp.serialize.use_cloudpickle()  # this kernel sends clipped_sum with clip and LIMIT inside (the engines unpickle it)
 
 

@@ -1,4 +1,4 @@
-"""Exercise 12's reference solution keeps full marks, hidden tests included, where the course's Linux machines are not
+"""Exercise 19's reference solution keeps full marks, hidden tests included, where the course's Linux machines are not
 like a student's: on a Mac (no os.sched_getaffinity, numpy's BLAS Apple's Accelerate, which threadpoolctl neither
 reports nor limits) and in a container with a CPU quota. Both are made up on a cluster of the test's own: the kernel
 and the engines are patched before the exercise's set-up cell runs."""
@@ -12,7 +12,7 @@ import pytest
 from grader.demo import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISE = ROOT / "exercises" / "12-threads-and-oversubscription.ipynb"
+EXERCISE = ROOT / "exercises" / "19-threads-and-oversubscription.ipynb"
 
 FAKE_MAC = '''
 def _fake_mac():
