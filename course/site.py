@@ -13,6 +13,9 @@ executed ``NN-slug.ipynb`` files.  The site holds exactly those lessons, in cour
 - ``out/exercises/NN-slug.ipynb``: the exercise notebooks copied from ``exercises_dir`` as they are (pass the
   released student versions), for the lessons that have one.
 
+Every lesson and exercise also gets launch links (:mod:`course.launch`, set in ``course/launch.toml``): open it
+on the course's JupyterHub (nbgitpuller) or on a BinderHub, from the student repository ``grader publish`` writes.
+
 Lessons' own markdown links are rewritten to the site: ``../exercises/NN.ipynb`` -> ``exercises/NN.ipynb``,
 ``NN-other.ipynb`` -> ``NN-other.html``, ``../README.md#the-notebooks`` -> ``index.html``; a link to a lesson or
 exercise that is not part of the site is left as its text, so every link resolves offline.  The pages load
@@ -37,6 +40,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 
+from .launch import LaunchConfig, binder_link, hub_link, load
 from .safe_html import csp_meta, sanitize_html
 from .safe_notebook import SafeNotebook
 
@@ -61,6 +65,7 @@ TEMPLATE_SOURCE = """\
 {%- block extra_css -%}{%- if resources.site_css %}<style>{{ resources.site_css }}</style>{% endif -%}
 {%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-top') }}
+{{- resources.site_launch or '' }}
 {%- endblock body_header -%}
 {%- block body_footer -%}{{ (resources.site_nav or '') | replace('CLASS', 'site-nav site-nav-bottom') }}{{ super() }}
 {%- endblock body_footer -%}
@@ -73,6 +78,8 @@ CSS = """
 .site-nav .prev, .site-nav .next { flex: 1; } .site-nav .next { text-align: right; }
 .site-nav .index { flex: 0 0 auto; font-weight: 600; }
 .math-display { text-align: center; margin: 1em 0; overflow-x: auto; }
+.site-launch { max-width: 1100px; margin: 0.3em auto; padding: 0 1em; font-family: system-ui, sans-serif;
+  font-size: 14px; } .site-launch a { color: #1a5fb4; margin-right: 1.2em; }
 """
 INDEX_CSS = """
 body { font-family: system-ui, sans-serif; max-width: 900px; margin: 2em auto; padding: 0 1em; line-height: 1.5;
@@ -84,8 +91,10 @@ ol.lessons > li { margin-bottom: 1.5em; } ol.lessons h2 { font-size: 1.25em; mar
 
 
 def build_site(executed: dict[str, nbformat.NotebookNode] | Path, out: Path, exercises_dir: Path,
-               title: str = COURSE_TITLE) -> Path:
-    """Write the site for the ``executed`` lessons to ``out`` (see the module's docstring); return out/index.html."""
+               title: str = COURSE_TITLE, launch: LaunchConfig | None = None) -> Path:
+    """Write the site for the ``executed`` lessons to ``out`` (see the module's docstring); return out/index.html.
+    ``launch``: where the launch links open (default: course/launch.toml)."""
+    launch = launch or load()
     lessons = _lessons(executed)
     out, exercises_dir = Path(out), Path(exercises_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,13 +112,14 @@ def build_site(executed: dict[str, nbformat.NotebookNode] | Path, out: Path, exe
         prev = names[i - 1] if i > 0 else None
         nxt = names[i + 1] if i + 1 < len(names) else None
         resources = {"metadata": {"name": titles[name]}, "site_css": CSS,
-                     "site_nav": nav_bar(prev and (prev, titles[prev]), nxt and (nxt, titles[nxt]))}
+                     "site_nav": nav_bar(prev and (prev, titles[prev]), nxt and (nxt, titles[nxt])),
+                     "site_launch": f'<p class="site-launch">{launch_links(launch, name, name in exercises)}</p>'}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         (out / f"{name}.html").write_text(put_math(body, math), encoding="utf-8")
 
     index = out / "index.html"
     index.write_text(index_page(title, [(name, titles[name], learn_list(lessons[name]), name in exercises)
-                                        for name in names]), encoding="utf-8")
+                                        for name in names], launch), encoding="utf-8")
     return index
 
 
@@ -216,13 +226,28 @@ def nav_bar(prev: tuple[str, str] | None, nxt: tuple[str, str] | None) -> str:
             f'{link(nxt, "next", after=" →")}</nav>')
 
 
-def index_page(title: str, lessons: list[tuple[str, str, str, bool]]) -> str:
+def launch_links(cfg: LaunchConfig, name: str, has_exercise: bool) -> str:
+    """Links that open the lesson ``name`` (and its exercise) on the JupyterHub and on Binder."""
+    targets = [("lesson", f"notebooks/{name}.ipynb")] + ([("exercise", f"exercises/{name}.ipynb")] if has_exercise
+                                                          else [])
+    links = []
+    for what, path in targets:
+        links.append(f'<a class="launch-hub" href="{html.escape(hub_link(cfg, path))}">Open the {what} on '
+                     "JupyterHub</a>")
+        links.append(f'<a class="launch-binder" href="{html.escape(binder_link(cfg, path))}">Launch the {what} on '
+                     "Binder</a>")
+    return " ".join(links)
+
+
+def index_page(title: str, lessons: list[tuple[str, str, str, bool]], launch: LaunchConfig | None = None) -> str:
     """The index: the course title and, per (name, title, learn-list markdown, has exercise), a lesson's entry."""
+    launch = launch or load()
     items = []
     for name, lesson, learn, has_exercise in lessons:
         links = [f'<a href="{name}.html">Read the lesson</a>']
         if has_exercise:
             links.append(f'<a href="exercises/{name}.ipynb" download>Exercise ({name}.ipynb)</a>')
+        links.append(launch_links(launch, name, has_exercise))
         learn_html = f"<p>What you'll learn:</p>\n{sanitize_html(markdown2html(learn))}" if learn else ""
         items.append(f'<li id="{name}">\n<h2><a href="{name}.html">{html.escape(lesson)}</a></h2>\n{learn_html}\n'
                      f'<p class="links">{" ".join(links)}</p>\n</li>')

@@ -15,7 +15,7 @@ def _defaults(func) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import demo, export, feedback, grade, local, manual, merge, options, release, report
+    from . import demo, export, feedback, grade, local, manual, merge, options, publish, release, report
 
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
     workers_default = (f"one per CPU, as many as memory holds, and at most one per {local.SUBMISSIONS_PER_WORKER} "
@@ -30,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default=d["source"], help="instructor exercises (default: %(default)s)")
     p.add_argument("--out", default=d["out"], help="where student versions go (default: %(default)s)")
     p.set_defaults(func=release.main)
+
+    p = sub.add_parser("publish", help="write the student repository's tree (lessons, released exercises, binder/): "
+                       "what the launch links of course/launch.toml pull")
+    p.add_argument("out", help="the folder to write (a clone of the student repository: its .git is kept)")
+    p.add_argument("--source", default=str(publish.ROOT / "exercises"), help="instructor exercises "
+                   "(default: this clone's exercises/)")
+    p.set_defaults(func=publish.main)
 
     p = sub.add_parser("grade", help="grade SUBMISSIONS/<student>/<NN-name>.ipynb, or an nbgrader course as it is")
     p.add_argument("submissions", metavar="SUBMISSIONS|COURSE", help="a folder with one sub-folder per student, "

@@ -46,3 +46,7 @@ def test_a_drifted_pin_is_noticed(tmp_path):
     assert conda["ipyparallel"] == ">=8"
     conda.pop("python"), conda.pop("pip")
     assert conda != pyproject_requirements()
+
+
+def test_binder_builds_the_same_environment():
+    assert conda_requirements(ROOT / "binder" / "environment.yml") == conda_requirements()

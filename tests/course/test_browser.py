@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course import launch
 from course.safe_html import content_security_policy
 from course.site import build_site, lesson_title
 from grader import feedback, grade, release
@@ -91,7 +92,11 @@ def test_site_lesson_page_shows_the_executed_lesson_offline(site, browser, name)
     assert_clean(report, min_image_side=100)
     assert titles[name] in report.text
     assert "index.html" in report.links
-    assert not [link for link in report.links if link.endswith(".ipynb") and not link.startswith("exercises/")]
+    local = [link for link in report.links if not link.startswith("https://")]
+    assert not [link for link in local if link.endswith(".ipynb") and not link.startswith("exercises/")]
+    cfg = launch.load()  # and the launch links of the lesson and its exercise, on the hub and on Binder
+    assert {link(cfg, f"{folder}/{name}.ipynb") for folder in ("notebooks", "exercises")
+            for link in (launch.hub_link, launch.binder_link)} <= set(report.links) - set(local)
     if name == "03-map-over-engines":  # its figures, embedded as nbconvert embeds them
         assert len(report.images) >= 3, report.images
         assert all(i["src"].startswith("data:image/") for i in report.images), report.images

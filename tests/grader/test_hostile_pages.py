@@ -18,6 +18,7 @@ import pytest
 from nbconvert.filters import markdown2html
 from nbformat.v4 import new_markdown_cell, new_notebook
 
+from course import launch
 from course.safe_html import content_security_policy, csp_meta
 from course.site import build_site
 from grader import feedback, report
@@ -94,11 +95,13 @@ def test_the_policy_alone_stops_every_payload_and_runs_the_pages_own_script(brow
         assert directive in refused, (directive, shown.csp_violations)
 
 
-def problems_of(shown: PageReport, policy: str) -> dict[str, object]:
-    """What must not be on a page the project wrote (empty if it is safe)."""
+def problems_of(shown: PageReport, policy: str, own_links: frozenset[str] = frozenset()) -> dict[str, object]:
+    """What must not be on a page the project wrote (empty if it is safe); ``own_links``: the external links the
+    project itself puts there (the site's launch links)."""
     found = {"ran": shown.ran, "dialogs": shown.dialogs, "policy violations": shown.csp_violations,
              "loads": shown.requests, "dangers": shown.dangers, "broken links": shown.broken_links,
-             "external links": [link for link in shown.external_links if "example.org" not in link]}
+             "external links": [link for link in shown.external_links
+                                if "example.org" not in link and link not in own_links]}
     if shown.csp != policy:
         found["policy"] = shown.csp
     return {what: value for what, value in found.items() if value}
@@ -158,10 +161,14 @@ def test_no_payload_runs_on_the_course_site(browser, tmp_path):
                                              "$$ <img src=x onerror=\"__pwn('math:img')\"> $$"))
     other = new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")])
     index = build_site({"01-hostile": lesson, "02-another": other}, tmp_path / "site", tmp_path / "no-exercises")
-    problems = {}
+    cfg = launch.load()
+    own = frozenset(link(cfg, f"notebooks/{name}.ipynb") for name in ("01-hostile", "02-another")
+                    for link in (launch.hub_link, launch.binder_link))
+    problems, linked = {}, set()
     for page in sorted(index.parent.glob("*.html")):
         shown = inspect_page(browser, page, SCREENSHOTS / f"hostile-site-{page.stem}.png", click=True)
-        found = problems_of(shown, content_security_policy())
+        linked |= own & set(shown.external_links)
+        found = problems_of(shown, content_security_policy(), own)
         if shown.scripts:
             found["scripts"] = shown.scripts
         if found:
@@ -171,3 +178,4 @@ def test_no_payload_runs_on_the_course_site(browser, tmp_path):
             assert sum(i["src"].startswith("data:image/png") and i["complete"] for i in shown.images) >= 2
             assert re.search(r"<svg role=\"img\" aria-label=\"a\^2 \+ b\^2 = c\^2\"", page.read_text())
     assert not problems, problems
+    assert linked == own, "the site's launch links are missing"
