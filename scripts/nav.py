@@ -7,6 +7,9 @@ its title cell and another one at its very end, each starting with
 (``../README.md#the-notebooks``) and the next lesson.  Link texts are the
 lessons' H1 titles.
 
+It also writes the table of lessons in README.md (under ``## The notebooks``): per lesson its number,
+title and the exercise it leads to (its own, or the one its text points to).
+
 The script is idempotent: old navigation cells are replaced, and a notebook is
 written only when its content changes, so running it twice changes nothing.
 Notebooks are always written without outputs or execution counts.
@@ -73,6 +76,36 @@ def refresh(nb, source: str) -> None:
     nb.cells.append(bottom)
 
 
+README = ROOT / "README.md"
+TABLE_HEAD = "| # | Tutorial | Exercise |\n|---|---|---|\n"
+EXERCISE_LINK = re.compile(r"\.\./exercises/(\d\d-[a-z0-9-]+)\.ipynb")
+
+
+def readme_table(paths: list[Path], notebooks: list) -> str:
+    """The README's table of lessons: number, linked title, the exercise it leads to (or a dash)."""
+    rows = []
+    for path, nb in zip(paths, notebooks):
+        own = path.parent.parent / "exercises" / path.name
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown" and not is_nav(c))
+        pointed = EXERCISE_LINK.search(text)
+        if own.is_file():
+            exercise = f"[exercise](exercises/{path.name})"
+        elif pointed:
+            n = int(pointed[1][:2])
+            exercise = f"[exercise](exercises/{pointed[1]}.ipynb), after lesson {n}"
+        else:
+            exercise = "—"
+        rows.append(f"| {int(path.name[:2])} | [{lesson_title(nb)}](notebooks/{path.name}) | {exercise} |\n")
+    return TABLE_HEAD + "".join(rows)
+
+
+def refresh_readme(readme: str, table: str) -> str:
+    """README's text with its lessons' table replaced by ``table``."""
+    start = readme.index(TABLE_HEAD)
+    end = readme.index("\n\n", start)
+    return readme[:start] + table.rstrip("\n") + readme[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook would change")
@@ -98,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(path)
             if not args.check:
                 path.write_text(text, encoding="utf-8")
+
+    if args.dir == NB_DIR:
+        readme = README.read_text(encoding="utf-8")
+        fresh = refresh_readme(readme, readme_table(paths, notebooks))
+        if fresh != readme:
+            stale.append(README)
+            if not args.check:
+                README.write_text(fresh, encoding="utf-8")
 
     verb = "would change" if args.check else "updated"
     for path in stale:

@@ -177,10 +177,14 @@ def test_lesson_structure(path):
 
 
 def test_navigation_script_is_idempotent(tmp_path):
-    before = {p.name: p.read_bytes() for p in NOTEBOOKS}
+    """scripts/nav.py writes the lessons' navigation cells and README's table of lessons; both are up to date."""
+    files = [*NOTEBOOKS, ROOT / "README.md"]
+    before = {p.name: p.read_bytes() for p in files}
     subprocess.run([sys.executable, str(ROOT / "scripts" / "nav.py")], check=True, capture_output=True)
-    after = {p.name: p.read_bytes() for p in NOTEBOOKS}
-    assert before == after, "notebooks/ navigation is stale: run python scripts/nav.py"
+    after = {p.name: p.read_bytes() for p in files}
+    assert before == after, "the lessons' navigation or README's table is stale: run python scripts/nav.py"
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "nav.py"), "--check"], capture_output=True)
+    assert check.returncode == 0, check.stdout
 
 
 @pytest.mark.cluster
