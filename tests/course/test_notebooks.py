@@ -46,22 +46,6 @@ CHECKS = {
         "assert len(dresults) == len(inputs) - 1\n"
         "assert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and "
         'first_error.elist[0][0] == "ZeroDivisionError"'),
-    "14-parallel-magics": (
-        "import os\n"
-        "assert ranks == [0, 1, 2, 3], ranks\n"
-        "assert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, "
-        "engine_pids\n"
-        "assert tasks_per_px == 4, tasks_per_px\n"
-        "assert evens == [True, False, True, False], evens\n"
-        "assert where == kernel_pid and list(values) == [0, 10, 20], (where, values)\n"
-        "assert sorted(odd.targets) == [1, 3] and odd.block and even.block\n"
-        'assert sorted(failures) == [(2, "ZeroDivisionError")], failures\n'
-        'assert px_view.targets == "all"\n'
-        'assert dview.apply_sync(leftovers, ["rank", "pid", "square", "half", "where", "values", "cube", '
-        '"side"]) == [[]] * 4\n'
-        'assert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\n'
-        'assert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and '
-        "len(streamed.original_error.elist) == 1"),
     "19-threads-and-oversubscription": (
         "import os\n"
         "from course.cpus import usable_cpus\n"
@@ -85,18 +69,6 @@ CHECKS = {
         'assert set(timings) == {"MPI allreduce", "pull + sum + push"} and all(t > 0 for t in timings.values())\n'
         "assert cluster.controller is None and not cluster.engines and not left\n"
         "assert sorted(rc.ids) == [0, 1, 2, 3]  # the shared cluster is untouched"),
-    "16-results-as-they-arrive": (
-        'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\n'
-        "assert [name for name, _ in in_order] == names and ar_in_order.get() == names\n"
-        "assert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before "
-        "A (0.8 s)\n"
-        'assert len(taken) == 8 and results == list("abcdefgh")\n'
-        'assert aborted_map[:4] == ["run1", "run2", "run3", "run4"] and all(isinstance(r, '
-        "ipp.error.TaskAborted) for r in aborted_map[4:])\n"
-        'assert list(trap)[:4] == ["t1", "t2", "t3", "t4"] and not trap.ready()\n'
-        "assert rc.outstanding == set() and len(rc.history) == 0\n"
-        "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
-        "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
     "11-what-travels-to-engines": (
         "import pickle as _pickle, types as _types\n"
         "import ipyparallel as _ipp\n"
@@ -108,6 +80,47 @@ CHECKS = {
         "assert len(t_send) == len(t_ref) == len(sizes_mb) == 4\n"
         "assert scaled(1) == 200 and add3(1) == 4\n"
         "assert ar_safe.get() == 2_000_000.0 and ar_tracked.sent"),
+    "13-run-cells-on-engines": (
+        "import os\n"
+        "assert ranks == [0, 1, 2, 3], ranks\n"
+        "assert kernel_pid == os.getpid() and len(set(engine_pids)) == 4 and kernel_pid not in engine_pids, "
+        "engine_pids\n"
+        "assert tasks_per_px == 4, tasks_per_px\n"
+        "assert evens == [True, False, True, False], evens\n"
+        "assert r is None and len(px_magics.last_result.execute_result) == 4\n"
+        "assert naps.ready() and sorted(spans) == [0, 1, 2, 3]\n"
+        'assert px_view.targets == "all" and px_view.block\n'
+        'assert dview.apply_sync(forget, ["rank", "pid", "square", "half", "os", "time"]) == [[]] * 4'),
+    "14-parallel-magics": (
+        "import os\n"
+        "assert where == kernel_pid == os.getpid() and list(values) == [0, 10, 20], (where, values)\n"
+        "assert sorted(odd.targets) == [1, 3] and odd.block and even.block\n"
+        "assert grid[0] == [True, True, False, False] and all(row == [True] * 4 for row in grid[1:]), grid\n"
+        'assert [labels[(f"engine {i}", "side")] for i in rc.ids] == ["even", "odd", "even", "odd"], labels\n'
+        'assert sorted(failures) == [(2, "ZeroDivisionError")], failures\n'
+        'assert px_view.targets == "all"\n'
+        'assert dview.apply_sync(forget, ["rank", "where", "values", "cube", "side", "step"]) == [[]] * 4\n'
+        'assert caught == {"2": "RemoteError", "[2]": "CompositeError"}, caught\n'
+        'assert isinstance(streamed, ipp.RemoteError) and not hasattr(streamed, "elist") and '
+        "len(streamed.original_error.elist) == 1"),
+    "15-iterate-over-results": (
+        'assert [name for name, _ in any_order] == ["B", "D", "E", "A", "C", "F"], any_order\n'
+        "assert [name for name, _ in in_order] == names and ar_in_order.get() == names\n"
+        "assert any_order[0][1] < in_order[0][1] / 2, (any_order, in_order)  # B (0.2 s) arrived well before "
+        "A (0.8 s)\n"
+        'assert len(taken) == 8 and results == list("abcdefgh")\n'
+        "assert squares[:9] == [n * n for n in range(9)] and squares == [n * n for n in range(len(squares))]\n"
+        'assert sorted(f.result() for f in done) == ["quick"] and all(f.done() for f in futures)\n'
+        "assert rc.outstanding == set() and len(rc.history) == 0"),
+    "16-results-as-they-arrive": (
+        'assert aborted_map[:4] == ["run1", "run2", "run3", "run4"] and all(isinstance(r, '
+        "ipp.error.TaskAborted) for r in aborted_map[4:])\n"
+        'assert list(trap)[:4] == ["t1", "t2", "t3", "t4"] and not trap.ready()\n'
+        'assert quiz_results[:6] == list("abcdef") and isinstance(quiz_results[6], ipp.error.TaskAborted), '
+        "quiz_results\n"
+        "assert rc.outstanding == set() and len(rc.history) == 0\n"
+        "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
+        "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
 }
 
 
