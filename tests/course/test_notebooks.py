@@ -121,6 +121,25 @@ CHECKS = {
         "assert rc.outstanding == set() and len(rc.history) == 0\n"
         "assert dview.apply_sync(ran_on_this_engine) == [[]] * 4\n"
         "assert px_back < 15, px_back  # Ctrl-C during %px: interrupted through the nannies, not a 30 s nap"),
+    "20-engines-that-own-a-gpu": (
+        "import os\n"
+        "assert kernel_devices_after == [0, 1, 2, 3], kernel_devices_after\n"
+        'assert fresh == {"2": [2], "1,0": [1, 0], "": []}, fresh\n'
+        "assert default_devices == [0, 0, 0, 0] and late == [0, 0, 0, 0], (default_devices, late)\n"
+        "assert owned_4 == [[0], [1], [2], [3]] and owned_slurm == [[3], [2], [1], [0]], (owned_4, owned_slurm)\n"
+        "assert gpu_ids == [0, 1] and cpu_ids == [2, 3], (gpu_ids, cpu_ids)\n"
+        "assert {(e, g) for e, g, _ in gpu_runs} <= {(0, 0), (1, 1)} and [r for _, _, r in gpu_runs] == "
+        "[x * x for x in range(10)], gpu_runs\n"
+        "assert {e for e, _, _ in cpu_runs} <= {2, 3} and {e for e, _, _ in depend_runs} <= {0, 1}, (cpu_runs, "
+        "depend_runs)\n"
+        "assert [r for _, _, r in depend_runs] == [x * x for x in range(6)], depend_runs\n"
+        "assert not any(engine_blas.values()) or ({i: limited_blas[i] for i in gpu_ids} == dict.fromkeys(gpu_ids, "
+        "per_gpu_engine) and {i: limited_blas[i] for i in cpu_ids} == dict.fromkeys(cpu_ids, 1)), limited_blas\n"
+        'assert dview.apply_async(blas_threads_here).get_dict() == engine_blas, "the lesson should leave the '
+        'engines\' BLAS pools as it found them"\n'
+        'assert dview.apply_sync(lambda: [__import__("os").environ.get(n) for n in ("CUDA_VISIBLE_DEVICES", '
+        '"SLURM_LOCALID")] + ["course.fakecuda" in __import__("sys").modules]) == [[None, None, False]] * 4\n'
+        'assert "CUDA_VISIBLE_DEVICES" not in os.environ'),
 }
 
 

@@ -1,0 +1,13 @@
+#: question: q2-solution
+#: misses: q2-test
+def gpu_engines(view):
+    def count():
+        from course import fakecuda
+        return fakecuda.device_count()
+
+    return sorted(engine for engine, n in view.apply_async(count).get_dict().items() if n > 0)
+
+
+def run_on_gpus(client, engines, f, inputs):
+    # round robin over direct views: the right engines, but no balancing of the load
+    return [client[engines[k % len(engines)]].apply_sync(f, x) for k, x in enumerate(inputs)]
