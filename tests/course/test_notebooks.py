@@ -108,6 +108,22 @@ CHECKS = {
         "assert len(t_send) == len(t_ref) == len(sizes_mb) == 4\n"
         "assert scaled(1) == 200 and add3(1) == 4\n"
         "assert ar_safe.get() == 2_000_000.0 and ar_tracked.sent"),
+    "17-task-graphs": (
+        "assert order_problems(ars, graph) == [] and order_problems(one_engine, graph) == []\n"
+        "assert {name: ar.get() for name, ar in ars.items()} == {name: name for name in graph}\n"
+        "assert one_engine_time >= sum(seconds.values())\n"
+        "assert len({ar.metadata['engine_id'] for ar in one_engine.values()}) == 1\n"
+        "assert follow_engines == {loaded.metadata['engine_id']}\n"
+        'assert impossible == "ImpossibleDependency" and child.metadata["engine_id"] is None\n'
+        'assert tidy.get() == "tidy up"\n'
+        'assert timed_out == "TaskTimeout" and slow.get() == "slow"\n'
+        'assert retried.get() == "attempt 2 worked" and len(attempt_files) == 3 and '
+        'len({f.split("-pid-")[1] for f in attempt_files}) == 3, attempt_files\n'
+        "assert stopped_early\n"
+        'assert sorted(failed.values()) == ["FileNotFoundError", "ImpossibleDependency", "TaskTimeout", "ValueError"], '
+        "failed\n"
+        'assert reads[1].msg_ids[0] in failed and resubmitted == ["beta"]\n'
+        "assert rc.outstanding == set()"),
 }
 
 
