@@ -123,7 +123,8 @@ CHECKS = {
         'assert sorted(failed.values()) == ["FileNotFoundError", "ImpossibleDependency", "TaskTimeout", "ValueError"], '
         "failed\n"
         'assert reads[1].msg_ids[0] in failed and resubmitted == ["beta"]\n'
-        "assert rc.outstanding == set()"),
+        "assert rc.outstanding == set() and not os.path.exists(attempts) and not os.path.exists(folder)\n"
+        'assert rc[:].apply_sync(lambda: "table" in globals()) == [False] * 4'),
 }
 
 
