@@ -140,6 +140,23 @@ CHECKS = {
         'assert dview.apply_sync(lambda: [__import__("os").environ.get(n) for n in ("CUDA_VISIBLE_DEVICES", '
         '"SLURM_LOCALID")] + ["course.fakecuda" in __import__("sys").modules]) == [[None, None, False]] * 4\n'
         'assert "CUDA_VISIBLE_DEVICES" not in os.environ'),
+    "17-task-graphs": (
+        "assert order_problems(ars, graph) == [] and order_problems(one_engine, graph) == []\n"
+        "assert {name: ar.get() for name, ar in ars.items()} == {name: name for name in graph}\n"
+        "assert one_engine_time >= sum(seconds.values())\n"
+        "assert len({ar.metadata['engine_id'] for ar in one_engine.values()}) == 1\n"
+        "assert follow_engines == {loaded.metadata['engine_id']}\n"
+        'assert impossible == "ImpossibleDependency" and child.metadata["engine_id"] is None\n'
+        'assert tidy.get() == "tidy up"\n'
+        'assert timed_out == "TaskTimeout" and slow.get() == "slow"\n'
+        'assert retried.get() == "attempt 2 worked" and len(attempt_files) == 3 and '
+        'len({f.split("-pid-")[1] for f in attempt_files}) == 3, attempt_files\n'
+        "assert stopped_early\n"
+        'assert sorted(failed.values()) == ["FileNotFoundError", "ImpossibleDependency", "TaskTimeout", "ValueError"], '
+        "failed\n"
+        'assert reads[1].msg_ids[0] in failed and resubmitted == ["beta"]\n'
+        "assert rc.outstanding == set() and not os.path.exists(attempts) and not os.path.exists(folder)\n"
+        'assert rc[:].apply_sync(lambda: "table" in globals()) == [False] * 4'),
 }
 
 
