@@ -157,6 +157,21 @@ CHECKS = {
         'assert reads[1].msg_ids[0] in failed and resubmitted == ["beta"]\n'
         "assert rc.outstanding == set() and not os.path.exists(attempts) and not os.path.exists(folder)\n"
         'assert rc[:].apply_sync(lambda: "table" in globals()) == [False] * 4'),
+    "18-watching-and-stopping-work": (
+        "import os\n"
+        "import ipyparallel as ipp\n"
+        "steps = [d.get('step', 0) for d in snapshots]\n"
+        "assert steps == sorted(steps) and 0 < steps[-1] <= 8 and len(set(steps)) >= 2, snapshots\n"
+        "assert all(d is kept_live[0] for d in kept_live) and kept_live[0]['step'] == 4, kept_live\n"
+        "assert [d.get('step', 0) for d in kept_copies] == sorted(d.get('step', 0) for d in kept_copies), kept_copies\n"
+        "assert timeline[-1][1] == [10] * 4 and any(0 < sum(s) < 40 for _, s in timeline), timeline\n"
+        "assert isinstance(px_result, ipp.AsyncResult) and sorted(px_result.engine_id) == [0, 1, 2, 3]\n"
+        "assert len(partial) == 4 and all(p['stopped'] and 3 <= p['steps'] < 1000 for p in partial), partial\n"
+        "assert type(got).__name__ == 'AsyncResult' and after_interrupt == 4 and waited > 0, (got, after_interrupt)\n"
+        "assert isinstance(engine_error, ipp.RemoteError) and engine_error.ename == 'EngineError'\n"
+        "assert survivors == [0] and small.controller is None and not small.engines, survivors\n"
+        "assert rc.ids == [0, 1, 2, 3] and rc[:].apply_sync(os.getpid) == engine_pids  # the shared cluster is intact\n"
+        "assert rc.outstanding == set()"),
 }
 
 
