@@ -34,10 +34,7 @@ CHECKS = {
         "assert counts == {e['file']: e['lines'] for e in load_manifest()}, counts\n"
         "assert sorted(files) == sorted(counts)"),
     "09-engine-output-and-errors": (
-        "import os\n"
         "import ipyparallel as ipp\n"
-        "_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\n"
-        'assert printed == {i: f"hello Ada, this is process {pid}\\n" for i, pid in _pids.items()}, printed\n'
         "assert sorted(failed_engines) == [1, 3], failed_engines\n"
         "assert bad_inputs == [0], bad_inputs\n"
         'assert isinstance(error, ipp.RemoteError) and error.ename == "ZeroDivisionError" and '
@@ -45,7 +42,9 @@ CHECKS = {
         "assert isinstance(composite, ipp.CompositeError) and len(composite.elist) == 2\n"
         "assert len(dresults) == len(inputs) - 1\n"
         "assert isinstance(first_error, ipp.CompositeError) and len(first_error.elist) == 1 and "
-        'first_error.elist[0][0] == "ZeroDivisionError"'),
+        'first_error.elist[0][0] == "ZeroDivisionError"\n'
+        "assert sum(isinstance(r, ipp.RemoteError) for r in nap_results) == 3\n"
+        'assert dview.apply_sync(leftovers, ["engine_number"]) == [[]] * 4 and "engine_number" not in globals()'),
     "19-threads-and-oversubscription": (
         "import os\n"
         "from course.cpus import usable_cpus\n"
@@ -78,7 +77,7 @@ CHECKS = {
         '["pickle"] * 4\n'
         "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4\n"
         "assert len(t_send) == len(t_ref) == len(sizes_mb) == 4\n"
-        "assert scaled(1) == 200 and add3(1) == 4\n"
+        "assert scaled(1) == 200\n"
         "assert ar_safe.get() == 2_000_000.0 and ar_tracked.sent"),
     "13-run-cells-on-engines": (
         "import os\n"
@@ -172,6 +171,16 @@ CHECKS = {
         "assert survivors == [0] and small.controller is None and not small.engines, survivors\n"
         "assert rc.ids == [0, 1, 2, 3] and rc[:].apply_sync(os.getpid) == engine_pids  # the shared cluster is intact\n"
         "assert rc.outstanding == set()"),
+    "08-engine-output": (
+        "import os\n"
+        "_pids = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))\n"
+        'assert printed == {i: f"hello Ada, this is process {pid}\\n" for i, pid in _pids.items()}, printed\n'
+        "assert len(running) == len(naps) and all(r >= s for r, s in zip(running, naps)), (running, naps)\n"
+        'assert dview.apply_sync(leftovers, ["answer"]) == [[]] * 4'),
+    "10-what-travels-with-a-function": (
+        "assert scaled(1) == 200 and add3(1) == 4\n"
+        'assert what_travels(scaled)[1] == ["offset", "SCALE"] and what_travels(add3)[1] == []\n'
+        "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4"),
 }
 
 
@@ -179,12 +188,32 @@ CHECKS = {
 WITHOUT_EXERCISE = {"21-beyond-one-machine"}
 
 
+def exercise_pointer(lesson: str) -> str | None:
+    """Where a lesson sends its reader to practise: its own exercise; for the first part of a lesson split in two,
+    the exercise of the next lesson (which covers both parts); the course index for a lesson in WITHOUT_EXERCISE;
+    None when a lesson has none of these."""
+    names = [p.stem for p in NOTEBOOKS]
+    exercises = {p.stem for p in EXERCISES}
+    if lesson in WITHOUT_EXERCISE:
+        return "../README.md#the-notebooks"
+    if lesson in exercises:
+        return f"../exercises/{lesson}.ipynb"
+    following = names[names.index(lesson) + 1:][:1]
+    if following and following[0] in exercises:
+        return f"../exercises/{following[0]}.ipynb"
+    return None
+
+
 def test_the_lessons_are_ordered_and_each_has_its_exercise():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == sorted(CHECKS)
-    assert [int(n[:2]) for n in names] == list(range(1, len(names) + 1))
-    assert [p.stem for p in EXERCISES] == [n for n in names if n not in WITHOUT_EXERCISE]
     assert all(re.fullmatch(r"\d\d-[a-z0-9-]+", n) for n in names)
+    assert names == sorted(CHECKS)
+    lonely = [p.stem for p in EXERCISES if p.stem not in names]
+    assert not lonely, f"exercises with no lesson of the same name: {lonely}"
+    without = [n for n in names if exercise_pointer(n) is None]
+    assert not without, (f"lessons with no exercise of their own, not in WITHOUT_EXERCISE, and not followed by the "
+                         f"lesson whose exercise they lead to: {without}")
+    assert [int(n[:2]) for n in names] == list(range(1, len(names) + 1))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES + IPP_EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -224,18 +253,23 @@ def challenge_problems(nb) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_lesson_structure(path):
-    """Title and objectives, navigation, a time estimate, key points at the end and a challenge with its folded
-    solution (what the Carpentries give every lesson), a pointer to the lesson's exercise."""
+    """Title and at most four objectives, navigation, a time estimate, key points at the end and a challenge with its
+    folded solution (what the Carpentries give every lesson), a pointer to the lesson's exercise (or, for the first
+    part of a lesson split in two, to the exercise of the second part), and one sitting's worth of cells."""
     nb = nbformat.read(path, as_version=4)
+    assert len(nb.cells) <= 35, f"{len(nb.cells)} cells: a lesson is one sitting (about 32 cells, at most 35)"
     first = nb.cells[0].source
     assert first.startswith("# ") and "What you'll learn" in first
+    objectives = bullets(first.split("What you'll learn", 1)[1])
+    assert 1 <= len(objectives) <= 4, f"{len(objectives)} objectives: a lesson has at most four"
     assert TIME.search(first), "no '**Time:** about N minutes' line in the first cell"
     navs = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("<!--NAVIGATION-->")]
     assert len(navs) == 2 and nb.cells[1] in navs and nb.cells[-1] in navs
     key = [c for c in nb.cells[-3:] if c.cell_type == "markdown" and c.source.startswith("## Key points")]
     assert key and len(bullets(key[0].source)) >= 2, "no '## Key points' cell of bullets at the end"
     assert challenge_problems(nb) == []
-    pointer = "../README.md#the-notebooks" if path.stem in WITHOUT_EXERCISE else f"../exercises/{path.name}"
+    pointer = exercise_pointer(path.stem)
+    assert pointer, "no exercise of its own, not in WITHOUT_EXERCISE, and the next lesson has no exercise to point to"
     assert any(pointer in c.source for c in nb.cells if c.cell_type == "markdown" and c not in navs), (
         f"no pointer to {pointer}")
 
