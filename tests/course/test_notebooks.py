@@ -181,6 +181,18 @@ CHECKS = {
         "assert scaled(1) == 200 and add3(1) == 4\n"
         'assert what_travels(scaled)[1] == ["offset", "SCALE"] and what_travels(add3)[1] == []\n'
         "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4"),
+    "12-moving-big-data": (
+        'assert set(in_a_list) == {"inside the pickle (bytes)"} and set(as_args) == {"own frame"}, '
+        "(in_a_list, as_args)\n"
+        "assert sums == [1e6, 2e6, 3e6] and ar.sent, sums\n"
+        'assert type(bview).__name__ == "BroadcastView" and bview.targets == [0, 1, 2, 3]\n'
+        'assert [m[:2] for m in mapped] == [("memmap", True)] * 4 and '
+        "abs(sum(m[2] for m in mapped) - total(data)) < 1e-6 * total(data)\n"
+        "assert set(timings) == {'argument, DirectView', 'argument, broadcast view', 'ipp.Reference to a pushed copy', "
+        "\"np.load(mmap_mode='r') on the engines\"} and all(len(t) == len(sizes_mb) and min(t) > 0 for t in "
+        "timings.values())\n"
+        "assert set(fewer) == {1, 4}\n"
+        "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4 and not os.path.exists(shared_dir)"),
 }
 
 
