@@ -40,6 +40,9 @@ html_title = project
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
+# Sphinx's search works from disk (searchindex.js is a script), but the summary under each result is fetched from
+# its page, which a browser refuses for file:// pages: the results are listed by title
+html_show_search_summary = False
 html_theme_options = {
     "repository_url": REPOSITORY,
     "repository_branch": "main",

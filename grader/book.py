@@ -174,6 +174,8 @@ def run_sphinx(src: Path, out: Path, doctrees: Path) -> None:
     text = text.replace(f"{src}/", "").strip()
     if code != 0:
         raise BookError(f"the site did not build (Sphinx exit code {code}):\n{text or '(no warning written)'}")
+    for macros in out.glob("_static/*webpack-macros.html"):  # the theme's template macros, copied as static files:
+        macros.unlink()  # no page of the site, and one that would load nothing that exists
 
 
 def execute_lessons(notebooks: Path, workdir: Path) -> dict:

@@ -16,7 +16,7 @@ from course import launch
 from grader import release
 from grader.book import DOC_PAGES, BookError, build_book, heading_slug, rewrite_links
 from grader.demo import execute_notebook
-from support.browser import SCREENSHOTS, inspect_page, open_browser
+from support.browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
 
 ROOT = Path(__file__).resolve().parents[2]
 EXECUTED = "03-map-over-engines"  # draws figures
@@ -130,6 +130,22 @@ def test_the_book_opens_offline_in_a_browser(book, browser, page):
         assert "Open the lesson on JupyterHub" in report.text
     else:
         assert "Going parallel with ipyparallel" in report.text and "For students" in report.text
+
+
+@pytest.mark.cluster
+def test_the_search_works_offline(book, browser):
+    site, _ = book
+    report = PageReport(url=(site / "search.html").as_uri() + "?q=scatter")
+    page = watched_page(browser, report)
+    try:
+        open_watched(page, report.url)
+        page.wait_for_selector("#search-results li a", timeout=30_000)
+        found = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
+    finally:
+        page.close()
+    assert "lessons/06-scatter-and-gather-arrays.html" in found, found
+    assert not report.console_errors and not report.failed_requests and not report.requests, (
+        report.console_errors, report.failed_requests, report.requests)
 
 
 def test_a_broken_internal_link_fails_the_build_naming_the_file(tmp_path):
