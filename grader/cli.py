@@ -15,7 +15,7 @@ def _defaults(func) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import demo, export, feedback, grade, local, manual, merge, options, publish, release, report
+    from . import book, demo, export, feedback, grade, local, manual, merge, options, publish, release, report
 
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
     workers_default = (f"one per CPU, as many as memory holds, and at most one per {local.SUBMISSIONS_PER_WORKER} "
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", default=None, help="link the pages `grader feedback --out DIR` wrote "
                    "(default: write them to OUT/feedback)")
     p.set_defaults(func=report.main)
+
+    p = sub.add_parser("book", help="build the course's documentation site (Sphinx, works offline): the docs, "
+                       "every lesson with its exercise and launch links")
+    p.add_argument("out", help="the folder to write the site to (OUT/index.html)")
+    p.add_argument("--execute", action="store_true", help="first run every lesson against the course's 4-engine "
+                   "cluster and the n-gram mirror (default: the lessons as stored)")
+    p.set_defaults(func=book.main)
 
     d = _defaults(demo.main)
     p = sub.add_parser("demo", help="run the course and grade a sample class, end to end")
