@@ -193,6 +193,20 @@ CHECKS = {
         "timings.values())\n"
         "assert set(fewer) == {1, 4}\n"
         "assert dview.apply_sync(leftovers, lesson_names) == [[]] * 4 and not os.path.exists(shared_dir)"),
+    "22-scripts-and-real-clusters": (
+        'assert [r[0] for r in script_out["results"]] == [x * x for x in range(8)]\n'
+        'assert len(engine_pids) == 2 and script_out["script_pid"] not in engine_pids\n'
+        "_engines = {pid for _, pid in run_out['results']}\n"
+        "assert import_log[0][0] == '__main__' and len(import_log) == 4, import_log\n"
+        "assert {name for name, _ in import_log[1:]} == {'squares'} and "
+        "{int(p) for _, p in import_log[1:]} == _engines | {run_out['driver_pid']}, import_log\n"
+        "assert reconnected == before and len(before) == 2, (reconnected, before)\n"
+        "assert interrupted == 'KeyboardInterrupt'\n"
+        "assert not set(after) & set(before) and not set(after.values()) & set(before.values()), (before, after)\n"
+        "assert x_after == [False, False]\n"
+        "assert len(ports) >= 5 and all(p > 1024 for p in ports.values()), ports\n"
+        "assert cluster.controller is None and not cluster.engines and left == [], left\n"
+        "assert sorted(rc.ids) == [0, 1, 2, 3]  # the course's cluster is untouched"),
 }
 
 
