@@ -3,7 +3,7 @@
 
     python3 dev.py demo    # execute the course on a 4-engine cluster and grade a sample class
     python3 dev.py test    # ruff, mypy, then the test suite (what CI runs)
-    python3 dev.py docs    # the documentation site, lessons executed on a 4-engine cluster: docs/_build/index.html
+    python3 dev.py docs    # the documentation site, lessons executed on a 4-engine cluster: docs/_build/html/index.html
 
 Needs only Python >= 3.11 and the package index: it creates ``.venv`` next to this file,
 installs the project into it (again whenever pyproject.toml changes), and runs the
@@ -39,7 +39,7 @@ SERVER_CONFIG = ROOT / "jupyter-config" / "jupyter_server_config.d" / "going-par
 COMMANDS = {
     "demo": ["-m", "grader", "demo"],
     "test": ["-m", "pytest"],
-    "docs": ["-m", "grader", "book", "docs/_build", "--execute"],
+    "docs": ["-m", "grader", "book", "docs/_build/html", "--execute"],
 }
 # Run from the venv before the tests, in this order; the first that fails stops the run.
 CHECKS = {

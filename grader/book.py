@@ -63,7 +63,8 @@ def build_book(out: str | Path, executed_lessons: dict[str, nbformat.NotebookNod
         stage(src, executed_lessons or {}, Path(exercises_dir), launch=launch or load(),
               docs=Path(docs) if docs else ROOT / "docs",
               notebooks=Path(notebooks) if notebooks else ROOT / "notebooks")
-        run_sphinx(src, out, Path(tmp) / "doctrees")
+        run_sphinx(src, Path(tmp) / "html", Path(tmp) / "doctrees")  # myst-nb writes beside its output folder:
+        shutil.copytree(Path(tmp) / "html", out, dirs_exist_ok=True)  # built in tmp, only the site reaches out
     return out / "index.html"
 
 
