@@ -58,7 +58,7 @@ from procbox import rootfs
 from procbox._launch import CHILD_SIGNALS, child_main, die_with_parent, start_session
 from procbox.messages import BoxHello, BoxLimits, BoxSpec, Service, SpawnRequest, Started
 from procbox.policy import ROOT_DIR, BoxPolicy
-from procbox.resources import LOCK_DIR, BoxError, Cgroup, alive
+from procbox.resources import LOCK_DIR, BoxError, Cgroup, alive, kill_if_same, start_time
 from procbox.syscalls import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -284,6 +284,7 @@ class Box:
         self.ports: dict[str, int] = {}
         self.cgroup = Cgroup(name, policy.memory, policy.max_procs, policy.cgroups) if policy.cgroups else None
         self.parent_pid = self.init_pid = None
+        self._starts: dict[int, int | None] = {}  # pid -> start time: what kill() may signal (PIDs wrap around)
         self._conn = None
         self._workdir = workdir = run_dir / WORK_DIR
         sock_path = _socket_dir() / f"box-{os.getpid()}-{secrets.token_hex(6)}.sock"  # short: AF_UNIX's 108 bytes
@@ -299,13 +300,14 @@ class Box:
             spec = BoxSpec(str(sock_path), policy.root_spec(run_dir, workdir, uid, gid, read_write), limits,
                            policy.network, list(services), self.cgroup.procs_files if self.cgroup else [])
             self.parent_pid = forkserver.spawn("box", [], env={}, cwd="/", log=str(log), box=spec)
+            self._starts[self.parent_pid] = start_time(self.parent_pid)
             listener.settimeout(0.05)
             deadline = time.monotonic() + timeout
             while self._conn is None:
                 try:
                     self._conn, _ = listener.accept()
                 except TimeoutError:
-                    if not alive(self.parent_pid):
+                    if not alive(self.parent_pid, self._starts[self.parent_pid]):
                         raise BoxError(f"the box's parent exited as it started; see {log}: {_tail(log)}") from None
                     if time.monotonic() > deadline:
                         raise BoxError(f"the box did not start in {timeout:.0f} s; see {log}") from None
@@ -316,6 +318,7 @@ class Box:
                 raise BoxError(f"the box exited as it started; see {log}: {_tail(log)}")
             greeting = BoxHello.from_line(hello)
             self.init_pid, self.ports = greeting.init, greeting.ports
+            self._starts[self.init_pid] = start_time(self.init_pid)
         except BaseException:
             self.close()
             raise
@@ -343,19 +346,19 @@ class Box:
         """Start ``role`` in the box and wait until it has exited; BoxError (after killing it) if it has not within
         ``timeout`` seconds.  ``still_ok()`` is called while waiting: it may raise to stop waiting."""
         pid, _ = self.spawn(role, argv, env=env, cwd=cwd, log=log)
+        start = start_time(pid)  # None if it has already ended: then nothing is waited for or killed
         deadline = time.monotonic() + timeout
         try:
-            while alive(pid):
+            while alive(pid, start):
                 still_ok()
                 if time.monotonic() > deadline:
                     raise BoxError(f"the {role} did not finish in {timeout:.0f} s; see {log}")
                 time.sleep(0.005)
         finally:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            kill_if_same(pid, start)
 
     def alive(self) -> bool:
-        return self.init_pid is not None and alive(self.init_pid)
+        return self.init_pid is not None and alive(self.init_pid, self._starts.get(self.init_pid))
 
     def limit_hits(self) -> list[str]:
         """The limits the box's processes hit so far: "memory", "pids" (cgroups), "tmp", "work" (a full tmpfs)."""
@@ -374,8 +377,7 @@ class Box:
         anything else: safe from another thread while the box is in use (close() does the rest afterwards)."""
         for pid in (self.init_pid, self.parent_pid):
             if pid is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+                kill_if_same(pid, self._starts.get(pid))  # never a process that took its PID since
 
     def close(self) -> None:
         """End the box: its init exits, so every process in it is killed; wait until they are all gone."""
@@ -386,9 +388,10 @@ class Box:
             self._conn = None
         self.kill()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (any(alive(p) for p in (self.init_pid, self.parent_pid) if p)
+        mine = [(p, self._starts.get(p)) for p in (self.init_pid, self.parent_pid) if p]
+        while time.monotonic() < deadline and (any(alive(p, t) for p, t in mine if t is not None)
                                                or (self.cgroup and self.cgroup.members())):
-            if self.cgroup and not any(alive(p) for p in (self.init_pid, self.parent_pid) if p):
+            if self.cgroup and not any(alive(p, t) for p, t in mine if t is not None):
                 for pid in self.cgroup.members():  # the box's services: they die with its parent, this is sooner
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)

@@ -169,10 +169,31 @@ class BoxError(RuntimeError):
     """A box could not be made or reached (the grader's infrastructure, not a student's doing)."""
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+            return f.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+
+
+def alive(pid: int, start: int | None = None) -> bool:
+    """True while ``pid`` exists and is not a zombie (and, with ``start``, is still the process that
+    :func:`start_time` saw: PIDs wrap around, and a busy grader goes through a pid_max of 32768 in minutes)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != b"Z" and (start is None or int(fields[19]) == start)
+
+
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): with its PID, what names one process for good."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def kill_if_same(pid: int | None, start: int | None, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to ``pid`` only while it is the process that started at ``start`` (never to a process that
+    took its PID after it ended); nothing if it has gone."""
+    if pid is not None and start is not None and alive(pid, start):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
