@@ -91,3 +91,15 @@ def binder_link(cfg: LaunchConfig, path: str) -> str:
     else:
         spec = f"git/{quote(cfg.repository, safe='')}/{quote(cfg.branch, safe='')}"
     return f"{cfg.binderhub}/v2/{spec}?{urlencode({'urlpath': f'lab/tree/{_checked(path)}'})}"
+
+
+def lesson_links(cfg: LaunchConfig, name: str, has_exercise: bool) -> list[tuple[str, str, str]]:
+    """(kind, label, URL) of every launch link of the lesson ``name``: the lesson and (``has_exercise``) its
+    exercise, each on the JupyterHub (kind "hub") and on Binder (kind "binder")."""
+    targets = [("lesson", f"notebooks/{name}.ipynb")] + ([("exercise", f"exercises/{name}.ipynb")]
+                                                          if has_exercise else [])
+    links = []
+    for what, path in targets:
+        links.append(("hub", f"Open the {what} on JupyterHub", hub_link(cfg, path)))
+        links.append(("binder", f"Launch the {what} on Binder", binder_link(cfg, path)))
+    return links

@@ -40,7 +40,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 
-from .launch import LaunchConfig, binder_link, hub_link, load
+from .launch import LaunchConfig, lesson_links, load
 from .safe_html import csp_meta, sanitize_html
 from .safe_notebook import SafeNotebook
 
@@ -164,13 +164,18 @@ def learn_list(nb) -> str:
     return ""
 
 
+def is_navigation(cell) -> bool:
+    """Whether ``cell`` is one of a lesson's navigation cells (scripts/nav.py writes them)."""
+    return cell.cell_type == "markdown" and cell.source.lstrip().startswith(NAV_MARKER)
+
+
 def site_notebook(nb, lessons: set[str], exercises: set[str]):
     """A copy of the lesson without its navigation cells and with its links pointing into the site, and its
     display math drawn: (notebook, {placeholder: math HTML}).  The math is our own SVG, which the sanitiser
     would drop: the cells hold a placeholder each, and :func:`put_math` puts the math in the written page.
     (Widgets are shown by their text: :class:`~course.safe_notebook.SafeNotebook` drops their views.)"""
     nb = nbformat.from_dict(nb)  # a deep copy: the caller's notebook is left as it is
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and c.source.lstrip().startswith(NAV_MARKER))]
+    nb.cells = [c for c in nb.cells if not is_navigation(c)]
     math: dict[str, str] = {}
 
     def placeholder(m: re.Match) -> str:
@@ -228,15 +233,8 @@ def nav_bar(prev: tuple[str, str] | None, nxt: tuple[str, str] | None) -> str:
 
 def launch_links(cfg: LaunchConfig, name: str, has_exercise: bool) -> str:
     """Links that open the lesson ``name`` (and its exercise) on the JupyterHub and on Binder."""
-    targets = [("lesson", f"notebooks/{name}.ipynb")] + ([("exercise", f"exercises/{name}.ipynb")] if has_exercise
-                                                          else [])
-    links = []
-    for what, path in targets:
-        links.append(f'<a class="launch-hub" href="{html.escape(hub_link(cfg, path))}">Open the {what} on '
-                     "JupyterHub</a>")
-        links.append(f'<a class="launch-binder" href="{html.escape(binder_link(cfg, path))}">Launch the {what} on '
-                     "Binder</a>")
-    return " ".join(links)
+    return " ".join(f'<a class="launch-{kind}" href="{html.escape(url)}">{label}</a>'
+                    for kind, label, url in lesson_links(cfg, name, has_exercise))
 
 
 def index_page(title: str, lessons: list[tuple[str, str, str, bool]], launch: LaunchConfig | None = None) -> str:

@@ -33,14 +33,11 @@ from pathlib import Path
 
 import nbformat
 
-from course.launch import LaunchConfig, binder_link, hub_link, load
+from course.launch import LaunchConfig, lesson_links, load
 from course.safe_notebook import SafeNotebook
+from course.site import MD_LINK, is_navigation
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON_NAME = re.compile(r"^\d\d-[a-z0-9-]+$")
-NAV_MARKER = "<!--NAVIGATION-->"
-# [text](target) in markdown, not an image, the target without spaces or parentheses
-MD_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^()\s]+)\)")
 # the documentation pages in the index's order (docs/course.md first)
 DOC_PAGES = ("course", "students", "instructors", "nbgrader-courses", "threat-model", "developers")
 
@@ -139,11 +136,11 @@ def book_lesson(nb, name: str, has_exercise: bool, launch: LaunchConfig, exercis
     site, and the exercise download and launch links under its title."""
     nb = nbformat.from_dict(nb)  # a deep copy: the caller's notebook is left as it is
     nb, _ = SafeNotebook().preprocess(nb, {})
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and c.source.lstrip().startswith(NAV_MARKER))]
+    nb.cells = [c for c in nb.cells if not is_navigation(c)]
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = rewrite_links(cell.source, exercises, prefix="../")
-    links = lesson_links(launch, name, has_exercise)
+    links = title_line(launch, name, has_exercise)
     first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
     if first is not None and re.search(r"^# ", first.source, re.M):
         first.source = re.sub(r"^(# .*)$", lambda m: f"{m[1]}\n\n{links}\n", first.source, count=1, flags=re.M)
@@ -152,14 +149,10 @@ def book_lesson(nb, name: str, has_exercise: bool, launch: LaunchConfig, exercis
     return nb
 
 
-def lesson_links(cfg: LaunchConfig, name: str, has_exercise: bool) -> str:
+def title_line(cfg: LaunchConfig, name: str, has_exercise: bool) -> str:
     """The line under a lesson's title: its exercise to download, and where to open the lesson and exercise."""
     links = [f"{{download}}`Download the exercise ({name}.ipynb) <../exercises/{name}.ipynb>`"] if has_exercise else []
-    targets = [("lesson", f"notebooks/{name}.ipynb")] + ([("exercise", f"exercises/{name}.ipynb")]
-                                                          if has_exercise else [])
-    for what, path in targets:
-        links.append(f"[Open the {what} on JupyterHub]({hub_link(cfg, path)})")
-        links.append(f"[Launch the {what} on Binder]({binder_link(cfg, path)})")
+    links += [f"[{label}]({url})" for _, label, url in lesson_links(cfg, name, has_exercise)]
     return " · ".join(links)
 
 
@@ -182,18 +175,12 @@ def run_sphinx(src: Path, out: Path, doctrees: Path) -> None:
 def execute_lessons(notebooks: Path, workdir: Path) -> dict:
     """Every lesson of ``notebooks`` executed against the course's 4-engine cluster and the n-gram mirror, by
     name (as ``grader demo`` runs them)."""
-    from course.data import start_mirror
-    from procbox.cluster import LocalCluster
-
-    from .demo import execute_notebook
+    from .demo import executed_lessons
 
     executed = {}
-    with start_mirror() as mirror, LocalCluster(ipython_dir=workdir / "ipython") as cluster:
-        for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
-            executed[path.stem] = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
-                                                   ipython_dir=cluster.ipython_dir, mirror_url=mirror.url,
-                                                   name=path.name)
-            print(f"  executed {path.name}", flush=True)
+    for path, nb, seconds in executed_lessons(notebooks, workdir / "ipython"):
+        executed[path.stem] = nb
+        print(f"  executed {path.name} in {seconds:.1f} s", flush=True)
     return executed
 
 

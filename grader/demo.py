@@ -64,6 +64,20 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
     return nb
 
 
+def executed_lessons(notebooks: Path, ipython_dir: Path, only: Sequence[str] | None = None):
+    """Yield (path, executed notebook, seconds) for every lesson of ``notebooks`` (or those named in ``only``), in
+    course order, each run by :func:`execute_notebook` against one fresh 4-engine cluster (in ``ipython_dir``) and
+    the n-gram mirror, both stopped when the last has run."""
+    with start_mirror() as mirror, LocalCluster(ipython_dir=ipython_dir) as cluster:
+        for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
+            if only is not None and path.stem not in only:
+                continue
+            t0 = time.perf_counter()
+            nb = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
+                                  ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
+            yield path, nb, time.perf_counter() - t0
+
+
 def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None,
                   only: Sequence[str] | None = None) -> list[tuple[str, float]]:
     """Execute every tutorial (or those named in ``only``), write its HTML to ``out``; keep the executed notebooks
@@ -71,19 +85,13 @@ def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None,
     out.mkdir(parents=True, exist_ok=True)
     exporter = offline_exporter()  # as every page the project writes: offline, sanitised, with its policy
     timings = []
-    with start_mirror() as mirror, LocalCluster(ipython_dir=out / "ipython") as cluster:
-        for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
-            if only is not None and path.stem not in only:
-                continue
-            t0 = time.perf_counter()
-            nb = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
-                                  ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
-            body, _ = exporter.from_notebook_node(nb)
-            (out / f"{path.stem}.html").write_text(body)
-            if executed is not None:
-                executed[path.stem] = nb
-            timings.append((path.name, time.perf_counter() - t0))
-            print(f"  executed {path.name} in {timings[-1][1]:.1f} s -> {out / (path.stem + '.html')}", flush=True)
+    for path, nb, seconds in executed_lessons(notebooks, out / "ipython", only):
+        body, _ = exporter.from_notebook_node(nb)
+        (out / f"{path.stem}.html").write_text(body)
+        if executed is not None:
+            executed[path.stem] = nb
+        timings.append((path.name, seconds))
+        print(f"  executed {path.name} in {seconds:.1f} s -> {out / (path.stem + '.html')}", flush=True)
     shutil.rmtree(out / "ipython", ignore_errors=True)
     return timings
 

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.site import lesson_title
+from course.site import NAV_MARKER, is_navigation, lesson_title
 
-MARKER = "<!--NAVIGATION-->"
 INDEX_LINK = "[Index](../README.md#the-notebooks)"
 NOTEBOOK_NAME = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,11 +48,7 @@ def nav_source(prev: tuple[str, str] | None, nxt: tuple[str, str] | None) -> str
     parts.append(INDEX_LINK)
     if nxt:
         parts.append(f"[{nxt[1]}]({nxt[0]}) →")
-    return MARKER + "\n" + " · ".join(parts)
-
-
-def is_nav(cell) -> bool:
-    return cell.cell_type == "markdown" and cell.source.lstrip().startswith(MARKER)
+    return NAV_MARKER + "\n" + " · ".join(parts)
 
 
 def clean(nb) -> None:
@@ -67,7 +62,7 @@ def clean(nb) -> None:
 
 def refresh(nb, source: str) -> None:
     """Replace the notebook's navigation cells by one after the title cell and one at the end."""
-    nb.cells = [c for c in nb.cells if not is_nav(c)]
+    nb.cells = [c for c in nb.cells if not is_navigation(c)]
     top = nbformat.v4.new_markdown_cell(source)
     top.id = "nav-top"
     bottom = nbformat.v4.new_markdown_cell(source)
@@ -86,7 +81,7 @@ def readme_table(paths: list[Path], notebooks: list) -> str:
     rows = []
     for path, nb in zip(paths, notebooks):
         own = path.parent.parent / "exercises" / path.name
-        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown" and not is_nav(c))
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown" and not is_navigation(c))
         pointed = EXERCISE_LINK.search(text)
         if own.is_file():
             exercise = f"[exercise](exercises/{path.name})"
