@@ -1,0 +1,87 @@
+"""course.launchers: a cluster counts its engines as started once the controller has registered them.
+
+ipyparallel 9.2's ``Cluster.start_and_connect`` (``with ipp.Cluster(n=N) as rc:``) can miss an engine that
+registers while its client connects, and then waits 60 s for it.  With ``RegisteredEngineSetLauncher`` the
+engines are registered before any client connects: a client made right after the start lists them all in its
+connection reply, with no announcement to miss.
+"""
+
+import logging
+import sys
+
+import ipyparallel as ipp
+import psutil
+import pytest
+from traitlets.config import Config
+
+from course.launchers import EnginesNotRegistered, RegisteredEngineSetLauncher
+
+LAUNCHER = "course.launchers.RegisteredEngineSetLauncher"
+
+
+def _cluster(tmp_path, n, config=None):
+    return ipp.Cluster(n=n, profile_dir=str(tmp_path / "profile"), cluster_id="t", engine_launcher_class=LAUNCHER,
+                       log_level=logging.WARNING, shutdown_atexit=False, load_profile=False,
+                       config=config or Config())
+
+
+def _ids_in_connection_reply(cluster):
+    client = ipp.Client(cluster.controller.connection_files["client"], timeout=30)
+    try:
+        return set(client.ids)  # what the controller's reply listed: no announcement heard yet, none awaited
+    finally:
+        client.close()
+
+
+def test_a_started_cluster_has_its_engines_registered_before_any_client_connects(tmp_path):
+    cluster = _cluster(tmp_path, 2)
+    again = None
+    try:
+        cluster.start_cluster_sync()
+        first = _ids_in_connection_reply(cluster)
+        assert len(first) == 2, f"right after the start the controller had registered {first}"
+        again = ipp.Cluster.from_file(cluster.cluster_file, log_level=logging.WARNING)  # as another program would
+        assert again.engine_launcher_class is RegisteredEngineSetLauncher, again.engine_launcher_class
+        again.restart_engines_sync()
+        after = _ids_in_connection_reply(cluster)
+        assert len(after - first) == 2, f"right after the restart the controller had {after} (before: {first})"
+    finally:
+        (again or cluster).stop_cluster_sync()  # the one that knows the engines running now
+        cluster.stop_cluster_sync()
+
+
+def test_with_block_runs_on_registered_engines_and_leaves_nothing(tmp_path):
+    cluster = _cluster(tmp_path, 3)
+    with cluster as rc:
+        assert len(rc.ids) == 3  # start_and_connect returned: wait_for_engines had nothing left to wait for
+        pids = rc[:].apply_sync(__import__("os").getpid)
+        controller = cluster.controller.process.pid
+    assert len(set(pids)) == 3
+    gone = psutil.wait_procs([p for p in map(_process, [*pids, controller]) if p], timeout=30)[1]
+    assert not gone, f"still running after the with block: {gone}"
+
+
+def _process(pid):
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
+def test_engines_that_exit_before_registering_fail_the_start_with_their_logs(tmp_path):
+    config = Config()
+    config.RegisteredEngineSetLauncher.engine_cmd = [sys.executable, "-c", "raise SystemExit(3)"]
+    config.RegisteredEngineSetLauncher.registration_timeout = 600.0  # the failure must come from the exits
+    cluster = _cluster(tmp_path, 2, config)
+    try:
+        with pytest.raises(EnginesNotRegistered, match="exited before the controller registered them") as err:
+            cluster.start_cluster_sync()
+        assert str(tmp_path / "profile" / "log") in str(err.value)
+        assert "3" in str(err.value)
+    finally:
+        cluster.stop_cluster_sync()
+
+
+def test_a_missing_controller_is_no_engines_registered(tmp_path):
+    launcher = RegisteredEngineSetLauncher(profile_dir=str(tmp_path), cluster_id="none")
+    assert launcher.registered() is None
