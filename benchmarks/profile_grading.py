@@ -1,15 +1,21 @@
 """Profile: where one submission's time and CPU go when the grader grades a class.
 
-    .venv/bin/python benchmarks/profile_grading.py [--students 4] [--workers 1] [--no-sandbox]
+    .venv/bin/python benchmarks/profile_grading.py [--students 4] [--exercises N] [--workers 1] [--no-sandbox]
+                                                   [--record docs/cost.json]
     .venv/bin/python benchmarks/profile_grading.py --fresh-only [--cycles 10]
 
-Grades a sample class (``grader.sample_class``: students x the 7 exercises) with ``grade.main``, with
+Grades a sample class (``grader.sample_class``: students x the course's exercises, or the first N) with
+``grade.main``, with
 the grader's own steps wrapped in timers, and prints for each step how often it ran, its mean wall time
 and its share of the run; then the CPU seconds per submission: the whole machine's (from /proc/stat, so
 other load on a shared machine counts too: read it next to the load average), the grader process's own
 (getrusage), and the rest (kernels, controllers, engines, fork servers).  Steps overlap: a worker prepares
 the next submission's slot (cluster start, verify, kernel, guard) while the current one executes, so the
 wall-time shares add up to more than 100 %.
+
+``--record PATH`` also prepares and stops 5 slots with no notebook, and writes the figures (:mod:`grader.cost`:
+submissions per minute per core, p50/p99 seconds per submission, CPU seconds, the share spent preparing sealed
+slots) as JSON to PATH and the documentation's page made from them beside it (``docs/cost.json``: ``docs/cost.md``).
 
 ``--fresh-only`` measures the price of isolation alone: a slot prepares (new controller, 4 engines, kernel,
 guard; verified) and stops, ``--cycles`` times, with no notebook; the CPU seconds per cycle by process.
@@ -21,12 +27,15 @@ import argparse
 import collections
 import contextlib
 import functools
+import math
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from grader import grade, gradebook, grading, sample_class, worker  # noqa: E402
+from grader import cost, grade, gradebook, grading, local, sample_class, worker  # noqa: E402
 from grader.exercise import load_exercises  # noqa: E402
 from measure import machine_cpu  # noqa: E402
 from procbox import (  # noqa: E402
@@ -42,6 +51,9 @@ from procbox import (  # noqa: E402
     cluster as cluster_mod,
 )
 
+PER_SUBMISSION, PREPARE, BOX, EXECUTE, CLOSE = ("one submission (grade_one)", "slot prepare (all of the above)",
+                                                 "  of which: the box", "execute the notebook",
+                                                 "close the box (every process)")
 STEPS = [  # (label, owner, attribute): the grader's steps, in the order a submission meets them
     ("read + restore tests", grading, "read_submission"),
     ("cluster: controller up", cluster_mod.LocalCluster, "_start_controller"),
@@ -147,6 +159,8 @@ def main() -> int:
     ap.add_argument("--no-sandbox", action="store_true")
     ap.add_argument("--fresh-only", action="store_true", help="only prepare and stop slots (see above)")
     ap.add_argument("--cycles", type=int, default=10)
+    ap.add_argument("--exercises", type=int, default=0, help="grade only the first N exercises (default: all)")
+    ap.add_argument("--record", type=Path, help="write the figures of the cost page (grader.cost) to this JSON file")
     args = ap.parse_args()
     times: dict[str, list[float]] = collections.defaultdict(list)
     lock = threading.Lock()
@@ -178,10 +192,13 @@ def main() -> int:
         return pid
 
     cluster_mod.LocalCluster._spawn, cluster_mod.LocalCluster.start_kernel = spawn_noted, start_kernel_noted
+    local.grade_one = timed(PER_SUBMISSION, local.grade_one)  # what local workers call for each submission
     if args.fresh_only:
         return fresh_only(args.cycles, not args.no_sandbox, sampler)
 
     exercises = load_exercises(ROOT / "exercises")
+    if args.exercises:
+        exercises = dict(list(exercises.items())[:args.exercises])
     with tempfile.TemporaryDirectory(prefix="profile-grading-") as tmp:
         expected = sample_class.make_class(exercises, Path(tmp) / "class", students=args.students)
         n = len(expected)
@@ -212,7 +229,40 @@ def main() -> int:
         f"{role} {seconds / n:.3f}" for role, seconds in sorted(sampler.totals().items(), key=lambda kv: -kv[1])))
     print(f"  CPU-bound limit on this machine: {machine / n / os.cpu_count():.3f} s per submission "
           f"(machine CPU per submission / {os.cpu_count()} CPUs)")
+    if args.record:
+        cores = os.cpu_count() or 1
+        fresh = fresh_cycles(5, not args.no_sandbox)
+        per_sub = sorted(times[PER_SUBMISSION])
+        own = sum(times[PREPARE]) + sum(times[EXECUTE]) + sum(times[CLOSE])
+        record = {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(),
+            "command": " ".join(["python benchmarks/profile_grading.py", *sys.argv[1:]]).replace(
+                f" --record {args.record}", ""),
+            "cpus": cores, "memory_gib": psutil.virtual_memory().total / 2**30, "load_before": load_before,
+            "workers": args.workers, "sandbox": not args.no_sandbox, "submissions": n, "scored_as_expected": right,
+            "submissions_per_minute_per_core": n / wall * 60 / cores,
+            "seconds_per_submission_p50": percentile(per_sub, 50),
+            "seconds_per_submission_p99": percentile(per_sub, 99),
+            "cpu_seconds_per_submission": machine / n, "grader_cpu_seconds_per_submission": mine / n,
+            "prepare_seconds_per_submission": sum(times[PREPARE]) / n, "prepare_share": sum(times[PREPARE]) / own,
+            "box_seconds_per_submission": sum(times[BOX]) / n,
+            "fresh_slot_cpu_seconds": fresh["machine"],
+            "fresh_slot_share_of_cpu": min(1.0, fresh["machine"] / (machine / n)),
+        }
+        md = cost.write(record, args.record)
+        print(f"\nwrote {args.record} (the figures) and {md} (the documentation's page made from them)")
     return rc
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-th percentile of sorted values (nearest rank)."""
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "0000000"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ sphinx-book-theme, that works offline.
 - ``index.md``: the README (its links to notebooks/ pointed at lessons/, its links to exercises made
   downloads), with the toctrees: the documentation (the course, for students, for instructors, nbgrader
   courses, the threat model, for developers), then the lessons in course order;
-- ``docs/*.md``: the documentation pages (``../README.md`` becomes ``../index.md``);
+- ``docs/*.md``: the documentation pages (``../README.md`` becomes ``../index.md``), ``docs/cost.md`` among
+  them: what grading costs, written with ``docs/cost.json`` by ``benchmarks/profile_grading.py --record``
+  (:mod:`grader.cost`);
 - ``lessons/NN-slug.ipynb``: every lesson of ``notebooks/``, executed where ``executed_lessons`` has it (as
   stored otherwise), without its ``<!--NAVIGATION-->`` cells (the sidebar and the previous/next links replace
   them), outputs reduced to data (:class:`course.safe_notebook.SafeNotebook`), and under its title a line with
@@ -39,7 +41,7 @@ from course.site import MD_LINK, is_navigation
 
 ROOT = Path(__file__).resolve().parents[1]
 # the documentation pages in the index's order (docs/course.md first)
-DOC_PAGES = ("course", "students", "instructors", "nbgrader-courses", "threat-model", "developers")
+DOC_PAGES = ("course", "students", "instructors", "cost", "nbgrader-courses", "threat-model", "developers")
 
 
 class BookError(RuntimeError):
@@ -88,8 +90,8 @@ def stage(src: Path, executed: dict, exercises_dir: Path, *, launch: LaunchConfi
         nbformat.write(book_lesson(nb, name, name in exercises, launch, exercises), src / "lessons" / f"{name}.ipynb")
     readme = rewrite_links((ROOT / "README.md").read_text(encoding="utf-8"), exercises, prefix="",
                            lessons=set(lessons))
-    (src / "index.md").write_text(readme + index_toctrees([p for p in DOC_PAGES if (docs / f"{p}.md").is_file()],
-                                                          list(lessons)), encoding="utf-8")
+    pages = [p for p in DOC_PAGES if (src / "docs" / f"{p}.md").is_file()]
+    (src / "index.md").write_text(readme + index_toctrees(pages, list(lessons)), encoding="utf-8")
 
 
 def index_toctrees(pages: list[str], lessons: list[str]) -> str:
