@@ -13,7 +13,8 @@ other load on a shared machine counts too: read it next to the load average), th
 the next submission's slot (cluster start, verify, kernel, guard) while the current one executes, so the
 wall-time shares add up to more than 100 %.
 
-``--record PATH`` also prepares and stops 5 slots with no notebook, and writes the figures (:mod:`grader.cost`:
+``--record PATH`` grades without the per-process sampler (its CPU would count as the grader's), also prepares and
+stops 5 slots with no notebook, and writes the figures (:mod:`grader.cost`:
 submissions per minute per core, p50/p99 seconds per submission, CPU seconds, the share spent preparing sealed
 slots) as JSON to PATH and the documentation's page made from them beside it (``docs/cost.json``: ``docs/cost.md``).
 
@@ -204,7 +205,9 @@ def main() -> int:
         n = len(expected)
         load_before = os.getloadavg()[0]
         cpu0, self0, t0 = machine_cpu(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        with sampler:
+        # a record's CPU figures are the grading's alone: the per-process sampler (psutil over every process, every
+        # 20 ms) costs this process CPU too, so it does not run then
+        with sampler if not args.record else contextlib.nullcontext():
             rc = grade.main(submissions=Path(tmp) / "class", source=ROOT / "exercises",
                             gradebook=Path(tmp) / "g.sqlite", workers=args.workers, quiet=True,
                             sandbox=not args.no_sandbox)
@@ -225,8 +228,9 @@ def main() -> int:
                   f"{100 * sum(runs) / wall:>13.0f}%")
     print(f"\n  CPU seconds per submission: machine {machine / n:.2f} (all processes on it), grader process "
           f"{mine / n:.2f}, the rest {(machine - mine) / n:.2f} (kernels, controllers, engines, fork servers)")
-    print("  CPU seconds per submission by process (sampled every 20 ms, so a little is missed): " + ", ".join(
-        f"{role} {seconds / n:.3f}" for role, seconds in sorted(sampler.totals().items(), key=lambda kv: -kv[1])))
+    if not args.record:
+        print("  CPU seconds per submission by process (sampled every 20 ms, so a little is missed): " + ", ".join(
+            f"{role} {seconds / n:.3f}" for role, seconds in sorted(sampler.totals().items(), key=lambda kv: -kv[1])))
     print(f"  CPU-bound limit on this machine: {machine / n / os.cpu_count():.3f} s per submission "
           f"(machine CPU per submission / {os.cpu_count()} CPUs)")
     if args.record:
