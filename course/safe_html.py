@@ -81,17 +81,24 @@ def sanitize_html(fragment) -> str:
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """nh3's attribute filter: URLs as a browser reads them; ``data:`` only for an image's ``src``; an image's
-    ``src`` never on another host (``//host/x.png``, ``\\\\host\\x.png``); None drops the attribute."""
+    """nh3's attribute filter: a URL only where :func:`safe_url` allows it; None drops the attribute."""
     if attribute not in URL_ATTRIBUTES:
         return value
-    url = _IGNORED_IN_URL.sub("", value).lower()
-    image = tag == "img" and attribute == "src"
+    return value if safe_url(value, image=tag == "img" and attribute == "src") else None
+
+
+def safe_url(url: str, *, image: bool = False) -> bool:
+    """Whether a page may link to ``url`` (or, with ``image``, load an image from it), read as a browser reads it:
+    a link to http(s), mailto or a relative path; an image from ``data:image/(png|jpeg|gif|webp|svg+xml)`` or a
+    relative path, never from another host (``//host/x.png``, ``\\\\host\\x.png``: it would tell someone the page
+    was opened)."""
+    url = _IGNORED_IN_URL.sub("", url).lower()
     if url.startswith("data:"):
-        return value if image and IMAGE_DATA.match(url) else None
-    if image and (re.match(r"[a-z][a-z0-9+.-]*:", url) or url.startswith(("//", "\\\\", "/\\", "\\/"))):
-        return None  # an image from the network (or a file elsewhere) would tell someone the page was opened
-    return value
+        return image and IMAGE_DATA.match(url) is not None
+    scheme = re.match(r"([a-z][a-z0-9+.-]*):", url)
+    if image:
+        return scheme is None and not url.startswith(("//", "\\\\", "/\\", "\\/"))
+    return scheme is None or scheme[1] in {"http", "https", "mailto"}
 
 
 def script_hash(source: str) -> str:

@@ -3,7 +3,8 @@
 ``grader book`` copies this file into the source tree it stages (index.md: the README; docs/*.md; the lessons
 under lessons/; the released exercises under exercises/, as downloads) and builds it with myst-nb.  The site
 works offline: the theme's own scripts, styles and fonts are copied into it, the search is Sphinx's own, and
-math is drawn at build time as inline SVG by matplotlib's mathtext (no MathJax from a CDN).
+math is drawn at build time as inline SVG by matplotlib's mathtext (no MathJax from a CDN).  What a lesson's
+markdown or outputs hold is sanitised as on every other page the project writes (course/safe_sphinx.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ copyright = "the course's authors, BSD-3-Clause"
 # the environment.  The launch links of the lessons pull the *student* repository (course/launch.toml).
 REPOSITORY = os.environ.get("COURSE_REPOSITORY_URL", "https://github.com/going-parallel/going-parallel")
 
-extensions = ["myst_nb"]
+extensions = ["myst_nb", "course.safe_sphinx"]  # the second: HTML from a notebook is shown, never run
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
 exclude_patterns = ["_build", "exercises/**", "**.ipynb_checkpoints"]

@@ -44,6 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC_PAGES = ("course", "students", "instructors", "cost", "nbgrader-courses", "threat-model", "developers")
 
 
+# a terminal's operating-system command (ESC ] ... BEL or ESC \\), e.g. an OSC 8 hyperlink: Pygments' traceback lexer
+# fails on it, and the page has nothing to show for it
+OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
 class BookError(RuntimeError):
     """Sphinx did not build the site: a broken internal link, a page it could not read, ... (the message
     holds its warnings, each naming the staged file)."""
@@ -142,6 +147,11 @@ def book_lesson(nb, name: str, has_exercise: bool, launch: LaunchConfig, exercis
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = rewrite_links(cell.source, exercises, prefix="../")
+        for output in cell.get("outputs", []):  # colours stay; other terminal sequences (OSC 8 links) go
+            if "traceback" in output:
+                output.traceback = [OSC.sub("", line) for line in output.traceback]
+            if isinstance(output.get("text"), str):
+                output.text = OSC.sub("", output.text)
     links = title_line(launch, name, has_exercise)
     first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
     if first is not None and re.search(r"^# ", first.source, re.M):

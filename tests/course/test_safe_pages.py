@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from nbconvert.filters import markdown2html
 
-from course.safe_html import content_security_policy, csp_meta, sanitize_html, script_hash
+from course.safe_html import content_security_policy, csp_meta, safe_url, sanitize_html, script_hash
+from course.safe_sphinx import clean as clean_doctree
 from course.safe_notebook import SafeNotebook
 from grader.preprocessors.report_tests import ReportTests
 from grader.results import SubmissionResult, TestResult
@@ -113,6 +114,50 @@ def test_no_link_keeps_a_url_that_runs_or_shows_a_document(url):
                                  "data:text/html;base64,PGI+", "file:///etc/passwd", "javascript:x"])
 def test_no_image_is_loaded_from_elsewhere(src):
     assert "src" not in sanitize_html(f'<img src="{src}">')
+
+
+@pytest.mark.parametrize("url", ["javascript:x", "JavaScript:x", " javascript:x", "java\tscript:x", "java\nscript:x",
+                                 "vbscript:x", "data:text/html,<b>", "data:image/svg+xml,<svg/>", "file:///etc/passwd"])
+def test_safe_url_refuses_a_link_that_runs_or_shows_a_document(url):  # as the site's links hold them: decoded
+    assert not safe_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://example.org/x", "http://example.org", "mailto:a@example.org", "other.html#a",
+                                 "#part", "../lessons/01.html"])
+def test_safe_url_keeps_links_to_the_web_and_the_site(url):
+    assert safe_url(url)
+
+
+@pytest.mark.parametrize("src, ok", [("figures/a.png", True), ("data:image/png;base64,iVBO", True),
+                                     ("http://example.org/x.png", False), ("//example.org/x.png", False),
+                                     ("\\\\host\\x.png", False), ("data:text/html;base64,PGI+", False),
+                                     ("attachment:evil.html", False), ("javascript:x", False)])
+def test_safe_url_loads_images_only_from_the_page_itself(src, ok):
+    assert safe_url(src, image=True) is ok
+
+
+def test_the_sites_doctrees_keep_their_structure_and_lose_what_runs():
+    from docutils import nodes
+
+    doc = nodes.section()
+    doc += nodes.raw("", "<details>\n<summary>Solution</summary>", format="html")
+    doc += nodes.paragraph("", "the solution, in markdown")
+    doc += nodes.raw("", "</details>", format="html")
+    doc += nodes.raw("", "<img src=x onerror=\"__pwn('x')\"><b>kept</b>", format="html")
+    doc += nodes.raw("", "\\input{/etc/passwd}", format="latex")
+    para = nodes.paragraph()
+    para += nodes.reference("", "a js link", refuri="javascript:__pwn('y')")
+    para += nodes.reference("", "a web link", refuri="https://example.org/")
+    para += nodes.image(uri="https://example.org/spy.png")
+    para += nodes.image(uri="figures/a.png")
+    doc += para
+    clean_doctree(doc)
+    raws = [(r["format"], r.astext()) for r in doc.findall(nodes.raw)]
+    assert raws == [("html", "<details>\n<summary>Solution</summary>"), ("html", "</details>"),
+                    ("html", '<img src="x"><b>kept</b>')]
+    assert [r["refuri"] for r in doc.findall(nodes.reference)] == ["https://example.org/"]
+    assert "a js link" in doc.astext()  # the text of a refused link stays
+    assert [i["uri"] for i in doc.findall(nodes.image)] == ["figures/a.png"]
 
 
 def test_the_policy_allows_only_the_pages_own_scripts_by_hash():

@@ -1,4 +1,4 @@
-"""The pages the project writes, opened in a real browser (Debian's chromium, see support/browser.py) with a hostile
+"""The pages the project writes (feedback, report, the course site, the documentation site), opened in a real browser (Debian's chromium, see support/browser.py) with a hostile
 class in them (tests/support/hostile.py: the payloads of tests/files/hostile-payloads.json in student names, messages,
 flags, comments, markdown, raw cells and every kind of output): no payload runs as a page loads or when anything
 on it is clicked, no page holds a handler, a ``javascript:`` URL, a frame or a form, nothing is loaded from the
@@ -22,6 +22,7 @@ from course import launch
 from course.safe_html import content_security_policy, csp_meta
 from course.site import build_site
 from grader import feedback, report
+from grader.book import build_book
 from grader.report import SORT_JS
 from support.browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
 from support.hostile import EXERCISE, PAYLOADS, fill, hostile_notebook, make_hostile_gradebook, names
@@ -179,3 +180,36 @@ def test_no_payload_runs_on_the_course_site(browser, tmp_path):
             assert re.search(r"<svg role=\"img\" aria-label=\"a\^2 \+ b\^2 = c\^2\"", page.read_text())
     assert not problems, problems
     assert linked == own, "the site's launch links are missing"
+
+
+def test_no_payload_runs_on_the_documentation_site(browser, tmp_path):
+    """The Sphinx site (``grader book``) with a hostile lesson among its lessons: MyST and myst-nb would pass its
+    HTML through, course.safe_sphinx cleans it; its useful outputs and a folded solution stay."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    lesson = nbformat.from_dict(hostile_notebook(lesson=True))
+    lesson.cells.insert(1, new_markdown_cell("$$ a^2 + b^2 = c^2 $$\n\n$$ <img src=x onerror=\"__pwn('math:img')\"> $$"))
+    lesson.cells.insert(2, new_markdown_cell("<details><summary>Solution</summary>\n\nthe folded answer\n\n</details>"))
+    nbformat.write(lesson, notebooks / "01-hostile.ipynb")
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")]),
+                   notebooks / "02-another.ipynb")
+    index = build_book(tmp_path / "site", {}, tmp_path / "no-exercises", notebooks=notebooks)
+    site = index.parent
+    problems = {}
+    for page, click in ((site / "lessons" / "01-hostile.html", True), (site / "lessons" / "02-another.html", False),
+                        (index, False), (site / "search.html", False)):
+        shown = inspect_page(browser, page, SCREENSHOTS / f"hostile-book-{page.stem}.png", click=click)
+        found = {"ran": shown.ran, "dialogs": shown.dialogs, "loads": shown.requests,
+                 "dangers": [d for d in shown.dangers if "__pwn" in d or "javascript:" in d.lower()]}
+        # (the theme's own search <form> is a danger by the watch's list, not a payload; a payload's <img src=x>,
+        # cleaned, still asks for x, which is not there)
+        if any(found.values()):
+            problems[page.name] = {k: v for k, v in found.items() if v}
+        if page.name == "01-hostile.html":
+            assert "A hostile lesson" in shown.text and "04242" in shown.text.replace("\t", "").replace("\n", "")
+            figures = [i for i in shown.images if i["complete"] and i["naturalWidth"] == 48]  # support.hostile.png()
+            assert figures, [i for i in shown.images if i["src"] not in ("x", "")]
+    assert not problems, problems
+    lesson_html = (site / "lessons" / "01-hostile.html").read_text(encoding="utf-8")
+    assert "<details><summary>Solution</summary>" in lesson_html  # the fold is whole: its answer inside it
+    assert lesson_html.index("the folded answer") < lesson_html.index("</details>", lesson_html.index("<summary>Solution"))
