@@ -90,7 +90,7 @@ class ForkedRestart:
 
 def run_notebooks(paths: list[Path], mirror_url: str, shared: bool) -> float:
     """Wall time to execute all notebooks, with one shared cluster or one cluster per notebook."""
-    from grader.demo import execute_notebook
+    from grader.lessons import execute_notebook
 
     groups = [paths] if shared else [[p] for p in paths]
     t0 = time.perf_counter()

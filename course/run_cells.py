@@ -1,5 +1,5 @@
 """A notebook run top to bottom with nbclient, as ``NotebookClient.execute`` runs it, but saying which cell stopped
-the run: what the demo's lessons (:func:`grader.demo.execute_notebook`) and the pytest plugin
+the run: what the demo's lessons (:func:`grader.lessons.execute_notebook`) and the pytest plugin
 (:mod:`course.pytest_ipp`) both need."""
 
 from __future__ import annotations

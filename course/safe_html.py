@@ -1,6 +1,7 @@
 """Pages that are safe to open: whatever a notebook or a submission holds is shown, never run.
 
-Two layers, used by every page the project writes (the course site, ``grader feedback``, ``grader report``):
+Two layers, used by every page the project writes (``grader feedback``, ``grader report``, the demo's executed
+lessons; the documentation site holds to the first through :mod:`course.safe_sphinx`):
 
 - :func:`sanitize_html` cleans an HTML fragment (rendered markdown, an HTML output, a raw cell) against an
   allow-list with nh3 (the ammonia sanitiser): formatting, tables, lists, code, headings, links and images stay;

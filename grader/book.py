@@ -187,7 +187,7 @@ def run_sphinx(src: Path, out: Path, doctrees: Path) -> None:
 def execute_lessons(notebooks: Path, workdir: Path) -> dict:
     """Every lesson of ``notebooks`` executed against the course's 4-engine cluster and the n-gram mirror, by
     name (as ``grader demo`` runs them)."""
-    from .demo import executed_lessons
+    from .lessons import executed_lessons
 
     executed = {}
     for path, nb, seconds in executed_lessons(notebooks, workdir / "ipython"):
@@ -202,7 +202,7 @@ def main(*, out: str | Path, execute: bool = False) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from . import release
-    from .demo import LessonError
+    from .lessons import LessonError
 
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="book-run-") as tmp:

@@ -2,80 +2,30 @@
 
 1. start a 4-engine cluster and the n-gram mirror, execute every tutorial in
    ``notebooks/`` and write executed HTML copies, stop the cluster;
-2. release the exercises, build the course site of the executed tutorials
-   (``site/``), generate a sample class, grade it (the grader starts and owns
+2. release the exercises, build the course site (``site/``: the documentation
+   site of ``grader book``, with the executed tutorials), generate a sample class, grade it (the grader starts and owns
    its own clusters), export the grades and write feedback;
 3. compare every score with the one the sample class should get.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
-from traitlets.config import Config
-
-from course.data import ENV_VAR, start_mirror
-from course.run_cells import CellRunError, run_cells
-from course.site import build_site, offline_exporter
-from procbox.cluster import LocalCluster
+from course.site import offline_exporter
 
 from . import export, feedback, grade, release, report
+from .book import build_book
 from .exercise import load_exercises
 from .gradebook import Gradebook
+from .lessons import LessonError, executed_lessons
 from .sample_class import make_class
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class LessonError(RuntimeError):
-    """A tutorial did not run to its end (its kernel died or stopped answering)."""
-
-
-def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeout: int = 300,
-                     name: str = "the notebook"):
-    """Execute a tutorial top to bottom in a new kernel (only cells tagged ``raises-exception`` may fail); return it.
-
-    A plain nbclient ``NotebookClient``, as any runner of notebooks would use: a cell that fails raises nbclient's
-    CellExecutionError (a cell over ``timeout`` seconds its CellTimeoutError); a kernel that dies raises
-    :class:`LessonError` naming ``name`` and the cell.
-    """
-    env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url})
-    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets:
-        # the kernel on ipc sockets, as the grader's: no "running over TCP without encryption" in the output
-        config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
-        client = NotebookClient(nb, timeout=timeout, allow_errors=False, interrupt_on_timeout=False, config=config,
-                                resources={"metadata": {"path": str(cwd)}})
-        try:
-            run_cells(client, env=env)
-        except CellRunError as e:
-            if isinstance(e.cause, DeadKernelError):
-                raise LessonError(f"{name} did not run to its end: the kernel died while running cell {e.index} "
-                                  f"({e.cause})") from None
-            raise e.cause from None  # a cell failed: nbclient's own error, as a runner of notebooks raises it
-    return nb
-
-
-def executed_lessons(notebooks: Path, ipython_dir: Path, only: Sequence[str] | None = None):
-    """Yield (path, executed notebook, seconds) for every lesson of ``notebooks`` (or those named in ``only``), in
-    course order, each run by :func:`execute_notebook` against one fresh 4-engine cluster (in ``ipython_dir``) and
-    the n-gram mirror, both stopped when the last has run."""
-    with start_mirror() as mirror, LocalCluster(ipython_dir=ipython_dir) as cluster:
-        for path in sorted(notebooks.glob("[0-9][0-9]-*.ipynb")):
-            if only is not None and path.stem not in only:
-                continue
-            t0 = time.perf_counter()
-            nb = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
-                                  ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
-            yield path, nb, time.perf_counter() - t0
 
 
 def run_tutorials(notebooks: Path, out: Path, executed: dict | None = None,
@@ -154,8 +104,8 @@ def grade_sample_class(out: Path, *, students: int = FULL_STUDENTS, workers: int
     if released != 0:
         return released
     if executed:
-        site = build_site(executed, out / "site", exercises_dir=out / "release")
-        print(f"course site of {len(executed)} lesson(s): {site}", flush=True)
+        site = build_book(out / "site", executed, out / "release")
+        print(f"course site (every lesson; {len(executed)} executed here): {site}", flush=True)
     chosen = {name: ex for name, ex in load_exercises(ROOT / "exercises").items()
               if exercises is None or name in exercises}
     expected = make_class(chosen, out / "submissions", students=students, shortcuts=True,

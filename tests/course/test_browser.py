@@ -1,5 +1,5 @@
-"""What an instructor looks at, opened in a real browser (Debian's chromium, see support/browser.py): the course site
-built from lessons executed for real, and a feedback page of a class graded for real.  These never skip: without
+"""What an instructor looks at, opened in a real browser (Debian's chromium, see support/browser.py): a feedback page
+of a class graded for real (the course's documentation site is tests/grader/test_book.py's).  These never skip: without
 /usr/bin/chromium they fail and say what to install."""
 
 from __future__ import annotations
@@ -12,42 +12,22 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import launch
 from course.safe_html import content_security_policy
-from course.site import build_site, lesson_title
 from grader import feedback, grade, release
-from grader.demo import execute_notebook
 from grader.exercise import load_exercises
 from grader.sample_class import make_class
 from support.browser import SCREENSHOTS, inspect_page, open_browser
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSONS = ["01-start-a-cluster", "03-map-over-engines"]  # 03 draws figures
 EXERCISE = "05-push-and-pull-variables"
 MIN_SCREENSHOT_BYTES = 5_000
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
 def browser():
     with open_browser() as b:
         yield b
-
-
-@pytest.fixture(scope="module")
-def site(cluster, mirror, tmp_path_factory):
-    """The course site of lessons 01 and 03, executed against the session's cluster, with the released exercises."""
-    tmp = tmp_path_factory.mktemp("site")
-    assert release.main(source=ROOT / "exercises", out=tmp / "release") == 0
-    executed = {}
-    for name in LESSONS:
-        path = ROOT / "notebooks" / f"{name}.ipynb"
-        executed[name] = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent,
-                                          ipython_dir=cluster.ipython_dir, mirror_url=mirror.url, name=path.name)
-        cluster.verify()
-    index = build_site(executed, tmp / "site", exercises_dir=tmp / "release")
-    assert index == tmp / "site" / "index.html"
-    return index.parent, {name: lesson_title(nb) for name, nb in executed.items()}
 
 
 def screenshot(test: str, page: str) -> Path:
@@ -68,61 +48,6 @@ def assert_clean(report, *, min_image_side: int = 0, links: bool = True):
     assert not bad, bad
     assert not (links and report.broken_links), report.broken_links
     assert report.screenshot.is_file() and report.screenshot.stat().st_size > MIN_SCREENSHOT_BYTES, report.screenshot
-
-
-def test_site_index_lists_the_executed_lessons_with_working_links(site, browser):
-    out, titles = site
-    report = inspect_page(browser, out / "index.html", screenshot("site", "index"))
-    assert_clean(report)
-    for name, title in titles.items():
-        assert title in report.text
-        assert f"{name}.html" in report.links and f"exercises/{name}.ipynb" in report.links
-    assert "What you'll learn" in report.text
-    assert report.text.index(titles[LESSONS[0]]) < report.text.index(titles[LESSONS[1]])  # in course order
-    assert not [link for link in report.links if link.startswith("02-")]  # only the lessons given
-    for name in LESSONS:  # the student versions, as released: no solutions, no hidden tests
-        exercise = (out / "exercises" / f"{name}.ipynb").read_text()
-        assert "BEGIN SOLUTION" not in exercise and "BEGIN HIDDEN TESTS" not in exercise
-
-
-@pytest.mark.parametrize("name", LESSONS)
-def test_site_lesson_page_shows_the_executed_lesson_offline(site, browser, name):
-    out, titles = site
-    report = inspect_page(browser, out / f"{name}.html", screenshot("site", name))
-    assert_clean(report, min_image_side=100)
-    assert titles[name] in report.text
-    assert "index.html" in report.links
-    local = [link for link in report.links if not link.startswith("https://")]
-    assert not [link for link in local if link.endswith(".ipynb") and not link.startswith("exercises/")]
-    cfg = launch.load()  # and the launch links of the lesson and its exercise, on the hub and on Binder
-    assert {link(cfg, f"{folder}/{name}.ipynb") for folder in ("notebooks", "exercises")
-            for link in (launch.hub_link, launch.binder_link)} <= set(report.links) - set(local)
-    if name == "03-map-over-engines":  # its figures, embedded as nbconvert embeds them
-        assert len(report.images) >= 3, report.images
-        assert all(i["src"].startswith("data:image/") for i in report.images), report.images
-        assert "Amdahl" in report.text
-
-
-def test_site_nav_bars_lead_to_the_previous_and_next_lessons_and_the_index(site, browser):
-    out, titles = site
-    first, second = (out / f"{name}.html" for name in LESSONS)
-    page = browser.new_page()
-    try:
-        for bar in ("site-nav-top", "site-nav-bottom"):
-            page.goto(first.as_uri())
-            assert page.locator(f"nav.{bar} a.prev").count() == 0  # the first lesson has no previous one
-            page.click(f"nav.{bar} a.next")
-            assert page.url == second.as_uri()
-            assert page.locator(f"nav.{bar} a.next").count() == 0  # nor the last a next one
-            assert titles[LESSONS[0]] in page.inner_text(f"nav.{bar} a.prev")
-            page.click(f"nav.{bar} a.prev")
-            assert page.url == first.as_uri()
-            page.click(f"nav.{bar} a.index")
-            assert page.url == (out / "index.html").as_uri()
-            page.click(f"a[href='{LESSONS[1]}.html']")
-            assert page.url == second.as_uri() and titles[LESSONS[1]] in page.inner_text("body")
-    finally:
-        page.close()
 
 
 def hidden_test_lines(source: Path, student_version) -> list[str]:

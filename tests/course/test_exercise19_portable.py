@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.demo import execute_notebook
+from grader.lessons import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = ROOT / "exercises" / "19-threads-and-oversubscription.ipynb"

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import nbformat
 import pytest
 
 from course.launch import CONFIG, LaunchConfig, LaunchConfigError, binder_link, hub_link, load
-from course.site import build_site
+from grader.book import build_book
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = LaunchConfig(repository="https://github.com/someone/ipp-course", branch="spring", hub="https://hub.uni.edu",
@@ -62,19 +61,19 @@ def test_the_shipped_configuration_loads_and_a_broken_one_says_what_is_wrong(tmp
             load(tmp_path / "launch.toml")
 
 
-def test_every_lesson_and_exercise_page_of_the_site_has_its_launch_links(tmp_path):
-    lessons = {p.stem: nbformat.read(p, as_version=4) for p in sorted((ROOT / "notebooks").glob("0[12]-*.ipynb"))}
+def test_every_lesson_page_of_the_site_has_its_launch_links_and_its_exercises(tmp_path):
+    (tmp_path / "notebooks").mkdir()
     (tmp_path / "release").mkdir()
-    for name in lessons:
+    names = [p.stem for p in sorted((ROOT / "notebooks").glob("0[12]-*.ipynb"))]
+    for name in names:
+        (tmp_path / "notebooks" / f"{name}.ipynb").write_bytes((ROOT / "notebooks" / f"{name}.ipynb").read_bytes())
         (tmp_path / "release" / f"{name}.ipynb").write_bytes((ROOT / "exercises" / f"{name}.ipynb").read_bytes())
-    index = build_site(lessons, tmp_path / "site", tmp_path / "release", launch=CFG)
-    pages = {"index": index.read_text(), **{n: (index.parent / f"{n}.html").read_text() for n in lessons}}
-    for name in lessons:
+    index = build_book(tmp_path / "site", {}, tmp_path / "release", launch=CFG, notebooks=tmp_path / "notebooks")
+    for name in names:
+        page = (index.parent / "lessons" / f"{name}.html").read_text(encoding="utf-8")
         for path in (f"notebooks/{name}.ipynb", f"exercises/{name}.ipynb"):
             for link in (hub_link(CFG, path), binder_link(CFG, path)):
-                escaped = link.replace("&", "&amp;")
-                assert escaped in pages["index"], (name, link)
-                assert escaped in pages[name], (name, link)
+                assert link.replace("&", "&amp;") in page, (name, link)
 
 
 def test_binder_start_leaves_a_working_four_engine_cluster_and_runs_the_command(tmp_path):

@@ -15,8 +15,8 @@ import pytest
 from nbconvert.filters import markdown2html
 
 from course.safe_html import content_security_policy, csp_meta, safe_url, sanitize_html, script_hash
-from course.safe_sphinx import clean as clean_doctree
 from course.safe_notebook import SafeNotebook
+from course.safe_sphinx import clean as clean_doctree
 from grader.preprocessors.report_tests import ReportTests
 from grader.results import SubmissionResult, TestResult
 from support.hostile import PAYLOADS, USEFUL_TABLE, fill, hostile_notebook, png

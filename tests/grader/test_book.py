@@ -15,7 +15,7 @@ import pytest
 from course import launch
 from grader import release
 from grader.book import DOC_PAGES, BookError, build_book, heading_slug, rewrite_links
-from grader.demo import execute_notebook
+from grader.lessons import execute_notebook
 from support.browser import SCREENSHOTS, PageReport, inspect_page, open_browser, open_watched, watched_page
 
 ROOT = Path(__file__).resolve().parents[2]

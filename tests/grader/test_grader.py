@@ -105,7 +105,10 @@ def test_the_first_demo_runs_the_whole_loop_and_says_what_to_open(tmp_path, caps
     opened = printed.split("Open:", 1)[1]
     for where in (out / "site" / "index.html", out / "report" / "index.html", out / "feedback", out / "grades.csv"):
         assert str(where.resolve()) in opened and where.exists(), where
-    assert sorted(p.stem for p in (out / "site").glob("*.html") if p.stem != "index") == list(demo.FIRST_LESSONS)
+    lessons = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "site" / "lessons").glob("*.html")}
+    assert sorted(pages) == lessons  # the site is the documentation site: every lesson, the first ones executed
+    assert [name for name in lessons if "cell_output" in pages[name]] == list(demo.FIRST_LESSONS)
     with Gradebook(out / "gradebook.sqlite") as gb:
         rows = gb.submissions()
     students = {r.student for r in rows}

@@ -1,8 +1,11 @@
-"""The pages the project writes (feedback, report, the course site, the documentation site), opened in a real browser (Debian's chromium, see support/browser.py) with a hostile
-class in them (tests/support/hostile.py: the payloads of tests/files/hostile-payloads.json in student names, messages,
-flags, comments, markdown, raw cells and every kind of output): no payload runs as a page loads or when anything
+"""The pages the project writes (feedback, the report, the course's documentation site), opened in a real browser
+(Debian's chromium, see support/browser.py) with a hostile class in them (tests/support/hostile.py: the payloads
+of tests/files/hostile-payloads.json in student names, messages, flags, comments, markdown, raw cells and every
+kind of output): no payload runs as a page loads or when anything
 on it is clicked, no page holds a handler, a ``javascript:`` URL, a frame or a form, nothing is loaded from the
-network, every page starts with its Content-Security-Policy, and the feedback stays useful.
+network, every page starts with its Content-Security-Policy, and the feedback stays useful.  The documentation
+site (Sphinx, with its theme's own scripts and search form) is held to what it can be: no payload runs, none is
+left as a handler or a ``javascript:`` URL, nothing is loaded from the network.
 
 Two controls show that these checks can fail: on a page written without sanitiser or policy the watch sees every
 live payload run (and each payload does what the payload file says), and the policy alone, with no sanitiser,
@@ -10,7 +13,6 @@ stops them all while the page's own script, allowed by its hash, runs."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
@@ -18,9 +20,7 @@ import pytest
 from nbconvert.filters import markdown2html
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from course import launch
 from course.safe_html import content_security_policy, csp_meta
-from course.site import build_site
 from grader import feedback, report
 from grader.book import build_book
 from grader.report import SORT_JS
@@ -156,43 +156,19 @@ def test_a_feedback_page_still_shows_the_scores_the_figures_and_the_tables(hosti
     assert not shown.ran and not shown.csp_violations, (shown.ran, shown.csp_violations)
 
 
-def test_no_payload_runs_on_the_course_site(browser, tmp_path):
-    lesson = nbformat.from_dict(hostile_notebook(lesson=True))
-    lesson.cells.insert(1, new_markdown_cell("$$ a^2 + b^2 = c^2 $$\n\n"
-                                             "$$ <img src=x onerror=\"__pwn('math:img')\"> $$"))
-    other = new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")])
-    index = build_site({"01-hostile": lesson, "02-another": other}, tmp_path / "site", tmp_path / "no-exercises")
-    cfg = launch.load()
-    own = frozenset(link(cfg, f"notebooks/{name}.ipynb") for name in ("01-hostile", "02-another")
-                    for link in (launch.hub_link, launch.binder_link))
-    problems, linked = {}, set()
-    for page in sorted(index.parent.glob("*.html")):
-        shown = inspect_page(browser, page, SCREENSHOTS / f"hostile-site-{page.stem}.png", click=True)
-        linked |= own & set(shown.external_links)
-        found = problems_of(shown, content_security_policy(), own)
-        if shown.scripts:
-            found["scripts"] = shown.scripts
-        if found:
-            problems[page.name] = found
-        if page.name == "01-hostile.html":
-            assert "A hostile lesson" in shown.text and "04242" in shown.text.replace("\t", "").replace("\n", "")
-            assert sum(i["src"].startswith("data:image/png") and i["complete"] for i in shown.images) >= 2
-            assert re.search(r"<svg role=\"img\" aria-label=\"a\^2 \+ b\^2 = c\^2\"", page.read_text())
-    assert not problems, problems
-    assert linked == own, "the site's launch links are missing"
-
-
 def test_no_payload_runs_on_the_documentation_site(browser, tmp_path):
     """The Sphinx site (``grader book``) with a hostile lesson among its lessons: MyST and myst-nb would pass its
     HTML through, course.safe_sphinx cleans it; its useful outputs and a folded solution stay."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     lesson = nbformat.from_dict(hostile_notebook(lesson=True))
-    lesson.cells.insert(1, new_markdown_cell("$$ a^2 + b^2 = c^2 $$\n\n$$ <img src=x onerror=\"__pwn('math:img')\"> $$"))
-    lesson.cells.insert(2, new_markdown_cell("<details><summary>Solution</summary>\n\nthe folded answer\n\n</details>"))
+    math = "$$ a^2 + b^2 = c^2 $$\n\n$$ <img src=x onerror=\"__pwn('math:img')\"> $$"
+    lesson.cells.insert(1, new_markdown_cell(math))
+    fold = "<details><summary>Solution</summary>\n\nthe folded answer\n\n</details>"
+    lesson.cells.insert(2, new_markdown_cell(fold))
     nbformat.write(lesson, notebooks / "01-hostile.ipynb")
-    nbformat.write(new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")]),
-                   notebooks / "02-another.ipynb")
+    other = new_notebook(cells=[new_markdown_cell("# Another lesson\n\nBack to [the first](01-hostile.ipynb).")])
+    nbformat.write(other, notebooks / "02-another.ipynb")
     index = build_book(tmp_path / "site", {}, tmp_path / "no-exercises", notebooks=notebooks)
     site = index.parent
     problems = {}
@@ -212,4 +188,5 @@ def test_no_payload_runs_on_the_documentation_site(browser, tmp_path):
     assert not problems, problems
     lesson_html = (site / "lessons" / "01-hostile.html").read_text(encoding="utf-8")
     assert "<details><summary>Solution</summary>" in lesson_html  # the fold is whole: its answer inside it
-    assert lesson_html.index("the folded answer") < lesson_html.index("</details>", lesson_html.index("<summary>Solution"))
+    fold_at = lesson_html.index("<summary>Solution")
+    assert lesson_html.index("the folded answer", fold_at) < lesson_html.index("</details>", fold_at)
