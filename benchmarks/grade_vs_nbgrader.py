@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from unittest import mock
@@ -60,12 +61,16 @@ from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
 from procbox.cluster import LocalCluster  # noqa: E402
+from procbox.processes import TOKEN_VAR, stop_carrying  # noqa: E402
 from profile_grading import fresh_cycles  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 VENV = CACHE / "nbgrader-venv"
 NBG_PY, NBGRADER = VENV / "bin" / "python", VENV / "bin" / "nbgrader"
 KERNELS = CACHE / "nbgrader-kernels"  # a JUPYTER_PATH entry holding kernels/python3
+# carried by nbgrader's and the floor's kernels and whatever the graded notebooks start there (exercise 22 starts
+# clusters that outlive a kernel shut down at once): stop_carrying(TOKEN) stops them all after each run, by PID
+TOKEN = uuid.uuid4().hex
 LOGS = CACHE / "last-run"
 ASSIGNMENT = "ps1"
 OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
@@ -185,7 +190,7 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
     """Seconds spent executing cells (summed), the machine's busy CPU seconds meanwhile, each submission's test
     points, and how many setup cells failed."""
     ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
-    env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url})
+    env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url, TOKEN_VAR: TOKEN})
     quiet = dict(output_hook=lambda msg: None, allow_stdin=False)
     km, kc, busy, cpu, scores, broken = KernelManager(kernel_name="python3"), None, 0.0, 0.0, {}, 0
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as cwd, open(LOGS / "floor-kernel.log", "ab") as log:
@@ -216,6 +221,7 @@ def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -
                 kc.stop_channels()
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
+            stop_carrying(TOKEN)
     return busy, cpu, scores, broken
 
 
@@ -280,10 +286,14 @@ def main() -> int:
 
         with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "nbg-ipython") as cluster:
             print("grading with nbgrader autograde (one cluster, started beforehand, never reset) ...", flush=True)
-            env, before = nbgrader_env(IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror.url}), load()
+            env = nbgrader_env(IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror.url, TOKEN_VAR: TOKEN})
+            before = load()
             cpu0 = machine_cpu()
-            rc, wall, mem = timed_run([NBGRADER, "autograde", ASSIGNMENT, "--force"], "nbgrader-autograde.log",
-                                      extra_pids=cluster.pids, cwd=course, env=env)
+            try:
+                rc, wall, mem = timed_run([NBGRADER, "autograde", ASSIGNMENT, "--force"], "nbgrader-autograde.log",
+                                          extra_pids=cluster.pids, cwd=course, env=env)
+            finally:
+                stop_carrying(TOKEN)
             rows["nbgrader autograde"] = (wall, mem, rc, before, load(), machine_cpu() - cpu0)
         out = json.loads(subprocess.run([NBG_PY, "-c", NBG_SCORES, course / "gradebook.db", ASSIGNMENT],
                                         env=nbgrader_env(), capture_output=True, text=True, check=True).stdout)

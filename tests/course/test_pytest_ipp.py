@@ -110,7 +110,7 @@ LESSONS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def test_the_course_lessons_run_with_the_plugin_each_on_its_own_cluster(tmp_path):
-    """The lessons that need neither the n-gram mirror (07) nor MPI (13) nor minutes of waiting, run as a user of the
+    """The lessons that need neither the n-gram mirror (07) nor MPI (21) nor minutes of waiting, run as a user of the
     plugin would run them (tests/course/test_notebooks.py runs every lesson on one shared cluster, with checks)."""
     chosen = [LESSONS / f"{name}.ipynb" for name in ("01-start-a-cluster", "02-use-direct-views",
                                                       "04-write-parallel-functions", "05-push-and-pull-variables",
