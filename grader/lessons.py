@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from traitlets.config import Config
 from course.data import ENV_VAR, start_mirror
 from course.run_cells import CellRunError, run_cells
 from procbox.cluster import LocalCluster
+from procbox.processes import TOKEN_VAR, stop_carrying
 
 
 class LessonError(RuntimeError):
@@ -30,10 +33,13 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
 
     A plain nbclient ``NotebookClient``, as any runner of notebooks would use: a cell that fails raises nbclient's
     CellExecutionError (a cell over ``timeout`` seconds its CellTimeoutError); a kernel that dies raises
-    :class:`LessonError` naming ``name`` and the cell.
+    :class:`LessonError` naming ``name`` and the cell.  Whatever the lesson started (its own clusters, their
+    engines' nannies, which outlive a stopped engine for a moment) is stopped when it returns, found by a token the
+    kernel and everything it starts carry.
     """
-    env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url})
-    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets:
+    token = uuid.uuid4().hex
+    env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url, TOKEN_VAR: token})
+    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets, _stopping(token):
         # the kernel on ipc sockets, as the grader's: no "running over TCP without encryption" in the output
         config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
         client = NotebookClient(nb, timeout=timeout, allow_errors=False, interrupt_on_timeout=False, config=config,
@@ -46,6 +52,14 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
                                   f"({e.cause})") from None
             raise e.cause from None  # a cell failed: nbclient's own error, as a runner of notebooks raises it
     return nb
+
+
+@contextlib.contextmanager
+def _stopping(token: str):
+    try:
+        yield
+    finally:
+        stop_carrying(token)
 
 
 def executed_lessons(notebooks: Path, ipython_dir: Path, only: Sequence[str] | None = None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -96,6 +97,8 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from procbox.processes import TOKEN_VAR
+
     if os.environ.get(WORKER):  # the controller checks once every worker is done
         return
     left = leftover_processes()
@@ -104,7 +107,10 @@ def pytest_sessionfinish(session, exitstatus):
     lines = []
     for proc in left:
         try:
-            lines.append(f"  pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+            env = proc.environ()
+            age = time.time() - proc.create_time()
+            lines.append(f"  pid {proc.pid} (started {age:.0f} s ago, parent {proc.ppid()}, IPYTHONDIR "
+                         f"{env.get('IPYTHONDIR')}, token {env.get(TOKEN_VAR)}): {' '.join(proc.cmdline())[:200]}")
             proc.send_signal(signal.SIGKILL)
         except psutil.Error:
             pass

@@ -130,23 +130,6 @@ def test_a_small_class_takes_the_first_shortcut_students_that_do_not_wait(tmp_pa
 
 # -- grading real exercises -------------------------------------------------------------------------
 
-def test_source_solutions_score_full_marks_and_released_versions_zero(tmp_path):
-    exercises = load_exercises(ROOT / "exercises")
-    subs = tmp_path / "subs"
-    for name, exercise in exercises.items():
-        write(solved(exercise), subs / "ada" / f"{name}.ipynb")
-        write(student_version(exercise.nb)[0], subs / "bob" / f"{name}.ipynb")
-    book = tmp_path / "gb.sqlite"
-    assert grade.main(submissions=subs, source=ROOT / "exercises", gradebook=book, quiet=True) == 0
-    got = results(book)
-    for name, exercise in exercises.items():
-        ada, bob = got[("ada", name)], got[("bob", name)]
-        assert [t.status for t in ada.tests] == ["passed"] * len(exercise.tests), (name, ada.tests)
-        assert ada.total == exercise.max_points > 0
-        assert bob.total == 0 and all(t.status == "failed" for t in bob.tests), (name, bob.tests)
-        assert not ada.flags and not bob.flags, (ada.flags, bob.flags)
-
-
 # -- tampering, hidden tests, feedback ------------------------------------------------------------
 
 def test_tampered_test_cells_are_restored_and_flagged(tmp_path, toy):

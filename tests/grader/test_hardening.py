@@ -513,6 +513,17 @@ def test_sandbox_off_is_announced(tmp_path, capsys):
 # -- 8. Ctrl-C ------------------------------------------------------------------------------------------
 
 
+def signal_masks(pid: int) -> str:
+    """What /proc says of each thread of ``pid``: signals pending, blocked, ignored and caught (hex masks)."""
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        with contextlib.suppress(OSError):
+            fields = dict(line.split(":\t", 1) for line in (task / "status").read_text().splitlines() if ":\t" in line)
+            lines.append(f"  {task.name} {fields.get('Name', '').strip()}: " + " ".join(
+                f"{k}={fields.get(k, '').strip()}" for k in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")))
+    return "\n".join(lines)
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
     source, subs, book = slow_class(tmp_path)
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
@@ -520,14 +531,17 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
     before = marked()
     with open(tmp_path / "out.txt", "wb") as out, open(tmp_path / "err.txt", "wb") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
-    code, stuck, leaks = None, [], []
+    code, stuck, leaks, at_signal = None, [], [], ""
     try:
         deadline = time.monotonic() + 240
         while rows(book) < 1:
             assert proc.poll() is None, "the grader exited before recording anything"
             assert time.monotonic() < deadline, "the first submission was never recorded"
             time.sleep(0.1)
+        at_signal = f"{rows(book)} of 3 recorded and the grader {'running' if proc.poll() is None else 'done'}"
         os.kill(proc.pid, signal.SIGINT)
+        time.sleep(0.5)
+        at_signal += "; half a second later, its threads' signal masks:\n" + signal_masks(proc.pid)
         try:
             code = proc.wait(60)
         except subprocess.TimeoutExpired:
@@ -542,7 +556,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
     stderr = (tmp_path / "err.txt").read_text()
     assert code is not None, ("the grader did not stop within 60 s of Ctrl-C; still running then:\n"
                               + "\n".join(stuck) + "\nit printed:\n" + stderr[-2000:])
-    assert code == 130, stderr[-2000:]
+    assert code == 130, f"exit {code} after Ctrl-C (sent with {at_signal}); it printed:\n{stderr[-2000:]}"
     assert "run the same command again" in stderr, stderr[-2000:]
     assert not leaks, "processes left after Ctrl-C (killed now):\n" + "\n".join(leaks)
 

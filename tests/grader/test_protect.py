@@ -1,7 +1,7 @@
 """What the kernel's guard keeps as the instructor made it (issue 20): worked out from the source (grader.protect),
 and put back by the guard (grader/kernel_guard.py), here in this process with a stand-in for the kernel's shell.
 
-The exercises' kernels run these for real (grader/test_audit.py, grader/test_shortcuts.py); these tests pin down
+The exercises' kernels run these for real (grader/test_audit.py, grader/test_shortcuts_*.py); these tests pin down
 the rules: which names a test reads that locked cells bound, and what the guard restores and reports.
 """
 

@@ -1,0 +1,131 @@
+"""The shortcut students' class (samples/, read by grader/shortcuts.py), graded for real in sealed boxes as the demo
+grades them, and the checks made on it.
+
+Grading all of them is the suite's longest job, and most of it is waiting (exercise 16's tests hold tasks back on
+purpose, a wrong answer waits out a test's patience, exercise 22 starts real clusters), so it is split into
+:data:`GROUPS` of about equal length, one test module each (tests/grader/test_shortcuts_*.py): pytest-xdist runs a
+file at a time per worker, so the groups are graded side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import grade
+from grader.exercise import load_exercises
+from grader.gradebook import Gradebook
+from grader.sample_class import KINDS, make_class
+from grader.shortcuts import DURING, RESTORED, SHORTCUTS
+
+ROOT = Path(__file__).resolve().parents[2]
+EXERCISES = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
+
+# The exercises of each group, by number: their students' grading seconds (summed, measured with 4 workers on 2
+# cores) are about equal, ~900 s each; tests/grader/test_shortcuts.py checks that every exercise is in one group.
+GROUPS = (
+    ("16", "18", "14", "03", "07"),
+    ("09", "01", "20", "02", "05"),
+    ("22", "19", "11", "06", "17", "12", "04"),
+)
+
+
+def group(n: int) -> list[str]:
+    """The exercises (file stems) of GROUPS[n]."""
+    return [name for name in EXERCISES if name.split("-", 1)[0] in GROUPS[n]]
+
+
+def guard_flags(flags: list[str]) -> list[str]:
+    """The flags of the kernel's guard: what it put back before a test, what changed while a test ran."""
+    return [f for f in flags if f.endswith(RESTORED) or DURING in f]
+
+
+def grade_class(chosen: list[str], out: Path) -> tuple[dict, dict, int]:
+    """Grade the shortcut students of the exercises ``chosen`` and one sample student of each kind
+    (grader.sample_class.KINDS): (expected points, {(student, exercise): result}, the run's exit status)."""
+    exercises = load_exercises(ROOT / "exercises")
+    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=len(KINDS),
+                          shortcuts=True)
+    rc = grade.main(submissions=out / "class", source=ROOT / "exercises", gradebook=out / "g.sqlite",
+                    quiet=True, timeout=60, workers=4)  # most of these students wait: four at once
+    with Gradebook(out / "g.sqlite") as gb:
+        results = {(r.student, r.exercise): r for r in gb.submissions()}
+    return expected, results, rc
+
+
+def chosen_exercises(request) -> list[str]:
+    """The exercises of the requesting module's tests this session selected (``-k 08`` grades only 08's)."""
+    return sorted({item.callspec.params["exercise"] for item in request.session.items
+                   if item.module is request.module and hasattr(item, "callspec")})
+
+
+def check_shortcuts(graded: tuple[dict, dict, int], exercise: str) -> None:
+    """Each shortcut student of ``exercise`` misses exactly the tests it names and is flagged for exactly what it
+    did to the tests' machinery; the run ended well."""
+    expected, results, rc = graded
+    mine = {key: points for key, points in expected.items() if key[1] == exercise and key[0].startswith("shortcut-")}
+    assert mine, f"{exercise} has no shortcut students"
+    wrong = {}
+    for key, points in mine.items():
+        r = results.get(key)
+        student, _ = key
+        name = student.split("-", 2)[2]
+        shortcut = next(s for s in SHORTCUTS[exercise] if s.name == name)
+        failed = sorted(t.test for t in r.tests if t.points < t.max_points) if r else None
+        flags = guard_flags(r.flags) if r else []
+        missing = [text for text in shortcut.flags if not any(text in f for f in flags)]
+        extra = [f for f in flags if not any(text in f for text in shortcut.flags)]
+        if r is None or r.total != points or failed != sorted(shortcut.misses) or missing or extra:
+            lost = {t.test: (t.status, t.message) for t in r.tests if t.points < t.max_points} if r else None
+            wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message, lost)
+    assert not wrong, wrong
+    assert rc == 0
+
+
+def check_sample_class(graded: tuple[dict, dict, int], exercise: str) -> None:
+    """Graded as the grader grades (the guard keeping the set-up's names, the modules the tests rely on and their
+    submodules, the tests' helper module; the audit hook watching), a student of each kind scores what the sample
+    class expects and nothing its code did is flagged (the tampering kind's test cells are restored, which is not
+    student code's doing).  The complete student (the source's solutions, as a student hands them in) passes every
+    test with full marks and the blank one (the released version as it is) fails every test, both with no flag at
+    all: the exercise is right and its release is not already solved."""
+    expected, results, _ = graded
+    mine = {key: points for key, points in expected.items() if key[1] == exercise and key[0].startswith("student")}
+    assert len(mine) == len(KINDS)
+    wrong = {}
+    for key, points in mine.items():
+        r = results.get(key)
+        kind = key[0].split("-", 1)[1]
+        flags = [f for f in r.flags if "student code" in f or kind in ("complete", "blank")] if r else []
+        statuses = {t.status for t in r.tests} if r else set()
+        whole = {"complete": statuses == {"passed"} and points == r.possible > 0,
+                 "blank": statuses == {"failed"} and points == 0}.get(kind, True) if r else False
+        if r is None or r.total != points or flags or not whole:
+            lost = {t.test: (t.status, t.message) for t in r.tests if t.points < t.max_points} if r else None
+            wrong[key] = (r and r.total, points, flags, sorted(statuses), r and r.message, lost)
+    assert not wrong, wrong
+
+
+def group_tests(n: int) -> dict:
+    """The module-scoped fixture ``graded`` and the two tests, parametrized by the exercises of GROUPS[n], for a
+    test module to take as its own (``globals().update(group_tests(0))``)."""
+
+    @pytest.fixture(scope="module")
+    def graded(request, tmp_path_factory):
+        return grade_class(chosen_exercises(request), tmp_path_factory.mktemp("shortcuts"))
+
+    @pytest.mark.timeout(900)
+    @pytest.mark.parametrize("exercise", group(n))
+    def test_each_shortcut_misses_exactly_the_tests_it_names(graded, exercise):
+        check_shortcuts(graded, exercise)
+
+    @pytest.mark.timeout(900)
+    @pytest.mark.parametrize("exercise", group(n))
+    def test_the_sample_class_scores_as_expected_and_no_student_code_is_flagged(graded, exercise):
+        check_sample_class(graded, exercise)
+
+    return {"graded": graded,
+            test_each_shortcut_misses_exactly_the_tests_it_names.__name__:
+                test_each_shortcut_misses_exactly_the_tests_it_names,
+            test_the_sample_class_scores_as_expected_and_no_student_code_is_flagged.__name__:
+                test_the_sample_class_scores_as_expected_and_no_student_code_is_flagged}
