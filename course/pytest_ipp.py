@@ -5,12 +5,18 @@ Installed with the project (the ``pytest11`` entry point ``ipp_notebooks``)::
     pytest --ipp-notebooks notebooks/ examples/Monte-Carlo.ipynb
     pytest --ipp-notebooks --ipp-engines 2 --ipp-timeout 120 -n 2 notebooks/   # pytest-xdist works too
 
-With ``--ipp-notebooks``, every ``.ipynb`` file given, or found under the folders given, is one test.  For each,
-the plugin starts a controller and ``--ipp-engines`` engines (:class:`procbox.cluster.LocalCluster`, plain processes
-tied to the test process) in an IPython directory of its own, so a bare ``ipp.Client()`` in the notebook connects to
-them (``ipp.Client(profile=...)`` with ``--ipp-profile``), runs the notebook top to bottom with nbclient in a new
-kernel (cells tagged ``raises-exception`` may fail; no other may), and stops everything it started: the kernel, the
-cluster and whatever the notebook started (found by a token in their environment, not by name).  A failing cell is
+With ``--ipp-notebooks``, every ``.ipynb`` file given, or found under the folders given, is one test. For each, the
+plugin starts a controller and ``--ipp-engines`` engines in an IPython directory of its own, so a bare
+``ipp.Client()`` in the notebook connects to them (``ipp.Client(profile=...)`` with ``--ipp-profile``), runs the
+notebook top to bottom with nbclient in a new kernel (cells tagged ``raises-exception`` may fail; no other may), and
+stops everything it started. Where the machine allows it (Linux, as root or with user namespaces; ``--ipp-sandbox
+auto``, the default), the kernel and the cluster run in a sealed box of their own
+(:class:`procbox.session.SealedSession`): their own uid and namespaces, the installation read-only, a copy of the
+notebook's folder as their working directory (nothing they write reaches the folder), no network but their own
+loopback and the course's n-gram mirror, and everything ends with the box. Elsewhere (or with ``--ipp-sandbox off``)
+they are plain processes (:class:`procbox.cluster.LocalCluster`, tied to the test process) run in the notebook's
+folder, and what the notebook started is found by a token in its environment, not by name; ``--ipp-sandbox on``
+fails a notebook the machine cannot seal. The session's header says which.  A failing cell is
 reported as nbclient reports it: the notebook, the cell's number and lines, and the traceback, which for a task that
 failed on an engine is the engine's.
 
@@ -30,6 +36,7 @@ import nbformat
 import pytest
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SEALING = pytest.StashKey[tuple]()  # this session's (box policy or None, why), worked out once
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +51,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds the cluster may take to start (default: 60)")
     group.addoption("--ipp-profile", default="default", metavar="NAME",
                     help="the IPython profile the cluster is started in (default: default)")
+    group.addoption("--ipp-sandbox", choices=("auto", "on", "off"), default="auto",
+                    help="run each notebook's kernel and cluster in a sealed box: where the machine allows it "
+                         "(auto, the default), always (on: a notebook the machine cannot seal fails) or never (off)")
+
+
+def sealing(config: pytest.Config):
+    """The box policy notebooks run with (procbox.policy.BoxPolicy), or None for plain processes; and why."""
+    if SEALING not in config.stash:
+        if config.getoption("ipp_sandbox") == "off":
+            config.stash[SEALING] = (None, "--ipp-sandbox off")
+        else:
+            from procbox.policy import BoxPolicy
+
+            policy = BoxPolicy()
+            config.stash[SEALING] = (policy, policy.mode) if policy.active else (None, policy.reason)
+    return config.stash[SEALING]
+
+
+def pytest_report_header(config: pytest.Config):
+    if config.getoption("ipp_notebooks"):
+        policy, why = sealing(config)
+        return (f"ipp-notebooks: each notebook in a sealed box ({why})" if policy is not None else
+                f"ipp-notebooks: plain processes, not sealed ({why})")
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -87,10 +118,16 @@ class IppNotebook(pytest.Item):
 
         option = self.config.getoption
         nb = nbformat.read(self.path, as_version=4)
+        policy, why = sealing(self.config)
+        if policy is not None:
+            return self._run_sealed(nb, policy)
+        if option("ipp_sandbox") == "on":
+            pytest.fail(f"{self.path}: --ipp-sandbox on, but this machine cannot seal a notebook: {why}",
+                        pytrace=False)
         token = uuid.uuid4().hex  # carried by the kernel and everything it starts
         with tempfile.TemporaryDirectory(prefix="ipp-notebook-") as tmp:
             cluster = LocalCluster(n=option("ipp_engines"), ipython_dir=Path(tmp) / "ipython",
-                                   profile=option("ipp_profile"))
+                                   profile=option("ipp_profile"), engine_cwd=self.path.parent)  # as the kernel
             try:
                 cluster.start(timeout=option("ipp_start_timeout"))
                 # the interpreter's own bin folder first, as in an activated environment (mpiexec, ipcluster)
@@ -106,6 +143,25 @@ class IppNotebook(pytest.Item):
             finally:
                 cluster.stop()
                 stop_carrying(token)  # what the notebook started, however it detached
+
+    def _run_sealed(self, nb, policy) -> None:
+        from nbclient import NotebookClient
+
+        from course.data import ENV_VAR, PATH_PREFIX
+        from course.run_cells import CellRunError, run_cells
+        from procbox.messages import Service
+        from procbox.session import SealedSession
+
+        option = self.config.getoption
+        with SealedSession(self.path.parent, n=option("ipp_engines"), policy=policy, profile=option("ipp_profile"),
+                           services=[Service("mirror", "course.data:box_mirror")],
+                           env=lambda ports: {ENV_VAR: f"http://127.0.0.1:{ports['mirror']}{PATH_PREFIX}"},
+                           start_timeout=option("ipp_start_timeout")) as session:
+            client = NotebookClient(nb, km=session.km, timeout=int(option("ipp_timeout")), allow_errors=False)
+            try:
+                run_cells(client, cleanup_kc=True)  # the kernel the session started: its client closed here
+            except CellRunError as e:
+                raise CellFailed(self.path, e) from None
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CellFailed):

@@ -9,7 +9,7 @@ both have a file, the instructor's wins.  Neither brings notebooks, nor what nbg
 Here :func:`source_files` and :func:`student_files` list them when the submissions are found, and :func:`merge`
 settles which one wins; once a submission has its slot, :func:`stage` copies them into a folder of the slot's
 run directory, and before the notebook's first cell the kernel copies that folder into its working directory
-(:mod:`grader.place_files`), which the engines share.  A student's files are read as submissions are: no link is
+(:mod:`procbox.place_files`), which the engines share.  A student's files are read as submissions are: no link is
 followed (a link, a FIFO or a device is not copied, and a flag says so), nothing is opened outside the student's
 own folder, and the copy is capped in number (:data:`MAX_FILES`) and in bytes (what the slot's working directory
 can hold).  Nothing of one student's reaches another's run: each run directory is the submission's own.

@@ -50,6 +50,7 @@ from procbox.kernel_client import wait_for_endpoints
 from procbox.messages import Service
 from procbox.policy import BoxPolicy, minimal_env
 from procbox.resources import BoxError, UidLease
+from procbox.rundirs import give_to
 from procbox.sealing import check_sealed
 from procbox.spawners import Boxed, Forked, Spawner
 
@@ -121,9 +122,9 @@ class Slot:
         self.sockets = sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
         if self.policy.active:
             forkserver = self._forkserver()
-            own_tree(run, self.uid, self.gid)
+            give_to(run, self.uid, self.gid)
             if sockets != run:
-                own_tree(sockets, self.uid, self.gid)
+                give_to(sockets, self.uid, self.gid)
             self.box = Box(forkserver, self.policy, run_dir=run, uid=self.uid,
                            gid=self.gid, name=f"procbox-{os.getpid()}-{self.root.parent.name}-{self.root.name}"
                            f"-{self._count}", log=run / "logs" / "box.log", timeout=START_TIMEOUT,
@@ -209,7 +210,7 @@ class Slot:
             raise RuntimeError("the slot is not prepared (no run directory)")
         folder = self.run / "files"
         notes = stage(files, folder, self.policy.work_bytes // 2)
-        own_tree(folder, self.uid, self.gid)
+        give_to(folder, self.uid, self.gid)
         return folder, notes
 
     def _forkserver(self) -> ForkServer:
@@ -292,16 +293,6 @@ class Slot:
         if self.lease is not None:
             self.lease.release()
             self.lease = None
-
-
-def own_tree(top: Path, uid: int, gid: int) -> None:
-    """Give a run directory to the box's uid (so its processes can use it)."""
-    if os.geteuid() != 0:
-        return
-    for folder, _dirs, files in os.walk(top):
-        os.chown(folder, uid, gid)
-        for name in files:
-            os.chown(os.path.join(folder, name), uid, gid)
 
 
 class Worker:

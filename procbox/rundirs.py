@@ -184,3 +184,14 @@ def sweep_stale(prefix: str = PREFIX, dir: str | os.PathLike | None = None) -> l
         else:
             log.warning("could not remove all of %s, left by pid %s", root, record["pid"])
     return removed
+
+
+def give_to(top: Path, uid: int, gid: int) -> None:
+    """Give a run directory (or one file), and everything in it, to a box's uid, so that its processes can use it;
+    nothing to do unless this process is root (then the boxes run as this user)."""
+    if os.geteuid() != 0:
+        return
+    os.chown(top, uid, gid)
+    for folder, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), uid, gid)

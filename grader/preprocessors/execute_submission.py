@@ -196,8 +196,8 @@ class ExecuteSubmission(ExecutePreprocessor):
         return cell, resources
 
     def _place_files(self, state) -> None:
-        """Have the kernel copy ``files_from`` into its working directory (:func:`grader.place_files.place`)."""
-        answer = self._ask(expression=f"__import__('grader.place_files', fromlist=['place']).place("
+        """Have the kernel copy ``files_from`` into its working directory (:func:`procbox.place_files.place`)."""
+        answer = self._ask(expression=f"__import__('procbox.place_files', fromlist=['place']).place("
                                       f"{self.files_from!r})")
         placed = json.loads(answer) if isinstance(answer, str) else {"error": "the kernel did not run the copy"}
         if placed.get("error"):

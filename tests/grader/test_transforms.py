@@ -16,7 +16,6 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from grader.assignment_files import AssignmentFile, ignored, merge, source_files, stage, student_files, with_data
 from grader.exercise import ExerciseError, grade_id, load_exercise
 from grader.intake import SubmissionError, read_submission
-from grader.place_files import place
 from grader.preprocessors.clear_mark_scheme import ClearMarkScheme, MarkSchemeError
 from grader.preprocessors.clear_solutions import ClearSolutions
 from grader.preprocessors.execute_submission import ExecuteSubmission
@@ -27,6 +26,7 @@ from grader.preprocessors.score_tests import ScoreTests
 from grader.release import student_version
 from grader.results import TestResult
 from grader.state import GradingState, Reply, state_of
+from procbox.place_files import place
 from support.builders import exercise, meta, toy_exercise
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,9 +1,10 @@
-"""Runs inside the student's kernel, before the notebook's first cell: put the assignment's files beside it.
+"""Runs inside a box's kernel, before the notebook's first cell: put the files a notebook needs beside it.
 
-The grader staged them in the slot's run directory (:mod:`grader.assignment_files`); :func:`place` copies them
-into the kernel's working directory, the tmpfs inside the box that the engines share and that the grader cannot
-write into from outside.  :class:`grader.preprocessors.execute_submission.ExecuteSubmission` calls it through a
-``user_expressions`` request before any student code has run.
+They were staged in the run directory (the grader's :mod:`grader.assignment_files`, a notebook's folder for
+:class:`procbox.session.SealedSession`); :func:`place` copies them into the kernel's working directory, the tmpfs
+inside the box that the engines share and that nothing outside can write into.
+:class:`grader.preprocessors.execute_submission.ExecuteSubmission` calls it through a ``user_expressions`` request
+before any student code has run, the session through a silent request before the notebook's first cell.
 """
 
 import json
