@@ -75,6 +75,10 @@ open("left-behind.txt", "w").write("x")
 ''', block=True)
 open("left-behind-by-kernel.txt", "w").write("x")
 rc.shutdown(targets=[3], block=True)
+import time
+deadline = time.monotonic() + 30
+while 3 in rc.ids and time.monotonic() < deadline:  # until this client has heard engine 3 leave: a task sent to it
+    time.sleep(0.01)                                  # before then may never return (the hub has dropped it)
 """
 
 
