@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
@@ -39,7 +38,7 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
     """
     token = uuid.uuid4().hex
     env = dict(os.environ, IPYTHONDIR=str(ipython_dir), **{ENV_VAR: mirror_url, TOKEN_VAR: token})
-    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets, _stopping(token):
+    with tempfile.TemporaryDirectory(prefix="lesson-") as sockets:
         # the kernel on ipc sockets, as the grader's: no "running over TCP without encryption" in the output
         config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
         client = NotebookClient(nb, timeout=timeout, allow_errors=False, interrupt_on_timeout=False, config=config,
@@ -51,15 +50,9 @@ def execute_notebook(nb, *, cwd: Path, ipython_dir: Path, mirror_url: str, timeo
                 raise LessonError(f"{name} did not run to its end: the kernel died while running cell {e.index} "
                                   f"({e.cause})") from None
             raise e.cause from None  # a cell failed: nbclient's own error, as a runner of notebooks raises it
+        finally:
+            stop_carrying(token)
     return nb
-
-
-@contextlib.contextmanager
-def _stopping(token: str):
-    try:
-        yield
-    finally:
-        stop_carrying(token)
 
 
 def executed_lessons(notebooks: Path, ipython_dir: Path, only: Sequence[str] | None = None):

@@ -42,7 +42,7 @@ from pathlib import Path
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from course.data import ENV_VAR, PATH_PREFIX
-from procbox.box import Box, short_socket_dir
+from procbox.box import Box, ipc_fits, short_socket_dir
 from procbox.cluster import DEFAULT_ENGINES, ClusterError, LocalCluster
 from procbox.forkserver import ForkServer
 from procbox.kernel import ForkedKernelManager, ForkProvisioner, kernel_manager
@@ -61,7 +61,6 @@ from .preprocessors.execute_submission import guard_requests
 LIMIT_NAMES = {"memory": "its memory limit ({memory} MiB for all its processes together, {one} MiB for one)",
                "pids": "its process limit ({procs} processes and threads)",
                "tmp": "its /tmp limit ({tmp} MiB)", "work": "its working-directory limit ({work} MiB)"}
-IPC_PATH_MAX = 100  # bytes of a unix socket's path (AF_UNIX allows 107; ipc sockets add "-<port>")
 START_TIMEOUT = 20  # seconds for a cluster to start (well under 1 s on an idle machine); then one more try
 # What graded code sees that nbgrader's autograde sets (its FAQ): a notebook can tell it is being graded.  nbgrader
 # has one kernel and sets it for that kernel and all it starts; here the engines get it too, so that code behaves
@@ -119,7 +118,7 @@ class Slot:
         for sub in ("work", "controller/profile_default/security", "controller/profile_default/log",
                     "ipython/profile_default/security", "engines", "logs", "kernels"):
             (run / sub).mkdir(parents=True)
-        self.sockets = sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else short_socket_dir()
+        self.sockets = sockets = run if ipc_fits(run / "kernel") else short_socket_dir()
         if self.policy.active:
             forkserver = self._forkserver()
             give_to(run, self.uid, self.gid)
@@ -168,7 +167,7 @@ class Slot:
         ipc = str(self.sockets / "kernel")
         # ipc: a box's kernel listens in the box's network, which the grader is not in; tcp only unboxed, where a
         # long TMPDIR left no short socket folder
-        transport = "ipc" if len(ipc) + 6 <= IPC_PATH_MAX else "tcp"
+        transport = "ipc" if ipc_fits(ipc) else "tcp"
         self.km = km = kernel_manager(spawn, kernels_dir=run / "kernels", connection_file=run / "kernel.json",
                                       owner=(self.uid, self.gid), transport=transport,
                                       ip=ipc if transport == "ipc" else "127.0.0.1")

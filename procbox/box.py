@@ -402,6 +402,14 @@ class Box:
         self.init_pid = self.parent_pid = None
 
 
+IPC_PATH_MAX = 100  # bytes of a unix socket's path (AF_UNIX allows 107; ipc sockets add "-<port>")
+
+
+def ipc_fits(path: str | os.PathLike) -> bool:
+    """Whether ``path`` can name a kernel's ipc sockets (``<path>-<port>``) within AF_UNIX's limit."""
+    return len(str(path)) + 6 <= IPC_PATH_MAX
+
+
 def short_socket_dir() -> Path:
     """A new folder with a short path, for unix sockets (AF_UNIX allows 107 bytes); the caller removes it."""
     return Path(tempfile.mkdtemp(prefix="k-", dir=_socket_dir()))

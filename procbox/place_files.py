@@ -12,6 +12,11 @@ import os
 import shutil
 
 
+def expression(staged: str | os.PathLike) -> str:
+    """The ``user_expressions`` entry that has a kernel run :func:`place` on ``staged`` (its value: place's JSON)."""
+    return f"__import__({__name__!r}, fromlist=['place']).place({str(staged)!r})"
+
+
 def place(staged: str) -> str:
     """Copy every file below ``staged`` into the current directory, folders and all; JSON ``{"files": n}``,
     with ``"error"`` if a copy failed (a full working directory, say)."""

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from jupyter_core.utils import run_sync
 
-from .box import WORK_DIR, Box, short_socket_dir
+from . import place_files
+from .box import WORK_DIR, Box, ipc_fits, short_socket_dir
 from .cluster import LocalCluster
 from .kernel import ForkedKernelManager, kernel_manager
 from .kernel_client import wait_for_endpoints
@@ -39,7 +40,6 @@ from .rundirs import give_to, run_root
 from .spawners import Boxed, Forked
 
 PREFIX = "procbox-session-"
-IPC_PATH_MAX = 100  # bytes of a unix socket's path (AF_UNIX allows 107; ipc sockets add "-<port>")
 SKIPPED = (".ipynb_checkpoints", "__pycache__", ".git")
 
 
@@ -68,13 +68,6 @@ class SealedSession:
         self.run: Path | None = None
         self._stack = contextlib.ExitStack()
 
-    @property
-    def workdir(self) -> Path:
-        """The kernel's working directory as the box sees it (the run directory's ``work``)."""
-        if self.run is None:
-            raise SessionError("the session has not started")
-        return self.run / WORK_DIR
-
     def __enter__(self) -> SealedSession:
         try:
             self._start()
@@ -97,7 +90,7 @@ class SealedSession:
                     f"ipython/profile_{self.profile}/security", "engines", "logs", "kernels"):
             (run / sub).mkdir(parents=True)
         shutil.copytree(self.folder, run / "files", ignore=shutil.ignore_patterns(*SKIPPED), symlinks=False)
-        sockets = run if len(str(run / "kernel")) + 6 <= IPC_PATH_MAX else stack.enter_context(_socket_folder())
+        sockets = run if ipc_fits(run / "kernel") else stack.enter_context(_socket_folder())
         give_to(run, uid, gid)
         if sockets != run:
             give_to(sockets, uid, gid)
@@ -137,9 +130,8 @@ class SealedSession:
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=self.start_timeout)
-            expression = f"__import__('procbox.place_files', fromlist=['place']).place({str(files)!r})"
             reply = kc.execute_interactive("", silent=True, store_history=False,
-                                           user_expressions={"placed": expression},
+                                           user_expressions={"placed": place_files.expression(files)},
                                            timeout=self.start_timeout, output_hook=lambda msg: None)
         finally:
             kc.stop_channels()

@@ -14,6 +14,8 @@ from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ExecutePreprocessor
 from traitlets import Any, Bool, Dict, Float, Instance, Integer, Unicode
 
+from procbox import place_files
+
 from ..audit import ARM_CODE, AuditLog, describe, install_code, trusted_dirs
 from ..exercise import grade_id, is_locked, is_test
 from ..protect import PARSE_LOCK, Protection
@@ -197,8 +199,7 @@ class ExecuteSubmission(ExecutePreprocessor):
 
     def _place_files(self, state) -> None:
         """Have the kernel copy ``files_from`` into its working directory (:func:`procbox.place_files.place`)."""
-        answer = self._ask(expression=f"__import__('procbox.place_files', fromlist=['place']).place("
-                                      f"{self.files_from!r})")
+        answer = self._ask(expression=place_files.expression(self.files_from))
         placed = json.loads(answer) if isinstance(answer, str) else {"error": "the kernel did not run the copy"}
         if placed.get("error"):
             state.flag(f"the assignment's files were not all put beside the notebook ({placed['error']}); tests "
