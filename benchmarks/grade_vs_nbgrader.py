@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--students 30 | --quick] [--workers N] [--no-sandbox]
                                                      [--baseline REV]
 
-Run from the repository root: 20+ minutes on 2 cores (--quick, 6 students: 3 to 6).  nbgrader is installed
-once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e . --no-deps`` for
-``course.data``).  Each run makes an nbgrader course (assignment ps1 = every exercise), builds the class
+Run from the repository root: 30+ minutes on 2 cores with --quick (6 students; the floor alone about 17).
+nbgrader is installed once into benchmarks/.cache/nbgrader-venv (``python3 -m venv``; pip; ``pip install -e .
+--no-deps`` for ``course.data``).  Each run makes an nbgrader course (assignment ps1 = every exercise), builds the class
 from nbgrader's released notebooks with grader.sample_class, grades the same files three ways and measures
 the price of isolation:
 
@@ -14,8 +14,10 @@ the price of isolation:
 2. NBGRADER: ``nbgrader autograde ps1 --force``, its kernels run by this project's Python (a ``python3``
    kernelspec first on JUPYTER_PATH: the same interpreter and packages as ours) and pointed (IPYTHONDIR,
    NGRAM_BASE_URL) at one 4-engine cluster started beforehand and never reset;
-3. the FLOOR: the notebooks as graded (source test cells, hidden ones too) run cell by cell in ONE kernel
-   started beforehand on a cluster started beforehand; only cell execution time is summed;
+3. the FLOOR: the notebooks as graded (source test cells, hidden ones too) run cell by cell, each in a new
+   kernel on a new 4-engine cluster (engines without nannies, as ours), both started beforehand (and warmed: they
+   import what our fork server's template has imported) and stopped afterwards, untimed; only the cells' execution
+   time, and the machine's busy CPU during it, are summed;
 4. ISOLATION alone: 8 times, a sealed slot (box, controller, 4 engines, kernel, guard; verified) prepared and
    stopped with no notebook (``profile_grading.fresh_cycles``), to print what 5x nbgrader's throughput would leave
    for it on this machine's CPUs once the cells have had theirs.
@@ -61,6 +63,7 @@ from grader.preprocessors.restore_tests import RestoreTests  # noqa: E402
 from grader.release import student_version  # noqa: E402
 from measure import load, machine_cpu  # noqa: E402
 from procbox.cluster import LocalCluster  # noqa: E402
+from procbox.forkserver import prepare_template  # noqa: E402
 from procbox.processes import TOKEN_VAR, stop_carrying  # noqa: E402
 from profile_grading import fresh_cycles  # noqa: E402
 
@@ -75,10 +78,11 @@ LOGS = CACHE / "last-run"
 ASSIGNMENT = "ps1"
 OURS = ("import sys; from grader import grade; a = sys.argv; sys.exit(grade.main(submissions=a[1], source=a[2], "
         "gradebook=a[3], timeout=float(a[4]), workers=int(a[5]) or None, quiet=True, sandbox=a[6] == 'on'))")
-# Between floor submissions (not timed): close every ipp.Client, which %reset -f alone leaves open (each holds
-# ~17 fds and a thread; ~146 notebooks in, zmq runs out of sockets and every later ipp.Client() fails).
-RESET = ("import gc, ipyparallel\nfor _c in [o for o in gc.get_objects() if issubclass(type(o), ipyparallel.Client)]:\n"
-         "    _c.close()\n%reset -f\nimport gc; gc.collect()")  # type(o): isinstance fails on a dead weakproxy
+# Run in each floor kernel before its first cell (not timed): it imports what our grader's fork server imports before
+# it forks a kernel (procbox.forkserver.prepare_template), so the floor's cells pay no import that ours do not pay
+# either.  The engines are warmed the same way from here (run_floor); a client made in the kernel would stay
+# behind (the %px magics keep the first one), so the kernel makes none.
+WARM_UP = "from procbox.forkserver import prepare_template as _prepare\n_prepare()\ndel _prepare"
 NBG_SCORES = """import json, sys
 from nbgrader.api import Gradebook
 with Gradebook("sqlite:///" + sys.argv[1]) as gb:
@@ -186,42 +190,52 @@ def setup_nbgrader(course: Path, exercises, timeout: float) -> dict:
     return {name: nbformat.read(course / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4) for name in exercises}
 
 
-def run_floor(subs: dict, exercises, cluster, mirror_url: str, timeout: float) -> tuple[float, float, dict, int]:
+def run_floor(subs: dict, exercises, mirror_url: str, timeout: float, tmp: Path) -> tuple[float, float, dict, int]:
     """Seconds spent executing cells (summed), the machine's busy CPU seconds meanwhile, each submission's test
-    points, and how many setup cells failed."""
+    points, and how many locked setup cells failed (any: the floor is not valid).
+
+    Each submission gets a new 4-engine cluster and a new kernel, both started and ready before its first cell and
+    stopped after its last, none of it timed: what one submission does to its cluster or its kernel (an engine shut
+    down, a module patched, a cluster started by exercise 22) cannot reach the next, as with ours and unlike one
+    shared kernel, where later exercises' setup cells failed.  Before the first cell the kernel and its engines
+    import what our fork server's template imports (WARM_UP): warm, as ours are.  Only the cells are timed, with the
+    machine's CPU around each, so the floor is what the cells need and nothing of what keeps them apart."""
     ours_released = {name: student_version(ex.nb)[0] for name, ex in exercises.items()}
-    env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url, TOKEN_VAR: TOKEN})
     quiet = dict(output_hook=lambda msg: None, allow_stdin=False)
-    km, kc, busy, cpu, scores, broken = KernelManager(kernel_name="python3"), None, 0.0, 0.0, {}, 0
-    with tempfile.TemporaryDirectory(prefix="bench-floor-") as cwd, open(LOGS / "floor-kernel.log", "ab") as log:
-        try:
+    busy, cpu, scores, broken = 0.0, 0.0, {}, 0
+    for i, ((student, name), path) in enumerate(subs.items()):
+        nb, _ = RestoreTests(source=exercises[name].nb, released=ours_released[name]).preprocess(
+            nbformat.read(path, as_version=4), {})
+        points = 0.0
+        with contextlib.ExitStack() as stack, open(LOGS / "floor-kernel.log", "ab") as log:
+            cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-floor-", dir=tmp))
+            cluster = stack.enter_context(LocalCluster(ipython_dir=Path(cwd) / f"ipython-{i}", nanny=False))
+            with cluster.client() as rc:
+                rc[:].apply_sync(prepare_template)
+            stack.callback(stop_carrying, TOKEN)  # runs after the kernel stops, before the cluster does
+            km = KernelManager(kernel_name="python3")
+            env = dict(os.environ, IPYTHONDIR=str(cluster.ipython_dir), **{ENV_VAR: mirror_url, TOKEN_VAR: TOKEN})
             km.start_kernel(env=env, cwd=cwd, stdout=log, stderr=log)
+            stack.callback(km.shutdown_kernel, now=True)
             kc = km.client()
             kc.start_channels()
+            stack.callback(kc.stop_channels)
             kc.wait_for_ready(timeout=60)
-            for (student, name), path in subs.items():
-                nb, _ = RestoreTests(source=exercises[name].nb, released=ours_released[name]).preprocess(
-                    nbformat.read(path, as_version=4), {})
-                points = 0.0
-                for cell in (c for c in nb.cells if c.cell_type == "code"):
-                    t0, c0 = time.perf_counter(), machine_cpu()
-                    try:
-                        ok = kc.execute_interactive(cell.source, timeout=timeout, **quiet)["content"]["status"] == "ok"
-                    except TimeoutError:
-                        km.interrupt_kernel()
-                        ok = False
-                    busy, cpu = busy + time.perf_counter() - t0, cpu + machine_cpu() - c0
-                    points += float(nbgrader_meta(cell).get("points", 0)) if ok and is_test(cell) else 0.0
-                    broken += not ok and is_locked(cell) and not is_test(cell)  # a setup cell: the floor is broken
-                scores[(student, name)] = points
-                if kc.execute_interactive(RESET, timeout=60, **quiet)["content"]["status"] != "ok":
-                    raise RuntimeError(f"the floor's kernel could not be reset after {student}/{name}")
-        finally:
-            if kc is not None:
-                kc.stop_channels()
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
-            stop_carrying(TOKEN)
+            warmed = kc.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=120, **quiet)
+            if warmed["content"]["status"] != "ok":
+                raise RuntimeError(f"the floor's kernel could not warm up for {student}/{name}: {warmed['content']}")
+            time.sleep(1)  # what starting them still does (an engine's last registration steps) is not the cells'
+            for cell in (c for c in nb.cells if c.cell_type == "code"):
+                t0, c0 = time.perf_counter(), machine_cpu()
+                try:
+                    ok = kc.execute_interactive(cell.source, timeout=timeout, **quiet)["content"]["status"] == "ok"
+                except TimeoutError:
+                    km.interrupt_kernel()
+                    ok = False
+                busy, cpu = busy + time.perf_counter() - t0, cpu + machine_cpu() - c0
+                points += float(nbgrader_meta(cell).get("points", 0)) if ok and is_test(cell) else 0.0
+                broken += not ok and is_locked(cell) and not is_test(cell)  # a setup cell: the floor is broken
+        scores[(student, name)] = points
     return busy, cpu, scores, broken
 
 
@@ -300,10 +314,11 @@ def main() -> int:
         theirs = {(s, e): score for s, e, score, _ in out}
         their_tests = {(s, e): tests for s, e, _, tests in out}
 
-        with start_mirror() as mirror, LocalCluster(ipython_dir=tmp / "floor-ipython") as cluster:
-            print("measuring the floor (cells alone; one kernel and one cluster started beforehand) ...", flush=True)
+        with start_mirror() as mirror:
+            print("measuring the floor (cells alone; each submission in a new kernel and cluster started "
+                  "beforehand) ...", flush=True)
             before = load()
-            busy, cpu, floor_scores, broken = run_floor(subs, exercises, cluster, mirror.url, args.timeout)
+            busy, cpu, floor_scores, broken = run_floor(subs, exercises, mirror.url, args.timeout, tmp)
             rows["floor (cells only)"] = (busy, None, 0, before, load(), cpu)
 
     print("measuring the price of isolation alone (a sealed slot prepared and stopped, no notebook) ...", flush=True)

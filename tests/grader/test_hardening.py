@@ -524,13 +524,23 @@ def signal_masks(pid: int) -> str:
     return "\n".join(lines)
 
 
+def sigint_as_in_a_terminal() -> None:
+    """In the grader's process before it execs: SIGINT's default disposition, which a terminal gives the command it
+    runs.  A test run started in the background by a shell without job control (``pytest &`` in a script) ignores
+    SIGINT, its children inherit that, and a Python started with SIGINT ignored installs no KeyboardInterrupt handler
+    (as every Unix command should, it leaves it ignored): the grader would rightly ignore the Ctrl-C sent below and
+    finish with exit 0 (a suite run started so failed that way: all its threads' SigIgn had SIGINT's bit set)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_grades_the_rest(tmp_path):
     source, subs, book = slow_class(tmp_path)
     cmd = [sys.executable, "-m", "grader", "grade", str(subs), "--source", str(source), "--gradebook", str(book),
            "--quiet", "--timeout", "30", "--workers", "2"]  # two workers: both are stopped, each once
     before = marked()
     with open(tmp_path / "out.txt", "wb") as out, open(tmp_path / "err.txt", "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True,
+                                preexec_fn=sigint_as_in_a_terminal)
     code, stuck, leaks, at_signal = None, [], [], ""
     try:
         deadline = time.monotonic() + 240
