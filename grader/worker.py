@@ -72,31 +72,8 @@ class SlotError(RuntimeError):
     """A slot could not be prepared (the grader's infrastructure, not a student's doing)."""
 
 
-class SharedForkServer:
-    """A fork server started the first time it is asked for, in the asking thread (it dies with that thread), and
-    closed by its owner: one per :class:`Worker`, whose two slots are prepared in the same thread.  Starting one
-    imports all that a controller, an engine and a kernel need (about 1.5 CPU s), so a worker starts one, not one per
-    slot.  Its own environment carries a token of its own, not a slot's: stopping one slot's processes by token
-    never reaches it, nor the other slot's."""
-
-    def __init__(self) -> None:
-        self.token = uuid.uuid4().hex
-        self.server: ForkServer | None = None
-
-    def get(self) -> ForkServer:
-        if self.server is None:
-            self.server = Forked.server_for(minimal_env(), self.token)
-        return self.server
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
-
-
 class Slot:
-    def __init__(self, root: Path, mirror_url: str, policy: BoxPolicy, n_engines: int = DEFAULT_ENGINES,
-                 forkserver: SharedForkServer | None = None):
+    def __init__(self, root: Path, mirror_url: str, policy: BoxPolicy, n_engines: int = DEFAULT_ENGINES):
         self.root = root
         self.root.mkdir(mode=0o711)
         self.mirror_url = mirror_url
@@ -106,9 +83,7 @@ class Slot:
         self.uid: int
         self.gid: int
         self.uid, self.gid = (self.lease.uid, self.lease.gid) if self.lease else (os.getuid(), os.getgid())
-        # the fork server its processes are forked from: a worker's, shared by its two slots, or the slot's own
-        self._own_server = forkserver is None
-        self._server = SharedForkServer() if forkserver is None else forkserver
+        self.forkserver: ForkServer | None = None
         self.box: Box | None = None
         self.cluster: LocalCluster | None = None
         self.km: ForkedKernelManager | None = None
@@ -239,7 +214,9 @@ class Slot:
 
     def _forkserver(self) -> ForkServer:
         """The slot's fork server (started in the preparing thread the first time: it dies with that thread)."""
-        return self._server.get()
+        if self.forkserver is None:
+            self.forkserver = Forked.server_for(minimal_env(), self._token)
+        return self.forkserver
 
     def check_sealed(self) -> list[str]:
         """Try, from a probe box of this slot's policy, what a hostile submission would
@@ -309,8 +286,9 @@ class Slot:
 
     def close(self) -> None:
         self._close_run()
-        if self._own_server:  # a shared one is closed by its worker, after both slots
-            self._server.close()
+        if self.forkserver is not None:
+            self.forkserver.close()
+            self.forkserver = None
         if self.lease is not None:
             self.lease.release()
             self.lease = None
@@ -321,9 +299,7 @@ class Worker:
 
     def __init__(self, root: Path, **slot_options):
         root.mkdir(mode=0o711)
-        self._server = SharedForkServer()
-        self.slots = [Slot(root / "a", forkserver=self._server, **slot_options),
-                      Slot(root / "b", forkserver=self._server, **slot_options)]
+        self.slots = [Slot(root / "a", **slot_options), Slot(root / "b", **slot_options)]
         self._prepare = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prepare")
         self._ready: concurrent.futures.Future[Slot] | None = None
         self._turn = 0
@@ -382,9 +358,8 @@ class Worker:
                 ready.result()
             except (concurrent.futures.CancelledError, Exception):
                 pass
-        for slot in self.slots:  # before the thread that started their fork server ends (it dies with it)
+        for slot in self.slots:  # before the thread that started their fork servers ends (they die with it)
             slot.close()
-        self._server.close()  # after both slots: their processes are stopped, not killed with it
         self._prepare.submit(close_thread_loop).result()
         self._prepare.shutdown(wait=True)
 

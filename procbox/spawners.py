@@ -78,13 +78,12 @@ class Processes(Spawner):
 
 
 class Forked(Spawner):
-    """Forks of a fork server: ``server`` (lent: its owner closes it; the forks carry ``token``, which names them
-    alone when the server is shared) or one this object starts at :meth:`open` (with the cluster's environment and a
-    token of its own) and closes."""
+    """Forks of a fork server: ``server`` (lent: its owner closes it, and its environment carries ``token``) or one
+    this object starts at :meth:`open` (with the cluster's environment and a token of its own) and closes."""
 
     def __init__(self, server: ForkServer | None = None, *, token: str = "", jail: Sequence[str] = ()):
         if server is not None and not token:
-            raise ValueError("forks of a lent fork server need a token to carry")
+            raise ValueError("a lent fork server needs the token its environment carries")
         self.server, self._lent, self.token, self.jail = server, server is not None, token, list(jail)
 
     @staticmethod

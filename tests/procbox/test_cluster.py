@@ -231,6 +231,24 @@ def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_p
     assert base not in port_blocks._blocks_in_use  # released when the cluster stops
 
 
+def test_a_held_block_is_released_even_where_a_boxs_own_block_starts(tmp_path, monkeypatch):
+    """The first block a cluster may reserve starts at 20000, where a box's own fixed block (BOX_PORTS) does too; a
+    cluster that got it kept it for ever (stop released by number, and never that number).  Here the box's block is
+    made to start wherever this cluster's reserved block does, whichever it is."""
+    reserve = cl.reserve_port_block
+
+    def reserve_as_a_boxs(*args):
+        base = reserve(*args)
+        monkeypatch.setattr(cl, "BOX_PORTS", base)
+        return base
+
+    monkeypatch.setattr(cl, "reserve_port_block", reserve_as_a_boxs)
+    with cl.LocalCluster(ipython_dir=tmp_path, n=1, spawner=Forked()) as c:
+        base = c._ports
+        assert base is not None and base == cl.BOX_PORTS and base in port_blocks._blocks_in_use
+    assert base not in port_blocks._blocks_in_use
+
+
 def test_a_connection_file_counts_only_once_it_is_complete(tmp_path):
     path = tmp_path / "ipcontroller-engine.json"
     assert not processes.complete_json(path)
