@@ -136,7 +136,6 @@ class LocalCluster:
         self.state: ClusterState | None = None
         self._verified = False  # a boxed cluster passed its check in the box since it started
         self._ports: int | None = None  # the first of this controller's block of ports (see reserve_port_block)
-        self._held: int | None = None  # the block this process holds for it (not a box's own), released at stop
 
     @property
     def box(self):
@@ -228,10 +227,7 @@ class LocalCluster:
     def _start_controller(self, timeout: float) -> None:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
-        if self.spawner.own_network:
-            self._ports = BOX_PORTS
-        else:
-            self._ports = self._held = reserve_port_block()
+        self._ports = BOX_PORTS if self.spawner.own_network else reserve_port_block()
         ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
         proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
@@ -360,9 +356,10 @@ class LocalCluster:
         for path in (self.client_file, self.engine_file, self.state_file):
             path.unlink(missing_ok=True)
         self.state = None
-        # by what was reserved, not by number: a reserved block may start where a box's own fixed block does
-        release_port_block(self._held)
-        self._ports = self._held = None
+        # released by who reserved it, not by number: a reserved block may start where a box's own fixed block does
+        if not self.spawner.own_network:
+            release_port_block(self._ports)
+        self._ports = None
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.state.procs()] if self.state else []
