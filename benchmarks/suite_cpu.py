@@ -8,7 +8,8 @@ with their cgroup, so no parent's rusage ever sees them: reading rusage around e
 for barely a third of the suite's CPU).  Other load on a shared machine counts too: run it on a quiet one.  Prints
 the files by CPU seconds, largest first, with their wall seconds, exit status and share of the total.  The suite's
 wall time is bound by CPU on a machine with few cores (``python3 dev.py test`` keeps two cores busy), so this is
-the list of what to make cheaper.  The whole suite takes over half an hour this way; name the files to measure.
+the list of what to make cheaper.  Each file's output is kept in benchmarks/.cache/suite_cpu/.  The whole suite
+takes over half an hour this way; name the files to measure.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from measure import load, machine_cpu  # noqa: E402
 def main(args: list[str]) -> int:
     files = args or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py"))
     print(f"{len(files)} test files, each alone; load average at start {load()}", flush=True)
+    logs = ROOT / "benchmarks" / ".cache" / "suite_cpu"  # each file's pytest output, read it when one fails
+    logs.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in files:
+        log = logs / (name.replace("/", "_") + ".log")
         c0, t0 = machine_cpu(), time.perf_counter()
-        rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", name],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(log, "w") as out:
+            rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", name],
+                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         rows.append((name, machine_cpu() - c0, time.perf_counter() - t0, rc))
-        print(f"  {name:<52} {rows[-1][1]:7.1f} CPU s {rows[-1][2]:7.1f} s  exit {rc}", flush=True)
+        print(f"  {name:<52} {rows[-1][1]:7.1f} CPU s {rows[-1][2]:7.1f} s  exit {rc}"
+              + (f"  (its output: {log.relative_to(ROOT)})" if rc else ""), flush=True)
     total = sum(cpu for _, cpu, _, _ in rows)
     print(f"\nby CPU, largest first (total {total:.0f} CPU s on {os.cpu_count()} CPUs; load average at end {load()}):")
     print(f"  {'file':<52} {'CPU s':>7} {'share':>6} {'wall s':>7} {'exit':>5}")

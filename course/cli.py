@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .startup import skip_slow_format_checkers
+
+    skip_slow_format_checkers()
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -32,7 +32,6 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -110,7 +109,8 @@ class IppNotebook(pytest.Item):
     """One notebook, run in a fresh kernel against a fresh cluster."""
 
     def runtest(self) -> None:
-        from nbclient import NotebookClient  # here, not at pytest's start: most sessions run no notebook
+        import nbformat  # these here, not at pytest's start: the plugin loads in every pytest session of the
+        from nbclient import NotebookClient  # environment, and most of them run no notebook
 
         from course.run_cells import CellRunError, run_cells
         from procbox.cluster import LocalCluster

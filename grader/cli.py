@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from course.startup import skip_slow_format_checkers
+
+    skip_slow_format_checkers()  # before the first import of nbformat (build_parser imports the commands)
     args = vars(build_parser().parse_args(argv))
     func = args.pop("func")
     args.pop("command")

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from grader.exercise import load_exercises
+from grader.sample_class import KINDS
 from grader.shortcuts import CHEATS, DURING, SHORTCUTS, Shortcut, parse
-from support.shortcuts import EXERCISES, GROUPS, group
+from support.shortcuts import EXERCISES, GROUPS, group, sample_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +50,14 @@ def test_every_exercise_is_graded_in_exactly_one_group():
     placed = [name for n in range(len(GROUPS)) for name in group(n)]
     assert sorted(placed) == EXERCISES, sorted(set(EXERCISES) - set(placed))
     assert len(GROUPS) == len(list(Path(__file__).parent.glob("test_shortcuts_*.py")))
+
+
+def test_every_kind_of_sample_student_is_graded_on_several_exercises():
+    """The complete and the blank student on every exercise (its solutions pass, its release does not); each other
+    kind on at least five exercises."""
+    for kind in KINDS:
+        where = [name for name in EXERCISES if kind in sample_kinds(name)]
+        assert len(where) == len(EXERCISES) if kind in ("complete", "blank") else len(where) >= 5, (kind, where)
 
 
 def test_a_sample_file_is_its_header_then_its_prelude_then_its_cell(tmp_path):

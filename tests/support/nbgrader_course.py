@@ -43,8 +43,12 @@ ON_TIME = "2026-01-10 11:00:00.000000 UTC"  # nbgrader's timestamp format ("%Y-%
 LATE = "2026-01-10 13:30:00.000000 UTC"  # 1.5 h after DUE
 SUBMITTED_AT = {"erin": LATE}
 
-NBGRADER = Path(sys.executable).with_name("nbgrader")
-BIN = NBGRADER.parent
+BIN = Path(sys.executable).parent
+# The venv's ``nbgrader`` command is ``sys.exit(nbgrader.apps.nbgraderapp.main())``; run the same, after skipping
+# the one format checker of jsonschema's that costs a second of CPU per start and checks a format no schema of
+# nbgrader's uses (course/startup.py says why): a course's run starts nbgrader some twenty times.
+NBGRADER = [sys.executable, "-c", "import sys; from course.startup import skip_slow_format_checkers as skip; skip(); "
+            "from nbgrader.apps.nbgraderapp import main; sys.exit(main())"]
 
 # --- the source notebooks -------------------------------------------------------------------------------------
 
@@ -178,7 +182,8 @@ class NbgraderError(RuntimeError):
 
 def nbgrader(course: Path, *args, user: str | None = None, cwd: Path | None = None,
              env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``.venv/bin/nbgrader *args`` with the course's config; raise NbgraderError with its output on failure.
+    """Run nbgrader (:data:`NBGRADER`) with ``*args`` and the course's config; raise NbgraderError with its output
+    on failure.
 
     Instructor commands (``user`` None) run in ``course``. Student commands (``user`` given) run in
     ``<base>/homes/<user>`` (the student's assignment dir) with USER/LOGNAME = user and
@@ -210,7 +215,7 @@ def nbgrader(course: Path, *args, user: str | None = None, cwd: Path | None = No
         e.update(USER=user, LOGNAME=user)
     if env:
         e.update(env)
-    proc = subprocess.run([str(NBGRADER), *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*NBGRADER, *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise NbgraderError(f"nbgrader {' '.join(args)} (as {who}, in {cwd}) failed with {proc.returncode}:\n"
                             f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
