@@ -1,4 +1,5 @@
-"""Engines that count as started once the controller has registered them.
+"""Launchers for clusters that start reliably: engines that count as started once the controller has registered
+them and they answer, and a controller on ports no one else takes.
 
 ``with ipp.Cluster(n=N) as rc:`` runs ``Cluster.start_and_connect``: it starts a controller and N
 engines, connects a client at once, and waits on that client for N engines.  In ipyparallel 9.2 the
@@ -17,21 +18,32 @@ or returns late.  It is rare on an idle machine and not the script's fault.
 launcher does, and its ``start`` returns only once the controller has registered ``n`` engines it had
 not registered before (asking the controller afresh each time, never through announcements), so the
 client that ``start_and_connect`` makes next gets all of them in its connection reply and
-``wait_for_engines`` returns at once.  And a cluster that cannot work fails its start instead of
-its first task: a controller registers engines even when one of its queues died at its start (its port
-taken by another process in the moment between ipyparallel choosing it and binding it, which several
-clusters started at once on one machine make likely), and the script's first ``map_sync`` would wait
-for ever.  ``start`` also waits until each new engine has run a no-op sent through each queue
-(:func:`procbox.liveness.answering`, which sends again what is not answered).  ``restart_engines`` uses
-``start`` too: it returns once the new engines are registered and answer.  Choose it in a profile's
+``wait_for_engines`` returns at once.  ``restart_engines`` uses ``start`` too: it returns once the
+new engines are registered.
+
+A controller also registers engines when one of its queues (processes of their own) died as it
+started: ipyparallel picks its ports by binding port 0 and letting go, binds them for real a moment
+later, and in between any other process may take one (every outgoing connection is given such a
+port).  The queue dies ("Address already in use" in the controller's log) and a task sent through it
+is waited for for ever (or the heart monitor dies, and no engine ever registers): lesson 22's script
+hung so twice in some 80 runs, six clusters starting at once on one machine.
+:class:`HeldPortsControllerLauncher` starts the controller on a block of ports below the kernel's
+ephemeral range (no connection is given one), held for it until it stops, in this process and with
+a lock file other processes respect (:func:`procbox.ports.reserve_port_block`, what the course's own
+clusters use).  And
+:class:`RegisteredEngineSetLauncher`'s ``start`` waits until each new engine has run a no-op sent
+through each queue (:func:`procbox.liveness.answering`), so a cluster that cannot work fails its
+start, naming the logs, instead of hanging on its first task.  Choose both in a profile's
 ``ipcluster_config.py``::
 
+    c.Cluster.controller_launcher_class = "course.launchers.HeldPortsControllerLauncher"
     c.Cluster.engine_launcher_class = "course.launchers.RegisteredEngineSetLauncher"
 
-or with ``ipp.Cluster(engine_launcher_class=...)``.  The project registers it as the ``ipyparallel.engine_launchers``
-entry point ``registered`` (pyproject.toml), the name a cluster file records, so that ``Cluster.from_file`` finds it
-again in any process.  The exercise of lesson 22 gives the clusters its
-tests start (and the scripts it runs) this launcher.
+or with ``ipp.Cluster(controller_launcher_class=..., engine_launcher_class=...)``.  The project registers
+them as the ``ipyparallel.controller_launchers`` entry point ``held-ports`` and the
+``ipyparallel.engine_launchers`` entry point ``registered`` (pyproject.toml), the names a cluster file
+records, so that ``Cluster.from_file`` finds them again in any process.  Lesson 22 and its exercise give
+the clusters they start (and the scripts the exercise runs) these launchers.
 """
 
 from __future__ import annotations
@@ -42,10 +54,42 @@ import os
 import time
 
 import ipyparallel as ipp
-from ipyparallel.cluster.launcher import LocalEngineSetLauncher
+from ipyparallel.cluster.launcher import LocalControllerLauncher, LocalEngineSetLauncher
 from traitlets import Float
 
 from procbox.liveness import answering
+from procbox.ports import PORT_BLOCK, release_port_block, reserve_port_block
+
+
+class HeldPortsControllerLauncher(LocalControllerLauncher):
+    """Start the controller as ipyparallel's local launcher does, on a block of ports held for it until it stops
+    (:func:`procbox.ports.reserve_port_block`: below the kernel's ephemeral range, and not another cluster's)."""
+
+    _held: int | None = None  # the first port of the block held for this launcher's controller
+
+    def start(self):
+        self._held = reserve_port_block()  # None where there is no room: ipyparallel's own choice, as without it
+        if self._held is None:
+            return super().start()
+        self.controller_args = [*self.controller_args,
+                                f"--IPController.ports={self._held}-{self._held + PORT_BLOCK - 1}"]
+        try:
+            started = super().start()
+        except BaseException:
+            self._release()
+            raise
+        self.on_stop(lambda _stopped: self._release())  # a controller that ends by itself: heard a moment later
+        return started
+
+    async def stop(self):
+        try:
+            return await super().stop()  # returns once the controller has exited (killed if it had to be)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        release_port_block(self._held)
+        self._held = None
 
 
 class EnginesNotRegistered(RuntimeError):

@@ -60,12 +60,13 @@ def answering(rc, ids, timeout: float) -> set[int]:
     A controller registers an engine through its hub whether or not each queue (a process of its own) is working: a
     queue whose port was taken between ipyparallel choosing it and binding it ("Address already in use" in the
     controller's log; ipyparallel picks ports by binding port 0 and letting go) is dead, and a task sent through it
-    is waited for for ever, engines idle, the hub none the wiser.  Seen twice in 48 runs of lesson 22's script, six
-    at once on one machine.  So each engine gets a no-op through each queue; one not back after a short wait is
-    sent again (a queue just slow to take the engine's connection answers the next), waited for longer each round.
-    An engine counts once the last no-op sent through each queue has run: a queue keeps the order of what it
-    carries, so by then every no-op sent before it has run (a no-op does nothing) or was lost, and none is still on
-    its way to run in the middle of what comes next."""
+    is waited for for ever, engines idle, the hub none the wiser (lesson 22's script, six at once on one machine: once
+    in some 80 runs; course.launchers.HeldPortsControllerLauncher keeps the ports from being taken). So each engine
+    gets a no-op through each queue; one not back after a short wait is sent again (a queue just slow to take the
+    engine's connection answers the next), waited for longer each round.  An engine counts once the last no-op sent
+    through each queue has run: a queue keeps the order of what it carries, so by then every no-op sent before it
+    has run (a no-op does nothing) or was lost, and none is still on its way to run in the middle of what comes
+    next."""
     ids = set(ids)
     queues = {"direct": lambda i: rc[i], "load-balanced": lambda i: rc.load_balanced_view(targets=[i])}
     sent: dict[tuple[int, str], list] = {(i, q): [] for i in ids for q in queues}  # the no-ops sent, by queue

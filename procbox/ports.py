@@ -1,17 +1,23 @@
-"""Ports for controllers: a block of PORT_BLOCK ports per controller, held (a bound socket and a lock) until the
-controller binds them, so that no other cluster and no outgoing connection takes one in between."""
+"""Ports for controllers: a block of PORT_BLOCK ports per controller, below the kernel's ephemeral range (no
+outgoing connection is given one), held until the controller stops (in this process, and with a lock file that
+other processes respect), so that no other cluster takes one before the controller has bound them."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import socket
 import threading
 from pathlib import Path
 
+from .resources import LOCK_DIR
+
 PORT_BLOCK = 32  # ports per controller: ipyparallel needs 16 with its defaults
 BOX_PORTS = 20000  # in a box's own network namespace every port is free: a fixed block, below the ephemeral range
 _blocks_in_use: set[int] = set()
 _blocks_lock = threading.Lock()
+_block_locks: dict[int, int] = {}  # a held block's lock file (its descriptor; flock'd), where there is a lock folder
 
 
 def reserve_port_block() -> int | None:
@@ -22,7 +28,9 @@ def reserve_port_block() -> int | None:
     between, any outgoing connection on the machine may be given that port as its
     ephemeral port, and the heart monitor dies ("Address already in use"), so no
     engine ever registers.  Ports below the ephemeral range are not handed out
-    that way; blocks this process holds are not handed out twice.
+    that way; a block held here or by another process (its lock file in
+    LOCK_DIR) is not handed out twice.  Hold it until the controller stops:
+    :func:`release_port_block`.
     """
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
@@ -35,7 +43,7 @@ def reserve_port_block() -> int | None:
             if base in _blocks_in_use:
                 continue
             _blocks_in_use.add(base)
-        if all(_bindable(port) for port in range(base, base + PORT_BLOCK)):
+        if _lock(base) and all(_bindable(port) for port in range(base, base + PORT_BLOCK)):
             return base
         release_port_block(base)
     return None
@@ -44,6 +52,27 @@ def reserve_port_block() -> int | None:
 def release_port_block(base: int | None) -> None:
     with _blocks_lock:
         _blocks_in_use.discard(base)
+        fd = _block_locks.pop(base, None) if base is not None else None
+    if fd is not None:
+        os.close(fd)  # and with it the lock
+
+
+def _lock(base: int) -> bool:
+    """Take the lock file of the block at ``base``; False if another process holds it.  Where there is no lock
+    folder to write (in a box, whose network is its own anyway), the block counts as not held elsewhere."""
+    try:
+        LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
+        fd = os.open(LOCK_DIR / f"ports-{base}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    with _blocks_lock:
+        _block_locks[base] = fd
+    return True
 
 
 def _bindable(port: int) -> bool:

@@ -6,23 +6,27 @@ engines are registered before any client connects: a client made right after the
 connection reply, with no announcement to miss.
 """
 
+import json
 import logging
 import sys
+from pathlib import Path
 
 import ipyparallel as ipp
 import psutil
 import pytest
 from traitlets.config import Config
 
-from course.launchers import EnginesNotRegistered, RegisteredEngineSetLauncher
+from course.launchers import EnginesNotRegistered, HeldPortsControllerLauncher, RegisteredEngineSetLauncher
+from procbox import ports
 
 LAUNCHER = "course.launchers.RegisteredEngineSetLauncher"
+CONTROLLER = "course.launchers.HeldPortsControllerLauncher"
 
 
-def _cluster(tmp_path, n, config=None):
+def _cluster(tmp_path, n, config=None, **kwargs):
     return ipp.Cluster(n=n, profile_dir=str(tmp_path / "profile"), cluster_id="t", engine_launcher_class=LAUNCHER,
                        log_level=logging.WARNING, shutdown_atexit=False, load_profile=False,
-                       config=config or Config())
+                       config=config or Config(), **kwargs)
 
 
 def _ids_in_connection_reply(cluster):
@@ -59,6 +63,23 @@ def test_with_block_runs_on_registered_engines_and_leaves_nothing(tmp_path):
     assert len(set(pids)) == 3
     gone = psutil.wait_procs([p for p in map(_process, [*pids, controller]) if p], timeout=30)[1]
     assert not gone, f"still running after the with block: {gone}"
+
+
+def test_the_controller_binds_a_block_held_for_it_below_the_ephemeral_range_until_it_stops(tmp_path):
+    """ipyparallel's own ports come from the ephemeral range, where any outgoing connection may take one before the
+    controller binds it (a queue then dies, and the first task waits for ever)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    cluster = _cluster(tmp_path, 2, controller_launcher_class=CONTROLLER)
+    with cluster as rc:
+        info = json.loads(Path(cluster.controller.connection_files["engine"]).read_text())
+        used = [info[k] for k in ("registration", "control", "mux", "task", "iopub", "hb_ping", "hb_pong")]
+        base = min(used) - (min(used) - 20000) % ports.PORT_BLOCK  # the block's start (blocks start at 20000)
+        assert all(base <= p < base + ports.PORT_BLOCK for p in used) and base + ports.PORT_BLOCK <= low, used
+        assert base in ports._blocks_in_use
+        again = ipp.Cluster.from_file(cluster.cluster_file, log_level=logging.WARNING)  # as another program would
+        assert again.controller_launcher_class is HeldPortsControllerLauncher, again.controller_launcher_class
+        assert rc[:].apply_sync(sum, [1, 2]) == [3, 3]
+    assert base not in ports._blocks_in_use  # let go when the controller stopped
 
 
 def _process(pid):

@@ -231,6 +231,33 @@ def test_controller_ports_come_from_a_held_block_below_the_ephemeral_range(tmp_p
     assert base not in port_blocks._blocks_in_use  # released when the cluster stops
 
 
+# Run in another process: reserve a block, trying the block at BASE first (argv[1]); print the block it got.
+RESERVE_TRYING_FIRST = """
+import random, sys
+from procbox import ports
+base = int(sys.argv[1])
+random.shuffle = lambda blocks: blocks.sort(key=lambda b: b != base)  # BASE first, the others after it
+print(ports.reserve_port_block())
+"""
+
+
+def reserve_in_another_process(first: int) -> int:
+    out = subprocess.run([sys.executable, "-c", RESERVE_TRYING_FIRST, str(first)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return int(out.stdout)
+
+
+def test_a_block_another_process_holds_is_not_handed_out():
+    """Two programs starting clusters at once (lesson 22's scripts) must not get the same block: its lock file."""
+    base = port_blocks.reserve_port_block()
+    assert base is not None
+    try:
+        assert reserve_in_another_process(base) != base  # it tried this block first, and passed it by
+    finally:
+        port_blocks.release_port_block(base)
+    assert reserve_in_another_process(base) == base  # let go: anyone may have it
+
+
 def test_a_held_block_is_released_even_where_a_boxs_own_block_starts(tmp_path, monkeypatch):
     """The first block a cluster may reserve starts at 20000, where a box's own fixed block (BOX_PORTS) does too; a
     cluster that got it kept it for ever (stop released by number, and never that number).  Here the box's block is
