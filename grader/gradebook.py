@@ -7,6 +7,8 @@ changed answer goes back to "needs-grading".
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -29,6 +31,15 @@ class GradebookError(RuntimeError):
     pass
 
 
+@contextlib.contextmanager
+def _first_open_lock(path: Path):
+    """Hold the lock file beside the gradebook (``<name>.lock``) while a new or old gradebook is set up: the openers
+    of a file that is not laid out yet, whichever process they are in, take turns."""
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def answer_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -41,34 +52,59 @@ class Gradebook:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)  # callers serialize
+            if not self._laid_out():
+                with _first_open_lock(self.path):  # the journal mode and the tables: one opener at a time
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                    self._lay_out()
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
-            self.db.executescript(SCHEMA)
-            self.db.execute(f"PRAGMA user_version = {VERSION}")
         except sqlite3.DatabaseError as e:
             raise GradebookError(f"{self.path}: not a usable gradebook ({e}); pass another --gradebook") from e
         self.db.row_factory = sqlite3.Row
 
-    def _migrate(self) -> None:
-        """Rebuild the tables of a gradebook written before assignments and manual grades (keeping its rows)."""
+    def _laid_out(self) -> bool:
+        """Whether the file has this version's tables and writes ahead (read without taking any lock)."""
+        return (self.db.execute("PRAGMA user_version").fetchone()[0] >= VERSION
+                and self.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal")
+
+    def _lay_out(self) -> None:
+        """Give the file this version's tables (VERSION), in one transaction that other processes wait for.
+
+        A new gradebook gets its tables; one written before assignments and manual grades (version 0 or 1) has its
+        tables rebuilt with the columns added since, its rows kept.  The grader writes the gradebook while anyone
+        may open it (``grader export`` in the middle of a run, a test watching a run): made one statement at a time,
+        a new gradebook was seen with its submissions table and without its tests table, taken for an old one, and
+        "migrated" into an error.  Under ``BEGIN IMMEDIATE`` an opener waits for the layout (up to the connection's
+        timeout) and then finds it whole.  (The caller holds :func:`_first_open_lock`: SQLite answers "database is
+        locked" at once, not after its timeout, to one of two connections that both turn a new file to WAL and lay
+        it out.)"""
         if self.db.execute("PRAGMA user_version").fetchone()[0] >= VERSION:
-            return
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "submissions" not in tables:
-            return
-        self.db.execute("PRAGMA foreign_keys = OFF")
-        with self.db:
-            for table in ("tests", "submissions"):
-                self.db.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
-            self.db.executescript(SCHEMA)
-            for table in ("submissions", "tests"):
-                old = [r[1] for r in self.db.execute(f"PRAGMA table_info(old_{table})")]
-                cols = ", ".join(c for c in old if c not in _ADDED[table])
-                self.db.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM old_{table}")
-            self.db.execute("DROP TABLE old_tests")
-            self.db.execute("DROP TABLE old_submissions")
-        self.db.execute("PRAGMA foreign_keys = ON")
+            return  # laid out already: nothing to write, no lock to take
+        db, level = self.db, self.db.isolation_level
+        db.execute("PRAGMA foreign_keys = OFF")  # (no effect inside a transaction) the rename below moves references
+        db.isolation_level = None  # the BEGIN and COMMIT below are the transaction
+        try:
+            db.execute("BEGIN IMMEDIATE")  # another process laying the file out holds this: wait for it
+            try:
+                if db.execute("PRAGMA user_version").fetchone()[0] < VERSION:  # again: it may be done now
+                    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                    old = [t for t in ("tests", "submissions") if t in tables and "submissions" in tables]
+                    for table in old:
+                        db.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+                    for statement in filter(str.strip, SCHEMA.split(";")):  # (no ";" in the file but between them)
+                        db.execute(statement)
+                    for table in reversed(old):
+                        kept = [r[1] for r in db.execute(f"PRAGMA table_info(old_{table})")]
+                        cols = ", ".join(c for c in kept if c not in _ADDED[table])
+                        db.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM old_{table}")
+                    for table in old:
+                        db.execute(f"DROP TABLE old_{table}")
+                    db.execute(f"PRAGMA user_version = {VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.isolation_level = level
 
     def close(self) -> None:
         self.db.close()
