@@ -54,15 +54,24 @@ def test_a_started_cluster_has_its_engines_registered_before_any_client_connects
         cluster.stop_cluster_sync()
 
 
+def _its_processes(cluster, rc) -> list[psutil.Process]:
+    """The controller, the engines and each engine's nanny (its child, which ends a moment after the engine)."""
+    engines = [p for p in map(_process, rc[:].apply_sync(__import__("os").getpid)) if p]
+    nannies = [child for engine in engines for child in engine.children()]
+    return [p for p in [_process(cluster.controller.process.pid), *engines, *nannies] if p]
+
+
+def _left_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    return psutil.wait_procs(procs, timeout=30)[1]
+
+
 def test_with_block_runs_on_registered_engines_and_leaves_nothing(tmp_path):
     cluster = _cluster(tmp_path, 3)
     with cluster as rc:
         assert len(rc.ids) == 3  # start_and_connect returned: wait_for_engines had nothing left to wait for
-        pids = rc[:].apply_sync(__import__("os").getpid)
-        controller = cluster.controller.process.pid
-    assert len(set(pids)) == 3
-    gone = psutil.wait_procs([p for p in map(_process, [*pids, controller]) if p], timeout=30)[1]
-    assert not gone, f"still running after the with block: {gone}"
+        assert len(set(rc[:].apply_sync(__import__("os").getpid))) == 3
+        procs = _its_processes(cluster, rc)
+    assert not _left_running(procs), "still running after the with block"
 
 
 def test_the_controller_binds_a_block_held_for_it_below_the_ephemeral_range_until_it_stops(tmp_path):
@@ -79,7 +88,9 @@ def test_the_controller_binds_a_block_held_for_it_below_the_ephemeral_range_unti
         again = ipp.Cluster.from_file(cluster.cluster_file, log_level=logging.WARNING)  # as another program would
         assert again.controller_launcher_class is HeldPortsControllerLauncher, again.controller_launcher_class
         assert rc[:].apply_sync(sum, [1, 2]) == [3, 3]
+        procs = _its_processes(cluster, rc)
     assert base not in ports._blocks_in_use  # let go when the controller stopped
+    assert not _left_running(procs), "still running after the with block"
 
 
 def _process(pid):
