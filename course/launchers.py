@@ -58,7 +58,7 @@ from ipyparallel.cluster.launcher import LocalControllerLauncher, LocalEngineSet
 from traitlets import Float
 
 from procbox.liveness import answering
-from procbox.ports import PORT_BLOCK, release_port_block, reserve_port_block
+from procbox.ports import controller_ports_arg, release_port_block, reserve_port_block
 
 
 class HeldPortsControllerLauncher(LocalControllerLauncher):
@@ -71,8 +71,7 @@ class HeldPortsControllerLauncher(LocalControllerLauncher):
         self._held = reserve_port_block()  # None where there is no room: ipyparallel's own choice, as without it
         if self._held is None:
             return super().start()
-        self.controller_args = [*self.controller_args,
-                                f"--IPController.ports={self._held}-{self._held + PORT_BLOCK - 1}"]
+        self.controller_args = [*self.controller_args, controller_ports_arg(self._held)]
         try:
             started = super().start()
         except BaseException:
@@ -139,7 +138,7 @@ class RegisteredEngineSetLauncher(LocalEngineSetLauncher):
 
     def answering(self, ids: set[int], timeout: float) -> set[int]:
         """The engines of ``ids`` that run a no-op sent through each of the controller's queues within ``timeout`` s
-        (:func:`procbox.liveness.answering`: a queue may drop a task for an engine just registered)."""
+        (:func:`procbox.liveness.answering`: a queue that died at the start never answers)."""
         client = self._client()
         if client is None:
             return set()

@@ -37,7 +37,7 @@ from pathlib import Path
 import psutil
 
 from .liveness import await_engines, engine_problem
-from .ports import BOX_PORTS, PORT_BLOCK, release_port_block, reserve_port_block
+from .ports import BOX_PORTS, controller_ports_arg, release_port_block, reserve_port_block
 from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, complete_json, kill_groups
 from .spawners import Processes, Spawner
 
@@ -228,7 +228,7 @@ class LocalCluster:
         # Schedulers in threads, not child processes: the controller is one process.
         misses = max(10, -(-HEART_TOLERANCE_MS // self.heartbeat_ms))
         self._ports = BOX_PORTS if self.spawner.own_network else reserve_port_block()
-        ports = [f"--IPController.ports={self._ports}-{self._ports + PORT_BLOCK - 1}"] if self._ports else []
+        ports = [controller_ports_arg(self._ports)] if self._ports else []
         proc = self._spawn("controller", ["--ip=127.0.0.1", *ports, f"--HeartMonitor.period={self.heartbeat_ms}",
                                           f"--HeartMonitor.max_heartmonitor_misses={misses}",
                                           "--IPController.use_threads=True"])

@@ -36,7 +36,7 @@ from typing import Any
 import psutil
 
 from .cluster import prepare_canning, profile_dir_for
-from .ports import PORT_BLOCK, release_port_block, reserve_port_block
+from .ports import controller_ports_arg, release_port_block, reserve_port_block
 from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, carrying
 
 LAUNCHERS = ("local", "mpi", "slurm")
@@ -253,7 +253,7 @@ def start(launcher: str, n: int = 4, profile: str = "default", ipython_dir=None,
     cluster = ipp.Cluster(profile_dir=str(profile_dir), cluster_id=CLUSTER_ID, n=n, shutdown_atexit=False,
                           config=config, load_profile=False, log_level=log_level)
     if ports:
-        cluster.controller_args = [*cluster.controller_args, f"--IPController.ports={ports}-{ports + PORT_BLOCK - 1}"]
+        cluster.controller_args = [*cluster.controller_args, controller_ports_arg(ports)]
     try:
         cluster.start_controller_sync(environment=dict(env))
         rec.controller = _proc("controller", cluster.controller.process.pid)

@@ -49,6 +49,11 @@ def reserve_port_block() -> int | None:
     return None
 
 
+def controller_ports_arg(base: int) -> str:
+    """The controller's argument that makes it bind the block of ports starting at ``base``."""
+    return f"--IPController.ports={base}-{base + PORT_BLOCK - 1}"
+
+
 def release_port_block(base: int | None) -> None:
     with _blocks_lock:
         _blocks_in_use.discard(base)
