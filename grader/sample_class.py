@@ -83,14 +83,20 @@ def make_class(exercises: dict[str, Exercise], out: str | Path, students: int = 
     return expected
 
 
-def shortcut_notebook(exercise: Exercise, shortcut: Shortcut):
-    """The complete notebook with the solution cell ``shortcut.question`` replaced by ``shortcut.source``."""
+def shortcut_notebook(exercise: Exercise, *shortcuts: Shortcut):
+    """The complete notebook with the solution cell of each shortcut (``shortcut.question``, one shortcut per cell)
+    replaced by its ``shortcut.source``."""
     n = sum(1 for c in exercise.nb.cells if is_solution(c) and c.cell_type == "code")
     nb, _ = fill(exercise, n, broken=False)
-    cells = [c for c in nb.cells if nbgrader(c).get("grade_id") == shortcut.question and is_solution(c)]
-    if len(cells) != 1:
-        raise ValueError(f"{exercise.name}: shortcut {shortcut.name!r} names no solution cell {shortcut.question!r}")
-    cells[0].source = shortcut.source
+    questions = [shortcut.question for shortcut in shortcuts]
+    if len(set(questions)) != len(questions):
+        raise ValueError(f"{exercise.name}: two shortcuts replace the same solution cell ({questions})")
+    for shortcut in shortcuts:
+        cells = [c for c in nb.cells if nbgrader(c).get("grade_id") == shortcut.question and is_solution(c)]
+        if len(cells) != 1:
+            raise ValueError(f"{exercise.name}: shortcut {shortcut.name!r} names no solution cell "
+                             f"{shortcut.question!r}")
+        cells[0].source = shortcut.source
     return nb
 
 

@@ -8,6 +8,7 @@ import fcntl
 import os
 import random
 import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -63,12 +64,23 @@ def release_port_block(base: int | None) -> None:
 
 
 def _lock(base: int) -> bool:
-    """Take the lock file of the block at ``base``; False if another process holds it.  Where there is no lock
-    folder to write (in a box, whose network is its own anyway), the block counts as not held elsewhere."""
-    try:
-        LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-        fd = os.open(LOCK_DIR / f"ports-{base}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError:
+    """Take the lock file of the block at ``base``; False if another process holds it.
+
+    The lock files are in LOCK_DIR or, where this process may not write there (a box's processes, which run as a user
+    of their own with a /run of the box's), in a folder of the temporary directory that every user may write: the
+    processes that share a network share that too (a box's own /tmp, or the machine's).  Where neither can be written
+    the block counts as not held elsewhere."""
+    for folder, mode in ((LOCK_DIR, 0o755), (Path(tempfile.gettempdir()) / "procbox-ports", 0o1777)):
+        try:
+            folder.mkdir(mode=mode, parents=True, exist_ok=True)
+            if mode & 0o1000 and folder.stat().st_uid == os.geteuid():
+                folder.chmod(mode)  # mkdir's mode is cut by the umask
+            # read-only is enough for flock, and lets another user's process open a lock file this one made
+            fd = os.open(folder / f"ports-{base}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            break
+        except OSError:
+            continue
+    else:
         return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -241,9 +242,9 @@ print(ports.reserve_port_block())
 """
 
 
-def reserve_in_another_process(first: int) -> int:
+def reserve_in_another_process(first: int, env: dict | None = None) -> int:
     out = subprocess.run([sys.executable, "-c", RESERVE_TRYING_FIRST, str(first)], capture_output=True, text=True,
-                         timeout=60, check=True)
+                         timeout=60, check=True, env=None if env is None else {**os.environ, **env})
     return int(out.stdout)
 
 
@@ -256,6 +257,26 @@ def test_a_block_another_process_holds_is_not_handed_out():
     finally:
         port_blocks.release_port_block(base)
     assert reserve_in_another_process(base) == base  # let go: anyone may have it
+
+
+def test_processes_that_may_not_write_the_lock_folder_still_do_not_share_a_block(tmp_path, monkeypatch):
+    """A box's processes run as a user of their own and may not write LOCK_DIR (/run/procbox, in the box's own /run):
+    two of them starting clusters at once (exercise 22's set-up and a student's script) lock their blocks in the
+    temporary directory instead, which the processes of one network share."""
+    (tmp_path / "not-a-folder").write_text("")
+    locks, tmp = tmp_path / "not-a-folder" / "locks", tmp_path / "tmp"  # no folder can be made under a file
+    tmp.mkdir()
+    monkeypatch.setattr(port_blocks, "LOCK_DIR", locks)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    base = port_blocks.reserve_port_block()
+    assert base is not None
+    env = {"PROCBOX_LOCK_DIR": str(locks), "TMPDIR": str(tmp)}
+    try:
+        assert (tmp / "procbox-ports" / f"ports-{base}.lock").exists()
+        assert reserve_in_another_process(base, env) != base
+    finally:
+        port_blocks.release_port_block(base)
+    assert reserve_in_another_process(base, env) == base
 
 
 def test_a_held_block_is_released_even_where_a_boxs_own_block_starts(tmp_path, monkeypatch):

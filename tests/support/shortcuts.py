@@ -1,7 +1,9 @@
 """The shortcut students' class (samples/, read by grader/shortcuts.py), graded for real in sealed boxes as the demo
 grades them, and the checks made on it.
 
-Grading all of them is the suite's longest job, and most of it is waiting (exercise 16's tests hold tasks back on
+The shortcut students of an exercise are handed in several to a submission (:func:`together`), each submission
+checked shortcut by shortcut: 100 submissions for 288 students.  Grading them is still among the suite's longest jobs,
+and much of it is waiting (exercise 16's tests hold tasks back on
 purpose, a wrong answer waits out a test's patience, exercise 22 starts real clusters), so it is split into
 :data:`GROUPS` of about equal length, one test module each (tests/grader/test_shortcuts_*.py): pytest-xdist runs a
 file at a time per worker, so the groups are graded side by side."""
@@ -10,23 +12,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader import grade
 from grader.exercise import load_exercises
 from grader.gradebook import Gradebook
-from grader.sample_class import KINDS, make_class
-from grader.shortcuts import DURING, RESTORED, SHORTCUTS
+from grader.sample_class import KINDS, make_class, shortcut_notebook
+from grader.shortcuts import DURING, RESTORED, SHORTCUTS, Shortcut
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
 
-# The exercises of each group, by number: their students' grading seconds (summed, measured with 4 workers on 2
-# cores) are about equal, ~900 s each; tests/grader/test_shortcuts.py checks that every exercise is in one group.
+# The exercises of each group, by number: their submissions' grading CPU seconds (summed, measured with 4 workers on
+# 2 cores) are about equal, ~130 s each; tests/grader/test_shortcuts.py checks that every exercise is in one group.
 GROUPS = (
     ("16", "18", "14", "03", "07"),
-    ("09", "01", "20", "02", "05"),
-    ("22", "19", "11", "06", "17", "12", "04"),
+    ("09", "01", "20", "02", "05", "19"),
+    ("22", "11", "06", "17", "12", "04"),
 )
 
 
@@ -53,16 +56,49 @@ def sample_kinds(exercise: str) -> tuple[str, ...]:
     return (*ON_EVERY_EXERCISE, TAKING_TURNS[EXERCISES.index(exercise) % len(TAKING_TURNS)])
 
 
+def together(shortcuts: list[Shortcut]) -> list[tuple[Shortcut, ...]]:
+    """The shortcut students of one exercise put together into as few submissions as can hold them, first fit in file
+    order: each submission takes at most one shortcut per solution cell, and of shortcuts whose missed tests do not
+    overlap and of which at most one is flagged, so that each submission must miss exactly the union of its
+    shortcuts' tests and raise exactly their flags.  Each shortcut was written against the complete notebook and
+    misses only the tests it names (the others pass): a later test never depends on an earlier answer it does not
+    name.  A regression that lets one shortcut pass a test it must miss is still seen, since no other shortcut of
+    its submission misses that test; one that makes a shortcut fail more is seen as an extra failed test."""
+    out: list[list[Shortcut]] = []
+    for shortcut in shortcuts:
+        for submission in out:
+            if (all(s.question != shortcut.question for s in submission)
+                    and not set(shortcut.misses) & {m for s in submission for m in s.misses}
+                    and not (shortcut.flags and any(s.flags for s in submission))):
+                submission.append(shortcut)
+                break
+        else:
+            out.append([shortcut])
+    return [tuple(submission) for submission in out]
+
+
+def student_of(name: str, shortcuts: tuple[Shortcut, ...]) -> str:
+    """The sample class's student who hands in ``shortcuts`` (one submission) for the exercise ``name``."""
+    return f"shortcut-{name[:2]}-" + "+".join(s.name for s in shortcuts)
+
+
 def grade_class(chosen: list[str], out: Path) -> tuple[dict, dict, int]:
-    """Grade the shortcut students of the exercises ``chosen`` and the sample students of :func:`sample_kinds`:
-    (expected points, {(student, exercise): result}, the run's exit status)."""
+    """Grade the shortcut students of the exercises ``chosen``, put :func:`together`, and the sample students of
+    :func:`sample_kinds`: (expected points, {(student, exercise): result}, the run's exit status)."""
     exercises = load_exercises(ROOT / "exercises")
-    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=len(KINDS),
-                          shortcuts=True)
-    for student, name in [key for key in expected if key[0].startswith("student")]:
+    expected = make_class({name: exercises[name] for name in chosen}, out / "class", students=len(KINDS))
+    for student, name in list(expected):
         if student.split("-", 1)[1] not in sample_kinds(name):
             (out / "class" / student / f"{name}.ipynb").unlink()
             del expected[(student, name)]
+    for name in chosen:
+        exercise = exercises[name]
+        for shortcuts in together(SHORTCUTS[name]):
+            student = student_of(name, shortcuts)
+            (out / "class" / student).mkdir(parents=True)
+            nbformat.write(shortcut_notebook(exercise, *shortcuts), out / "class" / student / f"{name}.ipynb")
+            missed = {m for s in shortcuts for m in s.misses}
+            expected[(student, name)] = exercise.max_points - sum(exercise.tests[m] for m in missed)
     rc = grade.main(submissions=out / "class", source=ROOT / "exercises", gradebook=out / "g.sqlite",
                     quiet=True, timeout=60, workers=4)  # most of these students wait: four at once
     with Gradebook(out / "g.sqlite") as gb:
@@ -78,23 +114,30 @@ def chosen_exercises(request) -> list[str]:
 
 def check_shortcuts(graded: tuple[dict, dict, int], exercise: str) -> None:
     """Each shortcut student of ``exercise`` misses exactly the tests it names and is flagged for exactly what it
-    did to the tests' machinery; the run ended well."""
+    did to the tests' machinery (several of them to a submission, :func:`together`: the submission misses exactly
+    the union and raises exactly their flags); the run ended well."""
     expected, results, rc = graded
-    mine = {key: points for key, points in expected.items() if key[1] == exercise and key[0].startswith("shortcut-")}
-    assert mine, f"{exercise} has no shortcut students"
+    everyone = together(SHORTCUTS[exercise])
+    assert everyone, f"{exercise} has no shortcut students"
     wrong = {}
-    for key, points in mine.items():
+    for shortcuts in everyone:
+        key = (student_of(exercise, shortcuts), exercise)
         r = results.get(key)
-        student, _ = key
-        name = student.split("-", 2)[2]
-        shortcut = next(s for s in SHORTCUTS[exercise] if s.name == name)
-        failed = sorted(t.test for t in r.tests if t.points < t.max_points) if r else None
+        failed = {t.test for t in r.tests if t.points < t.max_points} if r else set()
         flags = guard_flags(r.flags) if r else []
-        missing = [text for text in shortcut.flags if not any(text in f for f in flags)]
-        extra = [f for f in flags if not any(text in f for text in shortcut.flags)]
-        if r is None or r.total != points or failed != sorted(shortcut.misses) or missing or extra:
+        why = {}
+        for s in shortcuts:
+            passed = sorted(set(s.misses) - failed)
+            unraised = [text for text in s.flags if not any(text in f for f in flags)]
+            if r is not None and (passed or unraised):
+                why[s.name] = {"passed the tests it must miss": passed, "not flagged for": unraised}
+        extra_failed = sorted(failed - {m for s in shortcuts for m in s.misses})
+        extra_flags = [f for f in flags if not any(text in f for s in shortcuts for text in s.flags)]
+        if r is None or r.total != expected[key] or why or extra_failed or extra_flags:
             lost = {t.test: (t.status, t.message) for t in r.tests if t.points < t.max_points} if r else None
-            wrong[key] = (r and r.total, points, failed, sorted(shortcut.misses), missing, extra, r and r.message, lost)
+            wrong[key[0]] = {"scored": r and r.total, "expected": expected[key], "shortcuts": why,
+                             "failed besides": extra_failed, "flagged besides": extra_flags,
+                             "message": r and r.message, "lost": lost}
     assert not wrong, wrong
     assert rc == 0
 
