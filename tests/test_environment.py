@@ -1,4 +1,4 @@
-"""pyproject.toml and environment.yml describe the same environment."""
+"""pyproject.toml and environment.yml describe the same environment; the test run is set up as it says."""
 
 import re
 import tomllib
@@ -50,3 +50,15 @@ def test_a_drifted_pin_is_noticed(tmp_path):
 
 def test_binder_builds_the_same_environment():
     assert conda_requirements(ROOT / "binder" / "environment.yml") == conda_requirements()
+
+
+def test_the_files_started_first_are_test_files_and_named_once():
+    """conftest.LONGEST_FIRST (what pytest-xdist starts first) names test files that exist, each once, and pyproject
+    keeps pytest-xdist from putting files in its own order."""
+    from conftest import LONGEST_FIRST
+
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+    assert [name for name in LONGEST_FIRST if not (ROOT / name).is_file() or not Path(name).name.startswith("test_")
+            ] == []
+    assert "--no-loadscope-reorder" in tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "tool"]["pytest"]["ini_options"]["addopts"]
