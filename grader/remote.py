@@ -23,6 +23,8 @@ from typing import Any
 
 import nbformat
 
+from procbox.liveness import answering
+
 from . import assignment_files
 from .exercise import Exercise
 from .grading import UNSEALED, SealError, grade_one, slot_options
@@ -177,6 +179,16 @@ def connect(profile: str, timeout: float = 30):
         except Exception:
             client.close()
             raise RemoteClusterError(f"the cluster of profile {profile!r} has no engines; start some") from None
+    # a controller registers engines whether or not its task queues work (a queue whose port another process took at
+    # its start is dead, and work sent through it is waited for for ever): each engine must run a no-op first
+    ids = sorted(client.ids)
+    silent = sorted(set(ids) - answering(client, ids, timeout))
+    if silent:
+        client.close()
+        raise RemoteClusterError(
+            f"the engines {silent} of the cluster of profile {profile!r} are registered but run nothing sent through "
+            f"its controller's queues within {timeout:.0f} s (a queue that died: its controller's log says "
+            f"'Address already in use'?); restart the cluster and run the same command again")
     return client
 
 

@@ -50,8 +50,12 @@ def below_us() -> dict:
 
 @pytest.fixture
 def outer(tmp_path):
-    """An ipyparallel cluster of two engines, started with ipyparallel's own launchers, stopped afterwards."""
-    cluster = ipp.Cluster(n=2, profile_dir=str(tmp_path / "profile_outer"), log_level=40, shutdown_atexit=False)
+    """An ipyparallel cluster of two engines, started by ipyparallel's Cluster (with the course's launchers: its
+    controller's ports held for it, which ipyparallel's own leave open to any other process between choosing and
+    binding them: a queue that died there hung this test once in CI), stopped afterwards."""
+    cluster = ipp.Cluster(n=2, profile_dir=str(tmp_path / "profile_outer"), log_level=40, shutdown_atexit=False,
+                          controller_launcher_class="course.launchers.HeldPortsControllerLauncher",
+                          engine_launcher_class="course.launchers.RegisteredEngineSetLauncher")
     # what runs below this process already (the session's cluster, say) is not this fixture's to stop
     before = set(below_us())
     cluster.start_cluster_sync()
@@ -108,3 +112,22 @@ def test_a_submission_whose_engine_died_is_graded_again_elsewhere(a_class, outer
     assert code == 0
     assert "died while grading" in capsys.readouterr().err
     assert grades(book) == local
+
+
+def test_a_cluster_whose_queues_died_is_refused_at_once_with_what_to_do(a_class, outer, tmp_path, capsys):
+    """Engines registered with a controller whose task queues died (processes of their own; one whose port another
+    process took at its start dies so) would be sent work that never runs: the run would wait for ever.  The grader
+    has each engine run a no-op through the queues first, and stops, saying what to do, grading nothing."""
+    tmp, source, _ = a_class
+    cluster, profile = outer
+    controller = psutil.Process(cluster.controller.process.pid)
+    queues = controller.children()
+    assert queues, "the controller runs its queues in processes of their own (ipyparallel's default)"
+    for proc in queues:
+        proc.kill()
+    psutil.wait_procs(queues, timeout=10)
+    book = tmp_path / "remote.sqlite"
+    code = grade.main(submissions=tmp / "class", source=source, gradebook=book, cluster=str(profile), quiet=True)
+    err = capsys.readouterr().err
+    assert code != 0 and "run nothing sent through its controller's queues" in err and "restart the cluster" in err
+    assert not book.exists() or grades(book) == {}
