@@ -29,8 +29,8 @@ def reserve_port_block() -> int | None:
     between, any outgoing connection on the machine may be given that port as its
     ephemeral port, and the heart monitor dies ("Address already in use"), so no
     engine ever registers.  Ports below the ephemeral range are not handed out
-    that way; a block held here or by another process (its lock file in
-    LOCK_DIR) is not handed out twice.  Hold it until the controller stops:
+    that way; a block held here or by another process (its lock file, in
+    LOCK_DIR or the temporary directory: :func:`_lock`) is not handed out twice.  Hold it until the controller stops:
     :func:`release_port_block`.
     """
     try:
