@@ -62,3 +62,21 @@ def test_the_files_started_first_are_test_files_and_named_once():
             ] == []
     assert "--no-loadscope-reorder" in tomllib.loads((ROOT / "pyproject.toml").read_text())[
         "tool"]["pytest"]["ini_options"]["addopts"]
+
+
+def test_dev_py_writes_the_bytecode_where_the_environment_says_not_to(tmp_path, monkeypatch):
+    """``python3 dev.py`` compiles the project's modules before a command, so that the processes the tests start read
+    their bytecode instead of compiling them again each (``PYTHONDONTWRITEBYTECODE`` is set on CI images)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    monkeypatch.setattr(dev, "PY", Path(sys.executable))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    dev.compile_sources(("pkg", "absent"), root=tmp_path)
+    assert Path(importlib.util.cache_from_source(str(tmp_path / "pkg" / "mod.py"))).is_file()
+    assert {"procbox", "course", "grader"} <= set(dev.SOURCES) and all((ROOT / f).is_dir() for f in dev.SOURCES)

@@ -27,9 +27,12 @@ writes it: keys ``grade``, ``grade_id``, ``locked``, ``points`` (only for graded
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,6 +174,24 @@ def write_config(course: Path, penalty_method: str = "none") -> None:
         "c.ExecutePreprocessor.timeout = 60\n"
         "c.CollectApp.check_owner = False  # every student is root here\n"
     )
+    _empty_gradebook(course)
+
+
+_EMPTY_GRADEBOOK: list[Path] = []  # this process's copy of nbgrader's empty gradebook of COURSE_ID
+
+
+def _empty_gradebook(course: Path) -> None:
+    """Give ``course`` nbgrader's empty gradebook (its tables, its migration stamp, the course's row): nbgrader makes
+    it for the first course of this process, the others get a copy.  nbgrader stamps a new gradebook by running
+    ``alembic heads`` in a process of its own, about 3 CPU s each time, and every course here would make one."""
+    if _EMPTY_GRADEBOOK:
+        shutil.copyfile(_EMPTY_GRADEBOOK[0], course / "gradebook.db")
+        return
+    nbgrader(course, "db", "student", "list")
+    keep = Path(tempfile.mkdtemp(prefix="nbgrader-empty-gradebook-"))
+    atexit.register(shutil.rmtree, keep, True)
+    shutil.copyfile(course / "gradebook.db", keep / "gradebook.db")
+    _EMPTY_GRADEBOOK.append(keep / "gradebook.db")
 
 
 # --- running nbgrader --------------------------------------------------------------------------------------------
@@ -238,8 +259,10 @@ def run_class(course: Path, students: dict[str, Callable[[Path], None]], due: st
     nbgrader(course, "db", "assignment", "add", assignment, f"--duedate={due}")
     nbgrader(course, "generate_assignment", assignment, "--force")
     nbgrader(course, "release_assignment", assignment, "--force")
+    roster = base / f"{assignment}-students.csv"  # the class list, as an instructor imports it from the LMS
+    roster.write_text("id\n" + "".join(f"{student}\n" for student in students))
+    nbgrader(course, "db", "student", "import", roster)
     for student, edit in students.items():
-        nbgrader(course, "db", "student", "add", student)
         nbgrader(course, "fetch_assignment", assignment, user=student)
         edit(base / "homes" / student / assignment)
         nbgrader(course, "submit", assignment, user=student)

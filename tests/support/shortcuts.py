@@ -46,14 +46,21 @@ def guard_flags(flags: list[str]) -> list[str]:
 # The sample students (grader.sample_class.KINDS) graded beside the shortcut students.  What the exercise itself must
 # pass, on every exercise: its solutions score full marks with no flag, its release scores nothing.  The other kinds
 # try the grader's handling of a notebook (answers left undone, a stray cell that fails, test cells edited), which
-# is the same whatever the exercise: each is graded on every third exercise, six or so of them, not on all.
+# is the same whatever the exercise: they take turns over the exercises, three or four each, not on all, and skip those
+# of COSTLY.
 ON_EVERY_EXERCISE = ("complete", "blank")
 TAKING_TURNS = tuple(kind for kind in KINDS if kind not in ON_EVERY_EXERCISE)
+# The exercises (by number) whose submissions cost the most to grade: 4-20 CPU s each where the others cost 1.5-3
+# (grading the complete student of each alone, machine CPU, start included); exercise 22's tests start four clusters.
+COSTLY = ("09", "11", "16", "19", "20", "22")
 
 
 def sample_kinds(exercise: str) -> tuple[str, ...]:
     """The kinds of sample student graded on ``exercise`` (a file stem of exercises/)."""
-    return (*ON_EVERY_EXERCISE, TAKING_TURNS[EXERCISES.index(exercise) % len(TAKING_TURNS)])
+    turns = [name for name in EXERCISES if name.split("-", 1)[0] not in COSTLY]
+    if exercise not in turns:
+        return ON_EVERY_EXERCISE
+    return (*ON_EVERY_EXERCISE, TAKING_TURNS[turns.index(exercise) % len(TAKING_TURNS)])
 
 
 def together(shortcuts: list[Shortcut]) -> list[tuple[Shortcut, ...]]:
