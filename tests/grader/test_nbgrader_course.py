@@ -33,6 +33,7 @@ from support.nbgrader_course import (
     NbgraderError,
     _cell,
     nbgrader,
+    nbgrader_forks,
     nbgrader_results,
     run_class,
     set_manual,
@@ -44,6 +45,13 @@ from support.nbgrader_course import (
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 UNTOUCHED = ("alice", "bob", "carol", "erin")  # made only by nbgrader's fetch and submit, and the student's answers
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forks():
+    """This module's nbgrader commands run in forks of one process that imported nbgrader (nbgrader_forks)."""
+    with nbgrader_forks():
+        yield
 
 
 @pytest.fixture(scope="module")
