@@ -306,6 +306,15 @@ def test_a_connection_file_counts_only_once_it_is_complete(tmp_path):
     assert processes.complete_json(path)
 
 
+def _shell_port(conn: Path) -> int:
+    """The shell port a kernel's connection file names; 0 while the kernel has not written it in full (it removes
+    the file and writes it anew, jupyter_core's secure_write: a read may find no file, or one empty or half-written)."""
+    try:
+        return json.loads(conn.read_text())["shell_port"]
+    except (OSError, ValueError):
+        return 0
+
+
 def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
     from jupyter_client import BlockingKernelClient
 
@@ -316,7 +325,7 @@ def test_a_forked_kernel_carries_the_token_and_goes_with_the_cluster(tmp_path):
                                     "signature_scheme": "hmac-sha256"}))
         pid = c.start_kernel(["-f", str(conn)], env=dict(os.environ), cwd=tmp_path)
         deadline = time.monotonic() + 30
-        while json.loads(conn.read_text())["shell_port"] == 0:  # the kernel writes the ports it bound
+        while _shell_port(conn) == 0:  # the kernel writes the ports it bound
             assert time.monotonic() < deadline and psutil.pid_exists(pid), "the forked kernel did not start"
             time.sleep(0.05)
         kc = BlockingKernelClient(connection_file=str(conn))
