@@ -10,7 +10,7 @@ It prints (it asserts nothing):
    every engine), each start in a fresh temporary IPYTHONDIR, variants interleaved:
    - default: ``ipp.Cluster(n=4, ...)`` with ipyparallel's defaults (3 s heartbeat,
      nanny, scheduler subprocesses, engine start delay);
-   - tuned: ``procbox.cluster.LocalCluster`` (100 ms heartbeat, no nanny, schedulers
+   - tuned: ``procbox.cluster.LocalCluster`` (500 ms heartbeat, no nanny, schedulers
      in threads, no delay);
    - tuned-hb3000: LocalCluster with the default 3 s heartbeat, to isolate its effect;
    - forked restart: ``LocalCluster(spawner=Forked()).restart()`` on a cluster kept across
@@ -42,7 +42,7 @@ import ipyparallel as ipp  # noqa: E402
 import nbformat  # noqa: E402
 
 from course.data import start_mirror  # noqa: E402
-from procbox.cluster import LocalCluster  # noqa: E402
+from procbox.cluster import HEARTBEAT_MS, LocalCluster  # noqa: E402
 from procbox.spawners import Forked  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def start_default(tmp: str) -> float:
         cluster.stop_cluster_sync()
 
 
-def start_tuned(tmp: str, heartbeat_ms: int = 100) -> float:
+def start_tuned(tmp: str, heartbeat_ms: int = HEARTBEAT_MS) -> float:
     t0 = time.perf_counter()
     with LocalCluster(ipython_dir=tmp, heartbeat_ms=heartbeat_ms, engine_cwd=tmp) as cluster:
         cluster.verify()

@@ -12,15 +12,19 @@ run is reaped from its state file (:func:`reap`).  A cluster *owned* by a
 process (the grader, the tests) also dies with its owner, through Linux's
 parent-death signal, so even a SIGKILLed owner orphans nothing.
 
-The controller's heartbeat is shortened (100 ms instead of 3 s, still allowing
+The controller's heartbeat is shortened (every 500 ms instead of 3 s, still allowing
 5 s of silence before an engine counts as dead) and the engines start as soon
 as the controller has written its connection file: four engines are ready in
-about 2.5 s on two cores instead of about 7 s, and in about 1 s when forked
-from a fork server (:class:`procbox.spawners.Forked`); run
-``python benchmarks/cluster_start.py`` to measure them.  The controller's ports
-come from a block below the machine's ephemeral port range
-(:func:`reserve_port_block`), so no outgoing connection can take one of them
-before the controller binds it.
+about 1.5 s when forked from a fork server (:class:`procbox.spawners.Forked`)
+instead of about 7 s with ipyparallel's defaults.  An engine registers on the
+second heartbeat after it connects, so a shorter period starts a cluster sooner
+(100 ms: about 0.7 s) but costs CPU for as long as the cluster lives, idle or
+not: 100 ms costs about four times as much CPU per idle minute as 500 ms, and
+the grader keeps a prepared cluster waiting beside every running one.  Run
+``python benchmarks/cluster_start.py`` and ``python benchmarks/cluster_idle.py``
+to measure both.  The controller's ports come from a block below the machine's
+ephemeral port range (:func:`reserve_port_block`), so no outgoing connection
+can take one of them before the controller binds it.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from .processes import TOKEN_VAR, ClusterError, Proc, StateFile, complete_json, 
 from .spawners import Processes, Spawner
 
 DEFAULT_ENGINES = 4
-HEARTBEAT_MS = 100
+HEARTBEAT_MS = 500  # the controller's heartbeat period (see the module's docstring: start time against idle CPU)
 HEART_TOLERANCE_MS = 5000  # an engine is declared dead after this long without a heartbeat
 STATE_FILE = "course-cluster.json"
 
