@@ -96,9 +96,9 @@ def main() -> None:
         start, controller, engines = (statistics.median(column) for column in zip(*rows[period]))
         print(f"{period:>10} {start:>8.2f} {controller:>21.3f} {engines:>18.3f}")
     base = statistics.median(c + e for _, c, e in rows[periods[0]])
-    for period in periods[1:]:
+    for period in periods[1:] if base else ():  # no ratio to a period that measured no CPU at all
         cost = statistics.median(c + e for _, c, e in rows[period])
-        print(f"idle CPU at {period} ms / at {periods[0]} ms: {cost / base:.2f}" if base else "")
+        print(f"idle CPU at {period} ms / at {periods[0]} ms: {cost / base:.2f}")
 
 
 if __name__ == "__main__":
